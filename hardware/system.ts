@@ -220,10 +220,14 @@ export const CLUSTER_LOAD = {
 
 /**
  * Default-ON driver: Q1 (NPN) pulls REMOTE low whenever its base is fed from the
- * board's 5 V through rBaseQ1, so the charger is ON unless something acts. Q2 (NPN)
- * shunts Q1's base to ground when the MCU pin drives it high. A reset, hung (pins
- * high-Z) or unpowered MCU leaves Q2 off (rPulldownQ2 holds its base low) → Q1 on →
+ * 5 V rail through rBaseQ1, so the charger is ON unless something acts. Q2 (NPN)
+ * shunts Q1's base to ground when the MCU pin drives it high. A reset or unpowered MCU
+ * leaves the pin high-Z, so Q2 is off (rPulldownQ2 holds its base low) → Q1 on →
  * REMOTE low → charger ON. So the MCU must actively hold the pin HIGH for OFF.
+ * A hung MCU keeps its last pin level: the watchdog turns a hang into a reset, which
+ * is why the firmware kicks it only from a completed control cycle.
+ * The 5 V must come from the battery bus (its own LM78C05), never from the MCU or USB:
+ * otherwise an unpowered MCU would also unpower Q1 and let REMOTE float → charger OFF.
  */
 export const REMOTE_DRIVER = {
   pin: PINS.remoteDriver,
@@ -234,6 +238,7 @@ export const REMOTE_DRIVER = {
   /** State the hardware falls to when the MCU is reset, hung or unpowered. */
   defaultState: 'charger ON',
   supplyV: 5.0,
+  supplyFrom: 'LM78C05 on the battery bus (not the MCU, not USB)',
   rBaseQ1: 10000,
   rBaseQ2: 4700,
   rPulldownQ2: 100000,
@@ -272,13 +277,14 @@ function buildComparatorBoard(): ComparatorBoardParts {
     rRefBottom: 10000,
     outputLowV: 0,
     inputHeadroomV: 1.5,
-    // Battery: 82 k + 2 k pot + 10 k; 422 k feedback puts the release ≈ 2 V above
-    // the trip: ≈ 14.0 V, under the charger's 14.4 V so a charging bank always gets
-    // there, above any resting AGM voltage so it only releases while charging.
-    battery: channel(82000, 2000, 10000, 422000),
-    // Sun: 68 k + 5 k pot + 10 k; 365 k feedback gives ≈ 2 V of hysteresis (≈ 12.0 V
+    // Battery: 97.6 k + 5 k pot + 10 k, trimmed near mid-travel with ±20 % of range left
+    // for the regulator's ±4 %; 464 k feedback puts the release ≈ 2 V above the trip:
+    // ≈ 14.0 V, under the charger's 14.4 V so a charging bank always gets there, above
+    // any resting AGM voltage so it only releases while charging.
+    battery: channel(97600, 5000, 10000, 464000),
+    // Sun: 95.3 k + 10 k pot + 10 k; 432 k feedback gives ≈ 2 V of hysteresis (≈ 12.0 V
     // to release), which a panel clears within minutes of sunrise.
-    sun: channel(68000, 5000, 10000, 365000),
+    sun: channel(95300, 10000, 10000, 432000),
   };
   // The pots are trimmed at commissioning so the falling trips are the targets.
   board.battery.potWiper = solvePotWiper(board, board.battery, BLOG_TARGETS.batteryOnV);
