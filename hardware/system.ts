@@ -241,7 +241,9 @@ export const REMOTE_DRIVER = {
   supplyFrom: 'LM78C05 on the battery bus (not the MCU, not USB)',
   rBaseQ1: 10000,
   rBaseQ2: 4700,
-  rPulldownQ2: 100000,
+  // 10 k (not 100 k): Q2 then needs ≈ 0.95 V at the pin to turn on, so tens of µA of
+  // pin leakage or noise on a floating pin cannot switch the charger OFF.
+  rPulldownQ2: 10000,
   /** REMOTE's pull-up to +5 V (the comparator board's R2 when it is fitted). */
   rRemotePullup: 4700,
   transistor: '2N3904',
