@@ -87,8 +87,8 @@ function roundUp125(x: number): number {
  * Throws on inputs no INA219 can measure: that is a configuration error.
  */
 export function ina219Calibration(shuntOhms: number, maxCurrentA: number): Ina219Calibration {
-  if (!(shuntOhms > 0) || !(maxCurrentA > 0) || shuntOhms === Infinity || maxCurrentA === Infinity) {
-    throw new Error('INA219 calibration: shunt ohms and max current must be positive numbers');
+  if (!(shuntOhms > 0 && maxCurrentA > 0 && shuntOhms < Infinity && maxCurrentA < Infinity)) {
+    throw new Error('INA219: shunt ohms and max current must be positive');
   }
   const fullScaleMv = maxCurrentA * shuntOhms * 1000;
   let pga = -1;
@@ -96,16 +96,13 @@ export function ina219Calibration(shuntOhms: number, maxCurrentA: number): Ina21
     if (INA219_PGA_MILLIVOLTS[i] >= fullScaleMv * (1 - 1e-9)) { pga = INA219_PGA_MILLIVOLTS[i]; break; }
   }
   if (pga < 0) {
-    throw new Error('INA219 calibration: ' + maxCurrentA + ' A through ' + shuntOhms +
-      ' ohm is ' + fullScaleMv.toFixed(1) + ' mV, beyond the 320 mV range');
+    throw new Error('INA219: ' + maxCurrentA + ' A x ' + shuntOhms + ' ohm = ' + fullScaleMv + ' mV > 320 mV');
   }
   const nominalLsb = roundUp125(maxCurrentA / 32768);
   let cal = Math.floor(CALIBRATION_SCALE / (nominalLsb * shuntOhms) + 1e-9);
   if (cal > CALIBRATION_MAX) cal = CALIBRATION_MAX;
   cal = cal & CALIBRATION_MAX;
-  if (cal < 2) {
-    throw new Error('INA219 calibration: ' + shuntOhms + ' ohm with ' + maxCurrentA + ' A gives no usable calibration');
-  }
+  if (cal < 2) throw new Error('INA219: no usable calibration');
   const lsb = CALIBRATION_SCALE / (cal * shuntOhms);
   return { calibration: cal, currentLsbA: lsb, powerLsbW: 20 * lsb, pgaMillivolts: pga };
 }
@@ -115,6 +112,11 @@ export function ina219ConversionTimeS(adcCode: number): number {
   const code = adcCode & 0xf;
   if (code < 8) return [84e-6, 148e-6, 276e-6, 532e-6][code & 3];
   return [532e-6, 1.06e-3, 2.13e-3, 4.26e-3, 8.51e-3, 17.02e-3, 34.05e-3, 68.1e-3][code - 8];
+}
+
+/** Seconds from a (re)configuration until a conversion is ready, for a mode and ADC settings. */
+export function ina219ReadyAfterS(mode: number, busAdc: number, shuntAdc: number): number {
+  return (mode & 1 ? ina219ConversionTimeS(shuntAdc) : 0) + (mode & 2 ? ina219ConversionTimeS(busAdc) : 0);
 }
 
 export function ina219ConfigWord(busRangeV: number, pgaIndex: number, busAdc: number, shuntAdc: number, mode: number): number {
@@ -180,10 +182,13 @@ export class Ina219 {
   private readonly shuntAdc: number;
   private readonly mode: number;
   private readonly autoRange: boolean;
-  private configured = false;
+  /** False until configure() succeeds, and again after a failed transfer (read() retries). */
+  configured = false;
+  /** 'INA219 0x40', the prefix of every message. */
+  private readonly name: string;
 
   constructor(transport: Ina219Transport, address: number, options: Ina219Options) {
-    if (!(address >= 0x40 && address <= 0x4f)) throw new Error('INA219 address ' + hex(address) + ' is outside 0x40-0x4f');
+    if (!(address >= 0x40 && address <= 0x4f)) throw new Error('INA219 address ' + hex(address) + ' not in 0x40-0x4f');
     this.transport = transport;
     this.address = address;
     this.shuntOhms = options.shuntOhms;
@@ -194,6 +199,7 @@ export class Ina219 {
     this.mode = options.mode === undefined ? INA219_MODE_BOTH_CONTINUOUS : options.mode;
     this.autoRange = options.autoRange !== false;
     this.pgaIndex = INA219_PGA_MILLIVOLTS.indexOf(this.calibration.pgaMillivolts);
+    this.name = 'INA219 ' + hex(address);
   }
 
   /** The configuration word the chip should hold. */
@@ -201,15 +207,6 @@ export class Ina219 {
     return ina219ConfigWord(this.busRangeV, this.pgaIndex, this.busAdc, this.shuntAdc, this.mode);
   }
 
-  /** Seconds from a (re)configuration until the first conversion is ready. */
-  conversionTimeS(): number {
-    const m = this.mode & 3;
-    return (m & 1 ? ina219ConversionTimeS(this.shuntAdc) : 0) + (m & 2 ? ina219ConversionTimeS(this.busAdc) : 0);
-  }
-
-  get isConfigured(): boolean {
-    return this.configured;
-  }
 
   /**
    * Writes configuration and calibration and reads both back. Returns null on success,
@@ -222,12 +219,11 @@ export class Ina219 {
       const cfg = this.transport.readRegister(this.address, INA219_REG_CONFIG);
       const cal = this.transport.readRegister(this.address, INA219_REG_CALIBRATION);
       if (cfg !== this.configWord() || cal !== this.calibration.calibration) {
-        return 'INA219 at ' + hex(this.address) + ' did not keep its setup (config ' + hex(cfg) +
-          ', calibration ' + cal + '): not an INA219, or writes are failing';
+        return this.name + ' did not keep its setup (config ' + hex(cfg) + ', cal ' + cal + ')';
       }
     } catch (e) {
       this.stats.commErrors++;
-      return 'INA219 at ' + hex(this.address) + ': ' + errorMessage(e);
+      return this.name + ': ' + errorMessage(e);
     }
     this.configured = true;
     return null;
@@ -245,7 +241,7 @@ export class Ina219 {
       if (err !== null) return failed(INA_FLAG_COMM, err);
       // Freshly configured: the first conversion is not ready yet.
       this.stats.stale++;
-      return failed(INA_FLAG_STALE, 'INA219 at ' + hex(this.address) + ' configured, first conversion pending');
+      return failed(INA_FLAG_STALE, this.name + ' configured');
     }
     const t = this.transport;
     const a = this.address;
@@ -257,13 +253,12 @@ export class Ina219 {
         // its current and power would read 0 A. Restore and skip this poll.
         this.stats.resets++;
         this.writeSetup();
-        return failed(INA_FLAG_RESET | INA_FLAG_STALE, 'INA219 at ' + hex(a) + ' had reset (config ' + hex(cfg) +
-          ', calibration ' + cal + '); setup restored');
+        return failed(INA_FLAG_RESET | INA_FLAG_STALE, this.name + ' had reset (config ' + hex(cfg) + ', cal ' + cal + '), restored');
       }
       const bus = t.readRegister(a, INA219_REG_BUS);
       if (!(bus & INA219_BUS_CNVR)) {
         this.stats.stale++;
-        return failed(INA_FLAG_STALE, 'INA219 at ' + hex(a) + ': no new conversion since the last read');
+        return failed(INA_FLAG_STALE, this.name + ': no new conversion');
       }
       const shuntRaw = signed16(t.readRegister(a, INA219_REG_SHUNT));
       const currentRaw = signed16(t.readRegister(a, INA219_REG_CURRENT));
@@ -277,17 +272,15 @@ export class Ina219 {
         // The shunt ADC saturates at the PGA's full scale: the value is a clip, not a
         // measurement. Report the bus voltage (unaffected) and widen the range.
         this.stats.overflows++;
-        let note = '';
+        const r = failed(INA_FLAG_OVF, this.name + ': shunt clipped at ' + (fullScale / 100) + ' mV');
+        r.busV = busV;
         if (this.autoRange && this.pgaIndex < 3) {
           this.pgaIndex++;
           this.stats.rangeUps++;
           t.writeRegister(a, INA219_REG_CONFIG, this.configWord());
-          note = '; range raised to ' + INA219_PGA_MILLIVOLTS[this.pgaIndex] + ' mV';
+          r.error += ', range now ' + INA219_PGA_MILLIVOLTS[this.pgaIndex] + ' mV';
         }
-        return {
-          flags: INA_FLAG_OVF, busV: busV, shuntV: null, currentA: null, powerW: null,
-          error: 'INA219 at ' + hex(a) + ': shunt clipped at ' + (fullScale / 100) + ' mV' + note,
-        };
+        return r;
       }
       const shuntV = shuntRaw * INA219_SHUNT_LSB_V;
       let currentA: number;
@@ -306,7 +299,7 @@ export class Ina219 {
     } catch (e) {
       this.stats.commErrors++;
       this.configured = false;
-      return failed(INA_FLAG_COMM, 'INA219 at ' + hex(a) + ': ' + errorMessage(e));
+      return failed(INA_FLAG_COMM, this.name + ': ' + errorMessage(e));
     }
   }
 

@@ -2,107 +2,32 @@
  * Serial protocol v1 between the MCU and its host: line frames a person can read in a
  * terminal and a machine can trust. The wire format is specified in firmware/PROTOCOL.md.
  *
- * One module serves the firmware (Espruino, ES5), the bridge and the simulator, so it
- * is pure: no I/O, no clock, no state other than the CRC table built on first use.
+ * This is the full codec: every frame type, every field validated, for the bridge, the
+ * simulator and the tests. Its vocabulary (protocol-spec.ts), command validation and
+ * line splitter are shared with the MCU, whose lean encoder lives in mcu-codec.ts
+ * because the whole firmware must fit in 12 KB. Pure: no I/O, no clock, no state other
+ * than the CRC table built on first use.
  *
  * It uses no regular expressions: Espruino's RegExp has no `?`, `{n}` or grouped
  * quantifiers and recurses once per character, so hand-written scanners are the only
  * validation that behaves the same on the MCU and in Node (and they are faster in V8).
  */
 
-export const PROTOCOL_VERSION = 1;
-/** Longest accepted line, terminator excluded. */
-export const MAX_LINE_LENGTH = 512;
-/** Longest `msg` an encoder sends. */
-export const MAX_TEXT_LENGTH = 120;
-
-/** A CRC-32/IEEE function over a string's characters taken as bytes (E.CRC32 on the MCU). */
-export type CrcFn = (text: string) => number;
-
-export type FrameType = 'R' | 'E' | 'C' | 'A';
-
-// ---- Why the charger is in its state (`why` in a reading) ----
-
-/** Both latches released (battery high and sun up): charger OFF. */
-export const WHY_RELEASED = 'released';
-/** Battery-low latch set: charger ON. */
-export const WHY_BAT_LOW = 'bat_low';
-/** Sun-down latch set: charger ON. */
-export const WHY_SUN_DOWN = 'sun_down';
-/** Both latches set: charger ON. */
-export const WHY_BAT_LOW_SUN_DOWN = 'bat_low_sun_down';
-/** Host forced the charger ON (until the force expires). */
-export const WHY_FORCED_ON = 'forced_on';
-/** Host forced the charger OFF (until the force expires). */
-export const WHY_FORCED_OFF = 'forced_off';
-/** A forced OFF overridden because the battery is below the hard floor: ON. */
-export const WHY_FLOOR = 'floor';
-/** Held in its current state by the minimum dwell time. */
-export const WHY_DWELL = 'dwell';
-/** Battery or solar reading stale, missing or invalid: ON; `flt` says which. */
-export const WHY_FAILSAFE = 'failsafe';
-/** No valid reading yet since boot: ON. */
-export const WHY_BOOT = 'boot';
-
-export type ChargerReason =
-  | typeof WHY_RELEASED | typeof WHY_BAT_LOW | typeof WHY_SUN_DOWN | typeof WHY_BAT_LOW_SUN_DOWN
-  | typeof WHY_FORCED_ON | typeof WHY_FORCED_OFF | typeof WHY_FLOOR | typeof WHY_DWELL
-  | typeof WHY_FAILSAFE | typeof WHY_BOOT;
-
-// ---- Fault flags (`flt` in a reading, 4 uppercase hex digits) ----
-
-/** I²C error talking to the battery INA219. */
-export const FLT_BAT_COMM = 0x0001;
-/** Battery INA219 overflow: the value was clipped and is not reported. */
-export const FLT_BAT_OVF = 0x0002;
-/** Battery INA219 was found reset and has been reconfigured. */
-export const FLT_BAT_RESET = 0x0004;
-/** Battery INA219 produced no fresh conversion. */
-export const FLT_BAT_STALE = 0x0008;
-export const FLT_LOAD_COMM = 0x0010;
-export const FLT_LOAD_OVF = 0x0020;
-export const FLT_LOAD_RESET = 0x0040;
-export const FLT_LOAD_STALE = 0x0080;
-/** Solar reading outside what the divider or sensor can produce. */
-export const FLT_SOLAR_INVALID = 0x0100;
-/** Solar reading not refreshed. */
-export const FLT_SOLAR_STALE = 0x0200;
-/** Stored settings or counters were corrupt, or a write failed. */
-export const FLT_STORAGE = 0x0400;
-/** An uncaught error happened since the previous reading. */
-export const FLT_ERROR = 0x0800;
-/** Bits 12–15: must be zero in v1. */
-export const FLT_RESERVED = 0xf000;
-
-const FLAG_NAMES = 'BAT_COMM BAT_OVF BAT_RESET BAT_STALE LOAD_COMM LOAD_OVF LOAD_RESET LOAD_STALE SOLAR_INVALID SOLAR_STALE STORAGE ERROR';
-
-/** Names of the bits set in a fault word, lowest bit first (`BIT12`… for reserved bits). */
-export function faultNames(flags: number): string[] {
-  const names = FLAG_NAMES.split(' ');
-  const out: string[] = [];
-  for (let b = 0; b < 16; b++) {
-    if ((flags >> b) & 1) out.push(b < names.length ? names[b] : 'BIT' + b);
-  }
-  return out;
-}
-
-export type ForceMode = 'auto' | 'on' | 'off';
-export type EventKind = 'boot' | 'error' | 'warn' | 'info' | 'saved' | 'reset';
-export type CommandName = 'status' | 'get' | 'set' | 'force' | 'save' | 'reset-energy';
-
-// Membership lists as '|'-delimited strings: a lookup is one indexOf, and a string
-// literal costs the MCU far less memory than an array or object.
-const REASONS = '|' + [WHY_RELEASED, WHY_BAT_LOW, WHY_SUN_DOWN, WHY_BAT_LOW_SUN_DOWN, WHY_FORCED_ON,
-  WHY_FORCED_OFF, WHY_FLOOR, WHY_DWELL, WHY_FAILSAFE, WHY_BOOT].join('|') + '|';
-const MODES = '|auto|on|off|';
-const KINDS = '|boot|error|warn|info|saved|reset|';
-const COMMANDS = '|status|get|set|force|save|reset-energy|';
-const BITS = '|0|1|';
-const SET_ARGS = '|bon|boff|sdn|sup|dwell|period|';
-const FORCE_ARGS = '|mode|for|';
-const R_KEYS = '|seq|boot|up|bv|ba|bw|lv|la|lw|sv|sa|sw|chg|why|mode|flt|bahi|baho|bwhi|bwho|lahi|laho|lwhi|lwho|';
-const E_KEYS = '|boot|up|kind|fw|msg|';
-const A_KEYS = '|id|ok|err|msg|';
+import {
+  MAX_LINE_LENGTH, MAX_TEXT_LENGTH, FLT_RESERVED, REASONS, MODES, KINDS, COMMANDS, BITS, SET_ARGS, FORCE_ARGS, R_KEYS, E_KEYS, A_KEYS, LIMITS,
+} from './protocol-spec';
+import type {
+  CrcFn, FrameType, ChargerReason, ForceMode, EventKind, CommandName,
+} from './protocol-spec';
+export {
+  PROTOCOL_VERSION, MAX_LINE_LENGTH, MAX_TEXT_LENGTH, WHY_RELEASED, WHY_BAT_LOW, WHY_SUN_DOWN, WHY_BAT_LOW_SUN_DOWN, WHY_FORCED_ON, WHY_FORCED_OFF, WHY_FLOOR, WHY_DWELL, WHY_FAILSAFE, WHY_BOOT, FLT_BAT_COMM, FLT_BAT_OVF, FLT_BAT_RESET, FLT_BAT_STALE, FLT_LOAD_COMM, FLT_LOAD_OVF, FLT_LOAD_RESET, FLT_LOAD_STALE, FLT_SOLAR_INVALID, FLT_SOLAR_STALE, FLT_STORAGE, FLT_ERROR, FLT_RESERVED, faultNames,
+} from './protocol-spec';
+export { LineSplitter } from './line-splitter';
+export { crc32 } from './crc32';
+import { crc32, hex8 } from './crc32';
+export type {
+  CrcFn, FrameType, ChargerReason, ForceMode, EventKind, CommandName,
+} from './protocol-spec';
 
 // ---- Frames ----
 
@@ -305,35 +230,6 @@ function show(v: unknown): string {
   let out = '';
   for (let i = 0; i < s.length && i < 24; i++) out += isTextChar(s.charCodeAt(i)) ? s.charAt(i) : '?';
   return s.length > 24 ? out + '...' : out;
-}
-
-// ---- CRC-32/IEEE ----
-
-// Built on first use only: the firmware passes E.CRC32 and never pays for the table.
-let crcTable: Int32Array | null = null;
-
-/** CRC-32/IEEE (as zlib, PNG, E.CRC32) of the string's characters taken as bytes. */
-export function crc32(text: string): number {
-  let t = crcTable;
-  if (!t) {
-    t = new Int32Array(256);
-    for (let n = 0; n < 256; n++) {
-      let c = n;
-      for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0xedb88320 : c >>> 1;
-      t[n] = c;
-    }
-    crcTable = t;
-  }
-  let crc = -1;
-  for (let i = 0; i < text.length; i++) crc = (crc >>> 8) ^ t[(crc ^ text.charCodeAt(i)) & 0xff];
-  return (crc ^ -1) >>> 0;
-}
-
-function hex8(n: number): string {
-  // >>> 0 because some CRC implementations return the signed 32-bit form.
-  let h = (n >>> 0).toString(16).toUpperCase();
-  while (h.length < 8) h = '0' + h;
-  return h;
 }
 
 // ---- Units: decimals on the wire and accepted range ----
@@ -770,6 +666,10 @@ export function decodeLine(line: string, crc?: CrcFn): DecodeResult {
 
 // ---- Commands ----
 
+function limited(c: Fields, arg: string): number {
+  return c.num(arg, LIMITS[arg][0], LIMITS[arg][1]);
+}
+
 function checkCommand(input: unknown): CommandCheck {
   if (typeof input !== 'object' || input === null) return { ok: false, reason: 'malformed', detail: 'a command must be an object' };
   const o = input as AnyMap;
@@ -784,12 +684,12 @@ function checkCommand(input: unknown): CommandCheck {
   let command: Command;
   if (name === 'set') {
     const s: SetCommand = { cmd: 'set' };
-    if (c.has('bon')) s.bon = c.num('bon', 10, 15);
-    if (c.has('boff')) s.boff = c.num('boff', 10, 15);
-    if (c.has('sdn')) s.sdn = c.num('sdn', 0, 30);
-    if (c.has('sup')) s.sup = c.num('sup', 0, 30);
-    if (c.has('dwell')) s.dwell = c.num('dwell', 0, 86400);
-    if (c.has('period')) s.period = c.num('period', 0.1, 3600);
+    if (c.has('bon')) s.bon = limited(c, 'bon');
+    if (c.has('boff')) s.boff = limited(c, 'boff');
+    if (c.has('sdn')) s.sdn = limited(c, 'sdn');
+    if (c.has('sup')) s.sup = limited(c, 'sup');
+    if (c.has('dwell')) s.dwell = limited(c, 'dwell');
+    if (c.has('period')) s.period = limited(c, 'period');
     if (!c.err) {
       if (s.bon === undefined && s.boff === undefined && s.sdn === undefined && s.sup === undefined && s.dwell === undefined && s.period === undefined) {
         c.fail('missing_field', 'set needs at least one of bon boff sdn sup dwell period');
@@ -808,7 +708,7 @@ function checkCommand(input: unknown): CommandCheck {
       } else if (!c.has('for')) {
         c.fail('missing_field', 'force ' + f.mode + ' needs for (seconds)');
       } else {
-        f['for'] = c.num('for', 1, 604800);
+        f['for'] = limited(c, 'for');
       }
     }
     command = f;
@@ -831,95 +731,5 @@ export function validateCommand(input: unknown): CommandCheck {
   } catch (e) {
     // Only reachable through hostile objects (throwing getters, odd prototypes).
     return { ok: false, reason: 'malformed', detail: 'unreadable command' };
-  }
-}
-
-// ---- Splitting a byte stream into lines ----
-
-/**
- * Cuts a stream arriving in arbitrary chunks into lines. Holds at most `maxLength`
- * characters (plus one flag for a '\r' that may turn out to be the line end), so a
- * peer that never sends '\n' cannot make it grow. Feed it bytes decoded as latin1 so
- * that one byte is one character.
- */
-export class LineSplitter {
-  private buf = '';
-  /** A '\r' arrived when buf was already full; it only fits if '\n' comes next. */
-  private cr = false;
-  /** Inside an overlong line: drop everything up to the next '\n'. */
-  private skipping = false;
-
-  constructor(
-    private readonly maxLength: number,
-    private readonly onLine: (line: string) => void,
-    private readonly onOverflow?: () => void,
-  ) {}
-
-  /** Calls onLine for every line completed by this chunk, without its "\n" or "\r\n". */
-  push(chunk: string): void {
-    let from = 0;
-    while (from < chunk.length) {
-      const nl = chunk.indexOf('\n', from);
-      if (nl < 0) {
-        this.hold(chunk, from);
-        return;
-      }
-      this.complete(chunk, from, nl);
-      from = nl + 1;
-    }
-  }
-
-  /** Characters currently held for an incomplete line (never more than maxLength). */
-  bufferedLength(): number { return this.buf.length; }
-
-  /** Forget any partial line, e.g. after a reconnect. */
-  reset(): void {
-    this.buf = '';
-    this.cr = false;
-    this.skipping = false;
-  }
-
-  private overflow(): void {
-    this.buf = '';
-    this.cr = false;
-    if (this.onOverflow) this.onOverflow();
-  }
-
-  private hold(chunk: string, from: number): void {
-    if (this.skipping) return;
-    const held = this.buf.length + (this.cr ? 1 : 0);
-    const total = held + chunk.length - from;
-    if (total <= this.maxLength) {
-      this.buf += chunk.slice(from);
-      return;
-    }
-    if (!this.cr && total === this.maxLength + 1 && chunk.charCodeAt(chunk.length - 1) === 13) {
-      this.buf += chunk.slice(from, chunk.length - 1);
-      this.cr = true;
-      return;
-    }
-    this.skipping = true;
-    this.overflow();
-  }
-
-  private complete(chunk: string, from: number, nl: number): void {
-    if (this.skipping) {
-      this.skipping = false; // the overlong line ends here; it was reported when detected
-      return;
-    }
-    const total = this.buf.length + (this.cr ? 1 : 0) + nl - from;
-    if (total > this.maxLength + 1) {
-      this.overflow();
-      return;
-    }
-    let line = this.buf.length === 0 && !this.cr ? chunk.slice(from, nl) : this.buf + (this.cr ? '\r' : '') + chunk.slice(from, nl);
-    this.buf = '';
-    this.cr = false;
-    if (line.charCodeAt(line.length - 1) === 13) line = line.slice(0, line.length - 1);
-    if (line.length > this.maxLength) {
-      if (this.onOverflow) this.onOverflow();
-      return;
-    }
-    this.onLine(line);
   }
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import {
   INA219_MODE_BOTH_TRIGGERED, INA219_REG_CALIBRATION, INA219_REG_CONFIG, INA_FLAG_COMM, INA_FLAG_OVF,
-  INA_FLAG_RESET, INA_FLAG_STALE, Ina219, Ina219Options, ina219Calibration, ina219ConfigWord,
+  INA_FLAG_RESET, INA_FLAG_STALE, Ina219, Ina219Options, ina219Calibration, ina219ConfigWord, ina219ReadyAfterS,
 } from '../../firmware/src/ina219';
 import { espruinoI2cTransport } from '../../firmware/src/ina219-espruino';
 import { linuxI2cTransport, openLinuxI2cTransport } from '../../bridge/src/i2c/linux-i2c-transport';
@@ -34,7 +34,7 @@ function rig(opts: Partial<Ina219Options> & { modelShuntOhms?: number; errors?: 
     /** Sets the true inputs, waits one full conversion, and reads. */
     measure(currentA: number, busV: number) {
       model.setInputs(currentA, busV);
-      now += driver.conversionTimeS() * 1.01 + 0.001;
+      now += ina219ReadyAfterS(opts.mode ?? 7, opts.busAdc ?? 0xf, opts.shuntAdc ?? 0xf) * 1.01 + 0.001;
       return driver.read();
     },
   };
@@ -88,12 +88,12 @@ describe('INA219 calibration (datasheet arithmetic)', () => {
     assert.throws(() => ina219Calibration(0, 1), /positive/);
     assert.throws(() => ina219Calibration(0.1, -1), /positive/);
     assert.throws(() => ina219Calibration(Number.NaN, 1), /positive/);
-    assert.throws(() => ina219Calibration(0.1, 5), /500\.0 mV, beyond the 320 mV range/);
+    assert.throws(() => ina219Calibration(0.1, 5), /5 A x 0.1 ohm = 500 mV > 320 mV/);
   });
 
   it('refuses an address outside 0x40-0x4F', () => {
     const bus = new VirtualI2cBus();
-    assert.throws(() => new Ina219(espruinoI2cTransport(bus), 0x3f, { shuntOhms: 0.1, maxCurrentA: 1 }), /0x3f is outside/);
+    assert.throws(() => new Ina219(espruinoI2cTransport(bus), 0x3f, { shuntOhms: 0.1, maxCurrentA: 1 }), /0x3f not in 0x40-0x4f/);
   });
 });
 
@@ -154,7 +154,7 @@ describe('INA219 driver against the register model', () => {
     assert.equal(clipped.currentA, null);
     assert.equal(clipped.powerW, null);
     assert.ok(Math.abs(clipped.busV! - 13.8) < 0.005, 'bus voltage is still real');
-    assert.match(clipped.error!, /clipped at 160 mV; range raised to 320 mV/);
+    assert.match(clipped.error!, /clipped at 160 mV, range now 320 mV/);
     assert.equal(r.driver.pgaIndex, 3);
     const m = r.measure(120, 13.8);
     assert.equal(m.flags, 0, `${m.error}`);
@@ -199,7 +199,7 @@ describe('INA219 driver against the register model', () => {
     const afterReset = r.measure(-15, 12.6);
     assert.equal(afterReset.flags, INA_FLAG_RESET | INA_FLAG_STALE);
     assert.equal(afterReset.currentA, null, 'a reset chip reads 0 A: that must not be reported');
-    assert.match(afterReset.error!, /had reset \(config 0x399f, calibration 0\); setup restored/);
+    assert.match(afterReset.error!, /INA219 0x40 had reset \(config 0x399f, cal 0\), restored/);
     assert.equal(r.model.peek(INA219_REG_CONFIG), r.driver.configWord());
     assert.equal(r.model.peek(INA219_REG_CALIBRATION), 5460);
     const m = r.measure(-15, 12.6);
@@ -225,8 +225,8 @@ describe('INA219 driver against the register model', () => {
     r.model.nack = true;
     const m = r.measure(5, 13);
     assert.equal(m.flags, INA_FLAG_COMM);
-    assert.match(m.error!, /INA219 at 0x40: I2C got NACK from 0x40/);
-    assert.equal(r.driver.isConfigured, false);
+    assert.match(m.error!, /INA219 0x40: I2C got NACK from 0x40/);
+    assert.equal(r.driver.configured, false);
     assert.equal(r.measure(5, 13).flags, INA_FLAG_COMM, 'still absent');
     r.model.nack = false;
     r.model.spontaneousReset(); // it came back from a power cycle
@@ -264,7 +264,7 @@ describe('INA219 driver against the register model', () => {
     const orig = r.model.i2cWrite.bind(r.model);
     r.model.i2cWrite = (bytes: number[]) => orig(bytes.length >= 3 ? [bytes[0], bytes[1] ^ 0x40, bytes[2]] : bytes);
     assert.match(r.driver.configure()!, /did not keep its setup/);
-    assert.equal(r.driver.isConfigured, false);
+    assert.equal(r.driver.configured, false);
   });
 
   it('in triggered mode re-triggers after each read, so every poll gets a fresh conversion', () => {

@@ -1,0 +1,116 @@
+/**
+ * Espruino entry point: the only file that touches Espruino's globals. It binds the
+ * board (pins, I2C1, USB, Storage, watchdog) to the firmware's cycle in app.ts.
+ *
+ * The bundle is uploaded as boot code (.bootcde), so it runs from the top at every
+ * boot and reset; `onInit` is also defined for images made with save(). Start-up is
+ * idempotent either way.
+ */
+import { Ina219 } from './ina219';
+import { espruinoI2cTransport } from './ina219-espruino';
+import { LineSplitter } from './line-splitter';
+import { MAX_LINE_LENGTH } from './protocol-spec';
+import { Firmware, McuIo } from './app';
+import type { ChannelConfig } from './board';
+import { BOARD } from './board-data';
+
+let started = false;
+
+function sensor(i2c: EspruinoI2C, c: ChannelConfig): Ina219 {
+  return new Ina219(espruinoI2cTransport(i2c), c.address, {
+    shuntOhms: c.shuntOhms, maxCurrentA: c.maxCurrentA, busRangeV: c.busRangeV, busAdc: c.adc, shuntAdc: c.adc,
+  });
+}
+
+function start(): void {
+  if (started) return;
+  started = true;
+  const B = BOARD;
+  const t0 = getTime();
+  const now = (): number => getTime() - t0;
+  const host = USB;
+  // Free USB from the REPL so host lines are commands, not JavaScript.
+  LoopbackA.setConsole(true);
+  // Through the global object: a bundler rewrites a bare require() into a Node shim.
+  const storage = (global['require'] as (name: 'Storage') => EspruinoStorage)('Storage');
+  let timer = -1;
+  let tickS = 1;
+  let nextPoll = 0;
+  let fw: Firmware;
+  const loop = (): void => {
+    const t = now();
+    if (t >= nextPoll - 0.001) {
+      nextPoll = t + fw.settings.period;
+      try {
+        fw.poll(t);
+      } catch (e) {
+        fw.reportError(e, t);
+      }
+    }
+    // Only this loop feeds the watchdog: a hang anywhere stops it and resets the MCU,
+    // which leaves REMOTE floating, and the driver turns the charger ON.
+    E.kickWatchdog();
+  };
+  const io: McuIo = {
+    crc: (s: string) => E.CRC32(s),
+    write: (line: string) => host.write(line + '\r\n'),
+    setCharger: (on: boolean) => drive(on ? B.remote.onLevel : B.remote.offLevel),
+    readSolarV: () => {
+      let sum = 0;
+      for (let i = 0; i < B.solar.samples; i++) {
+        const f = analogRead(B.solar.pin);
+        // A reading at full scale is a clamp, not a voltage.
+        if (!(f >= 0 && f < 0.999)) return null;
+        sum += f;
+      }
+      return sum / B.solar.samples * B.solar.vref * B.solar.gain;
+    },
+    load: (name: string) => storage.read(name),
+    save: (name: string, data: string) => storage.write(name, data),
+    schedule: (periodS: number) => {
+      // Tick at most every 5 s whatever the period, so the 10 s watchdog is always fed.
+      tickS = periodS < 5 ? periodS : 5;
+      nextPoll = 0;
+      if (timer >= 0) {
+        clearInterval(timer);
+        timer = setInterval(loop, tickS * 1000);
+      }
+    },
+  };
+  // A pin this board lacks must not stop monitoring: the error is reported once (the
+  // poll loop catches it) and the driver's default-ON keeps the charger safe.
+  let remoteFailed = false;
+  const drive = (level: number): void => {
+    try {
+      if (!remoteFailed) digitalWrite(B.remote.pin, level);
+    } catch (e) {
+      remoteFailed = true;
+      throw e;
+    }
+  };
+  let pinError: unknown = null;
+  try {
+    pinMode(B.remote.pin, 'output');
+  } catch (e) {
+    remoteFailed = true;
+    pinError = e;
+  }
+  I2C1.setup({ scl: B.i2c.scl, sda: B.i2c.sda, bitrate: B.i2c.bitrate });
+  const battery = sensor(I2C1, B.battery);
+  const load = sensor(I2C1, B.load);
+  fw = new Firmware(io, B, battery, load, 0);
+  battery.configure();
+  load.configure();
+  fw.start(now());
+  if (pinError) fw.reportError(pinError, now());
+  const splitter = new LineSplitter(MAX_LINE_LENGTH, (line) => fw.onLine(line, now()), () => fw.overflow());
+  host.on('data', (d: string) => splitter.push(d));
+  process.on('uncaughtException', (e: unknown) => fw.reportError(e, now()));
+  E.enableWatchdog(B.watchdogS, false);
+  // The first poll waits one period: the INA219s need a conversion (136 ms) first.
+  nextPoll = now() + fw.settings.period;
+  timer = setInterval(loop, tickS * 1000);
+}
+
+global['onInit'] = start;
+start();
