@@ -25,20 +25,22 @@ export const BUNDLE_PATH = path.join(root, 'firmware', 'dist', 'firmware.js');
  * Property names private to the bundle, shortened by the minifier (about a third of
  * the bundle is property names). Only names never reached by a string may be listed:
  * not Espruino API members (setup, write, read…), not wire or stored-record keys
- * (bon, period, bahi…, which the code indexes by string), not JS built-ins.
+ * (bon, period, bahi…, which the code indexes by string), not JS built-ins, and not
+ * names tested with `in` ('err').
  */
 const MANGLED_PROPERTIES = [
   'adc', 'address', 'applySettings', 'args', 'autoRange', 'battery', 'batteryAt', 'batteryFloorV', 'batteryLow',
   'batteryOffV', 'batteryOnV', 'batteryPrev', 'batteryV', 'board', 'buf', 'bufferedLength', 'busAdc', 'busRangeV',
   'busV', 'calibration', 'changedAt', 'chargerOn', 'commErrors', 'complete', 'configWord', 'configure', 'configured',
   'control', 'conversionTimeS', 'cr', 'crc', 'currentA', 'currentLsbA', 'defaults', 'emitReading', 'energy',
-  'errorSince', 'execute', 'flags', 'floorV', 'force', 'forceUntil', 'gain', 'hold', 'host', 'i2c', 'io', 'loadPrev',
+  'errorSince', 'execute', 'flags', 'floorV', 'force', 'forceUntil', 'gain', 'hold', 'i2c', 'io', 'loadPrev',
   'maxCurrentA', 'maxLength', 'minDwellS', 'offLevel', 'onLevel', 'onLine', 'onOverflow', 'overflow', 'overflows',
   'pgaIndex', 'pgaMillivolts', 'pin', 'poll', 'powerLsbW', 'powerW', 'rangeUps', 'readRegister', 'readSolarV', 'reads',
   'reason', 'rejectedLines', 'remote', 'reply', 'reportError', 'resets', 'samples', 'saveEnergy', 'saveEveryS',
   'savedAt', 'schedule', 'seenValid', 'setCharger', 'settings', 'shuntAdc', 'shuntOhms', 'shuntV', 'skipping', 'solar',
   'solarAt', 'solarV', 'stale', 'staleAfterS', 'state', 'stats', 'status', 'storageFault', 'sunDown', 'sunDownV',
-  'sunUpV', 'transport', 'valid', 'vref', 'watchdogS', 'writeRegister', 'writeSetup', 'rejectedLines', 'seq', 'boot',
+  'sunUpV', 'transport', 'valid', 'vref', 'watchdogS', 'writeRegister', 'writeSetup', 'seq', 'boot', 'load', 'save',
+  'start', 'version', 'error', 'now', 'cmd', 'id', 'msg', 'inputs', 'mode', 'host',
 ];
 
 /** Globals and members that ES5-era Espruino builds may not have, or that only Node has. */

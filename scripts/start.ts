@@ -8,7 +8,7 @@
  * Flags: --count N (stop after N frames), --interval-ms MS (default 1000).
  */
 import { INA219_CHANNELS } from '../hardware';
-import { Ina219, INA_FLAG_COMM, INA_FLAG_OVF, INA_FLAG_RESET, INA_FLAG_STALE } from '../firmware/src/ina219';
+import { createIna219, INA_FLAG_COMM, INA_FLAG_OVF, INA_FLAG_RESET, INA_FLAG_STALE } from '../firmware/src/ina219';
 import { espruinoI2cTransport } from '../firmware/src/ina219-espruino';
 import {
   FLT_BAT_COMM, FLT_BAT_OVF, FLT_BAT_RESET, FLT_BAT_STALE, FLT_LOAD_COMM, FLT_LOAD_OVF, FLT_LOAD_RESET,
@@ -58,7 +58,7 @@ function main(): void {
   const channels = [INA219_CHANNELS.battery, INA219_CHANNELS.load].map((spec) => {
     const model = new Ina219Model({ shuntOhms: spec.shunt.ohms, clock, errors: sampleIna219BErrors(random), random });
     bus.attach(spec.address, model);
-    const driver = new Ina219(espruinoI2cTransport(bus), spec.address, {
+    const driver = createIna219(espruinoI2cTransport(bus), spec.address, {
       shuntOhms: spec.shunt.ohms, maxCurrentA: spec.maxCurrentA, busRangeV: spec.busRangeV,
       busAdc: spec.adcSetting, shuntAdc: spec.adcSetting,
     });

@@ -4,16 +4,20 @@
  * keep settings and counters in flash. The Espruino specifics (pins, I2C1, USB,
  * Storage, watchdog) come in through McuIo from main.ts, so this module also runs in
  * Node for tests.
+ *
+ * A closure rather than a class: on the MCU every `this.` and `prototype` costs bytes of
+ * the 12 KB budget, and there is only ever one instance.
  */
 import type { CrcFn } from './protocol-spec';
 import { FLT_ERROR, FLT_SOLAR_INVALID, FLT_STORAGE } from './protocol-spec';
 import type { FirmwareBoard } from './board';
-import { Ina219, Ina219Reading } from './ina219';
-import { ControllerSettings, ControllerState, controllerStep, initialControllerState, setForce } from './controller';
-import { EnergyCounters, EnergySample, accumulate, emptySample, energyFromRecord, zeroEnergy } from './energy';
-import { McuCommand, ampHours, amps, fix, frame, hex4, parseCommand, text, volts, wattHours, watts } from './mcu-codec';
+import type { Ina219 } from './ina219';
+import { ControllerState, controllerStep, initialControllerState, setForce } from './controller';
+import { ENERGY_KEYS, EnergyCounters, accumulate, emptySample, energyFromRecord, zeroEnergy } from './energy';
+import { hexUpper } from './crc32';
+import { McuCommand, ampHours, amps, fix, frame, parseCommand, text, volts, wattHours, watts } from './mcu-codec';
 import { openRecord, recordNumber, sealRecord } from './stored-record';
-import { Settings, settingsFromRecord, withChanges } from './settings';
+import { Settings, withChanges } from './settings';
 
 export interface McuIo {
   crc: CrcFn;
@@ -28,208 +32,173 @@ export interface McuIo {
   schedule(periodS: number): void;
 }
 
+export interface Firmware {
+  /** Restores boot count, settings and counters from flash, then announces itself. */
+  start(now: number): void;
+  /** One poll: sensors, energy, controller, REMOTE, one reading frame. */
+  poll(now: number): void;
+  /** A line from the host. */
+  onLine(line: string, now: number): void;
+  /** A line longer than the protocol allows arrived and was dropped. */
+  overflow(): void;
+  /** An error escaped a callback: say so in a frame and in the next reading's flags. */
+  reportError(e: unknown, now: number): void;
+  settings(): Settings;
+  energy(): EnergyCounters;
+  readonly state: ControllerState;
+}
+
 const SETTINGS_FILE = 'sc.set';
 const ENERGY_FILE = 'sc.nrg';
 const BOOT_FILE = 'sc.boot';
 
-export class Firmware {
-  boot = 0;
-  seq = 0;
-  settings: Settings;
-  readonly state: ControllerState;
-  energy: EnergyCounters = zeroEnergy();
-  /** Lines from the host that were not commands (noise, bad CRC, too long). */
-  rejectedLines = 0;
-  private readonly io: McuIo;
-  private readonly board: FirmwareBoard;
-  private readonly battery: Ina219;
-  private readonly load: Ina219;
-  private readonly control: ControllerSettings;
-  private readonly batteryPrev: EnergySample = emptySample();
-  private readonly loadPrev: EnergySample = emptySample();
-  private batteryV: number | null = null;
-  private batteryAt = 0;
-  private solarV: number | null = null;
-  private solarAt = 0;
-  private storageFault = false;
-  private errorSince = false;
-  private savedAt = 0;
+export function createFirmware(io: McuIo, board: FirmwareBoard, battery: Ina219, load: Ina219, now0: number): Firmware {
+  const crc = io.crc;
+  const state = initialControllerState(now0);
+  const control = {
+    batteryOnV: 0, batteryOffV: 0, sunDownV: 0, sunUpV: 0, minDwellS: 0, batteryFloorV: board.floorV, staleAfterS: 0,
+  };
+  const inputs = { now: 0, batteryV: null as number | null, batteryAt: 0, solarV: null as number | null, solarAt: 0 };
+  const batteryPrev = emptySample();
+  const loadPrev = emptySample();
+  let settings = board.defaults;
+  let energy = zeroEnergy();
+  let boot = 1;
+  let seq = 0;
+  let rejected = 0;
+  let storageFault = false;
+  let errorSince = false;
+  let savedAt = now0;
 
-  constructor(io: McuIo, board: FirmwareBoard, battery: Ina219, load: Ina219, now: number) {
-    this.io = io;
-    this.board = board;
-    this.battery = battery;
-    this.load = load;
-    this.settings = board.defaults;
-    this.state = initialControllerState(now);
-    this.control = {
-      batteryOnV: 0, batteryOffV: 0, sunDownV: 0, sunUpV: 0, minDwellS: 0,
-      batteryFloorV: board.floorV, staleAfterS: 0,
-    };
-  }
-
-  /** Restores boot count, settings and counters from flash, then announces itself. */
-  start(now: number): void {
-    const io = this.io;
-    const bootRecord = io.load(BOOT_FILE);
-    const previous = recordNumber(openRecord(bootRecord, io.crc) || {}, 'n', 0, 4294967294);
-    this.storageFault = bootRecord !== undefined && previous !== previous;
-    this.boot = previous === previous ? previous + 1 : 1;
-    if (!io.save(BOOT_FILE, sealRecord({ n: this.boot }, io.crc))) this.storageFault = true;
-
-    const settingsRecord = io.load(SETTINGS_FILE);
-    const stored = settingsFromRecord(openRecord(settingsRecord, io.crc));
-    if (stored) this.settings = stored;
-    else if (settingsRecord !== undefined) this.storageFault = true;
-
-    const energyRecord = io.load(ENERGY_FILE);
-    if (energyRecord !== undefined) {
-      const restored = energyFromRecord(openRecord(energyRecord, io.crc));
-      if (restored) this.energy = restored;
-      else this.storageFault = true;
-    }
-    this.applySettings();
-    this.savedAt = now;
-    const s = this.settings;
-    this.event(now, 'boot', 'bon=' + s.bon + ' boff=' + s.boff + ' sdn=' + s.sdn + ' sup=' + s.sup +
-      ' dwell=' + s.dwell + ' period=' + s.period);
-    if (this.storageFault) this.event(now, 'warn', 'a stored record was corrupt and is ignored');
-  }
-
-  /** One poll: sensors, energy, controller, REMOTE, one reading frame. */
-  poll(now: number): void {
-    const b = this.battery.read();
-    const l = this.load.read();
-    const sv = this.io.readSolarV();
-    if (b.busV !== null) {
-      this.batteryV = b.busV;
-      this.batteryAt = now;
-    }
-    if (sv !== null) {
-      this.solarV = sv;
-      this.solarAt = now;
-    }
-    // Bridge at most a few missed polls; a longer gap is not invented.
-    const maxGap = this.settings.period * 5 + 1;
-    accumulate(this.energy, 'b', this.batteryPrev, b.currentA, b.powerW, now, maxGap);
-    accumulate(this.energy, 'l', this.loadPrev, l.currentA, l.powerW, now, maxGap);
-    const on = controllerStep(this.state, this.control, {
-      now: now, batteryV: this.batteryV, batteryAt: this.batteryAt, solarV: this.solarV, solarAt: this.solarAt,
-    });
-    this.io.setCharger(on);
-    const flt = (b.flags & 15) | ((l.flags & 15) << 4) | (sv === null ? FLT_SOLAR_INVALID : 0) |
-      (this.storageFault ? FLT_STORAGE : 0) | (this.errorSince ? FLT_ERROR : 0);
-    this.errorSince = false;
-    this.emitReading(now, b, l, sv, flt);
-    if (now - this.savedAt >= this.board.saveEveryS) this.saveEnergy(now);
-  }
-
-  /** A line from the host. */
-  onLine(line: string, now: number): void {
-    const p = parseCommand(line, this.io.crc);
-    if ('err' in p) {
-      if (p.id > 0) this.reply(p.id, 0, 'err=' + p.err + ',msg=' + text(p.msg));
-      else this.rejectedLines++;
-      return;
-    }
-    this.execute(p, now);
-  }
-
-  /** A line longer than the protocol allows arrived and was dropped. */
-  overflow(): void {
-    this.rejectedLines++;
-  }
-
-  /** An error escaped a callback: say so in a frame and in the next reading's flags. */
-  reportError(e: unknown, now: number): void {
-    this.errorSince = true;
-    const m = e && typeof e === 'object' && 'message' in e ? (e as { message: unknown }).message : e;
-    this.event(now, 'error', String(m));
-  }
-
-  private execute(c: McuCommand, now: number): void {
-    const a = c.args;
-    if (c.cmd === 'get') {
-      const s = this.settings;
-      this.reply(c.id, 1, 'bon=' + s.bon + ',boff=' + s.boff + ',sdn=' + s.sdn + ',sup=' + s.sup +
-        ',dwell=' + s.dwell + ',period=' + s.period + ',floor=' + this.board.floorV);
-    } else if (c.cmd === 'set') {
-      const next = withChanges(this.settings, a);
-      if (typeof next === 'string') {
-        this.reply(c.id, 0, 'err=bad_value,msg=' + text(next));
-        return;
-      }
-      this.settings = next;
-      this.applySettings();
-      if (!this.io.save(SETTINGS_FILE, sealRecord(next, this.io.crc))) {
-        this.storageFault = true;
-        this.reply(c.id, 0, 'err=storage,msg=applied but not saved');
-        return;
-      }
-      this.execute({ id: c.id, cmd: 'get', args: a }, now);
-    } else if (c.cmd === 'force') {
-      setForce(this.state, a['mode'] as 'auto' | 'on' | 'off', now, (a['for'] as number) || 0);
-      this.status(c.id, now);
-    } else if (c.cmd === 'status') {
-      this.status(c.id, now);
-    } else {
-      if (c.cmd === 'reset-energy') {
-        this.energy = zeroEnergy();
-        this.event(now, 'reset', 'energy counters zeroed');
-      }
-      const ok = this.saveEnergy(now) && this.io.save(SETTINGS_FILE, sealRecord(this.settings, this.io.crc));
-      this.reply(c.id, ok ? 1 : 0, ok ? 'saved=1' : 'err=storage,msg=write failed');
-    }
-  }
-
-  private status(id: number, now: number): void {
-    const st = this.state;
-    const left = st.force === 'auto' ? 0 : st.forceUntil - now;
-    this.reply(id, 1, 'chg=' + (st.chargerOn ? 1 : 0) + ',why=' + st.reason + ',mode=' + st.force +
-      ',left=' + fix(left, 0, 0, 1e9) + ',bv=' + volts(this.batteryV) + ',sv=' + volts(this.solarV) +
-      ',seq=' + this.seq + ',bad=' + this.rejectedLines);
-  }
-
-  private applySettings(): void {
-    const s = this.settings;
-    const c = this.control;
-    c.batteryOnV = s.bon;
-    c.batteryOffV = s.boff;
-    c.sunDownV = s.sdn;
-    c.sunUpV = s.sup;
-    c.minDwellS = s.dwell;
-    // A single missed poll is tolerated; the second makes the reading stale (fail-safe ON).
-    c.staleAfterS = s.period * 1.5;
-    this.io.schedule(s.period);
-  }
-
-  private saveEnergy(now: number): boolean {
-    this.savedAt = now;
-    const ok = this.io.save(ENERGY_FILE, sealRecord(this.energy, this.io.crc));
-    this.storageFault = !ok;
-    if (ok) this.event(now, 'saved', 'energy');
+  const write = (body: string): void => io.write(frame(body, crc));
+  const event = (now: number, kind: string, msg: string): void =>
+    write('E,v=1,boot=' + boot + ',up=' + fix(now, 3, 0, 1e9) + ',kind=' + kind + ',fw=' + board.version + ',msg=' + text(msg));
+  const reply = (id: number, rest: string): void => write('A,v=1,id=' + id + ',' + rest);
+  const store = (name: string, value: object): boolean => {
+    const ok = io.save(name, sealRecord(value, crc));
+    storageFault = !ok;
     return ok;
-  }
+  };
+  const settingsText = (sep: string): string => {
+    const s = settings;
+    return 'bon=' + s.bon + sep + 'boff=' + s.boff + sep + 'sdn=' + s.sdn + sep + 'sup=' + s.sup + sep +
+      'dwell=' + s.dwell + sep + 'period=' + s.period;
+  };
+  const applySettings = (): void => {
+    const s = settings;
+    control.batteryOnV = s.bon;
+    control.batteryOffV = s.boff;
+    control.sunDownV = s.sdn;
+    control.sunUpV = s.sup;
+    control.minDwellS = s.dwell;
+    // A single missed poll is tolerated; the second makes the reading stale (fail-safe ON).
+    control.staleAfterS = s.period * 1.5;
+    io.schedule(s.period);
+  };
+  const saveEnergy = (now: number): boolean => {
+    savedAt = now;
+    const ok = store(ENERGY_FILE, energy);
+    if (ok) event(now, 'saved', 'energy');
+    return ok;
+  };
+  const status = (id: number, now: number): void => {
+    reply(id, 'ok=1,chg=' + (state.chargerOn ? 1 : 0) + ',why=' + state.reason + ',mode=' + state.force +
+      ',left=' + fix(state.force === 'auto' ? 0 : state.forceUntil - now, 0, 0, 1e9) +
+      ',bv=' + volts(inputs.batteryV) + ',sv=' + volts(inputs.solarV) + ',seq=' + seq + ',bad=' + rejected);
+  };
+  const execute = (c: McuCommand, now: number): void => {
+    const a = c.args;
+    const cmd = c.cmd;
+    if (cmd === 'set') {
+      const next = withChanges(settings, a);
+      if (typeof next === 'string') return reply(c.id, 'ok=0,err=bad_value,msg=' + text(next));
+      settings = next;
+      applySettings();
+      if (!store(SETTINGS_FILE, next)) return reply(c.id, 'ok=0,err=storage,msg=not saved');
+    }
+    if (cmd === 'set' || cmd === 'get') return reply(c.id, 'ok=1,' + settingsText(',') + ',floor=' + board.floorV);
+    if (cmd === 'force') setForce(state, a['mode'] as 'auto' | 'on' | 'off', now, (a['for'] as number) || 0);
+    if (cmd === 'force' || cmd === 'status') return status(c.id, now);
+    if (cmd === 'reset-energy') {
+      energy = zeroEnergy();
+      event(now, 'reset', 'energy zeroed');
+    }
+    const ok = saveEnergy(now) && store(SETTINGS_FILE, settings);
+    reply(c.id, ok ? 'ok=1,saved=1' : 'ok=0,err=storage,msg=write failed');
+  };
 
-  private emitReading(now: number, b: Ina219Reading, l: Ina219Reading, sv: number | null, flt: number): void {
-    const e = this.energy;
-    const st = this.state;
-    this.seq++;
-    this.io.write(frame('R,v=1,seq=' + this.seq + ',boot=' + this.boot + ',up=' + fix(now, 3, 0, 1e9) +
-      ',bv=' + volts(b.busV) + ',ba=' + amps(b.currentA) + ',bw=' + watts(b.powerW) +
-      ',lv=' + volts(l.busV) + ',la=' + amps(l.currentA) + ',lw=' + watts(l.powerW) + ',sv=' + volts(sv) +
-      ',chg=' + (st.chargerOn ? 1 : 0) + ',why=' + st.reason + ',mode=' + st.force + ',flt=' + hex4(flt) +
-      ',bahi=' + ampHours(e.bahi) + ',baho=' + ampHours(e.baho) + ',bwhi=' + wattHours(e.bwhi) + ',bwho=' + wattHours(e.bwho) +
-      ',lahi=' + ampHours(e.lahi) + ',laho=' + ampHours(e.laho) + ',lwhi=' + wattHours(e.lwhi) + ',lwho=' + wattHours(e.lwho),
-    this.io.crc));
-  }
-
-  private event(now: number, kind: string, msg: string): void {
-    this.io.write(frame('E,v=1,boot=' + this.boot + ',up=' + fix(now, 3, 0, 1e9) + ',kind=' + kind +
-      ',fw=' + this.board.version + ',msg=' + text(msg), this.io.crc));
-  }
-
-  private reply(id: number, ok: number, rest: string): void {
-    this.io.write(frame('A,v=1,id=' + id + ',ok=' + ok + (rest ? ',' + rest : ''), this.io.crc));
-  }
+  return {
+    state: state,
+    settings: () => settings,
+    energy: () => energy,
+    start: (now: number): void => {
+      const bootRecord = io.load(BOOT_FILE);
+      const previous = recordNumber(openRecord(bootRecord, crc) || {}, 'n', 0, 4294967294);
+      if (previous === previous) boot = previous + 1;
+      const bootFault = bootRecord !== undefined && previous !== previous;
+      const settingsRecord = io.load(SETTINGS_FILE);
+      // A record from another version may lack a key: that key keeps its default.
+      const settingsRec = openRecord(settingsRecord, crc);
+      const stored = settingsRec ? withChanges(settings, settingsRec) : settings;
+      const storedOk = settingsRec !== null && typeof stored !== 'string';
+      if (storedOk) settings = stored as Settings;
+      const energyRecord = io.load(ENERGY_FILE);
+      const restored = energyFromRecord(openRecord(energyRecord, crc));
+      if (restored) energy = restored;
+      store(BOOT_FILE, { n: boot });
+      storageFault = storageFault || bootFault || (settingsRecord !== undefined && !storedOk) ||
+        (energyRecord !== undefined && !restored);
+      applySettings();
+      savedAt = now;
+      event(now, 'boot', settingsText(' '));
+      if (storageFault) event(now, 'warn', 'corrupt stored record ignored');
+    },
+    poll: (now: number): void => {
+      const b = battery.read();
+      const l = load.read();
+      const sv = io.readSolarV();
+      inputs.now = now;
+      if (b.busV !== null) {
+        inputs.batteryV = b.busV;
+        inputs.batteryAt = now;
+      }
+      if (sv !== null) {
+        inputs.solarV = sv;
+        inputs.solarAt = now;
+      }
+      // Bridge at most a few missed polls; a longer gap is not invented.
+      const maxGap = settings.period * 5 + 1;
+      accumulate(energy, 'b', batteryPrev, b.currentA, b.powerW, now, maxGap);
+      accumulate(energy, 'l', loadPrev, l.currentA, l.powerW, now, maxGap);
+      io.setCharger(controllerStep(state, control, inputs));
+      const flt = (b.flags & 15) | ((l.flags & 15) << 4) | (sv === null ? FLT_SOLAR_INVALID : 0) |
+        (storageFault ? FLT_STORAGE : 0) | (errorSince ? FLT_ERROR : 0);
+      errorSince = false;
+      const e = energy as unknown as { [k: string]: number };
+      let counters = '';
+      for (let i = 0; i < ENERGY_KEYS.length; i++) {
+        const k = ENERGY_KEYS[i];
+        counters += ',' + k + '=' + (k.charAt(1) === 'a' ? ampHours : wattHours)(e[k]);
+      }
+      seq++;
+      write('R,v=1,seq=' + seq + ',boot=' + boot + ',up=' + fix(now, 3, 0, 1e9) +
+        ',bv=' + volts(b.busV) + ',ba=' + amps(b.currentA) + ',bw=' + watts(b.powerW) +
+        ',lv=' + volts(l.busV) + ',la=' + amps(l.currentA) + ',lw=' + watts(l.powerW) + ',sv=' + volts(sv) +
+        ',chg=' + (state.chargerOn ? 1 : 0) + ',why=' + state.reason + ',mode=' + state.force + ',flt=' + hexUpper(flt, 4) + counters);
+      if (now - savedAt >= board.saveEveryS) saveEnergy(now);
+    },
+    onLine: (line: string, now: number): void => {
+      const p = parseCommand(line, crc);
+      if (!('err' in p)) execute(p, now);
+      else if (p.id > 0) reply(p.id, 'ok=0,err=' + p.err + ',msg=' + text(p.msg));
+      else rejected++;
+    },
+    overflow: (): void => {
+      rejected++;
+    },
+    reportError: (e: unknown, now: number): void => {
+      errorSince = true;
+      event(now, 'error', String(e && typeof e === 'object' && 'message' in e ? (e as { message: unknown }).message : e));
+    },
+  };
 }

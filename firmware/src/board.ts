@@ -9,9 +9,12 @@ import {
   REMOTE_DRIVER, SOLAR_INPUT, solarDividerGain,
 } from '../../hardware';
 import type { Settings } from './settings';
+import { Ina219Calibration, ina219Calibration } from './ina219';
 
 export interface ChannelConfig {
   address: number;
+  /** Computed here at build time, so the MCU does not carry the calibration arithmetic. */
+  calibration: Ina219Calibration;
   shuntOhms: number;
   maxCurrentA: number;
   busRangeV: number;
@@ -34,7 +37,7 @@ export interface FirmwareBoard {
 }
 
 function channel(c: Ina219ChannelSpec): ChannelConfig {
-  return { address: c.address, shuntOhms: c.shunt.ohms, maxCurrentA: c.maxCurrentA, busRangeV: c.busRangeV, adc: c.adcSetting };
+  return { address: c.address, calibration: ina219Calibration(c.shunt.ohms, c.maxCurrentA), shuntOhms: c.shunt.ohms, maxCurrentA: c.maxCurrentA, busRangeV: c.busRangeV, adc: c.adcSetting };
 }
 
 /** Rounded to what the wire carries, so `get` reports exactly what the controller uses. */

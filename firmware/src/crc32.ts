@@ -1,6 +1,6 @@
 /**
  * CRC-32/IEEE for the frames, and its 8-digit spelling. The MCU passes E.CRC32 and
- * uses only hex8; the table-driven crc32 is for Node and is built on first use.
+ * uses only hexUpper; the table-driven crc32 is for Node and is built on first use.
  */
 
 // Built on first use only: the firmware passes E.CRC32 and never pays for the table.
@@ -23,9 +23,10 @@ export function crc32(text: string): number {
   return (crc ^ -1) >>> 0;
 }
 
-export function hex8(n: number): string {
+/** Uppercase hex, zero-padded to `digits` (8 for a CRC, 4 for the fault word). */
+export function hexUpper(n: number, digits: number): string {
   // >>> 0 because some CRC implementations return the signed 32-bit form.
   let h = (n >>> 0).toString(16).toUpperCase();
-  while (h.length < 8) h = '0' + h;
+  while (h.length < digits) h = '0' + h;
   return h;
 }

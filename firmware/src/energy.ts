@@ -13,22 +13,25 @@ export interface EnergyCounters {
   lahi: number; laho: number; lwhi: number; lwho: number;
 }
 
-const KEYS = ['bahi', 'baho', 'bwhi', 'bwho', 'lahi', 'laho', 'lwhi', 'lwho'];
+/** The counters' wire names: channel (b/l), unit (ah/wh), direction (i/o). */
+export const ENERGY_KEYS = ['bahi', 'baho', 'bwhi', 'bwho', 'lahi', 'laho', 'lwhi', 'lwho'];
 
 /** Counters from a stored record, or null unless all eight are there and in range. */
 export function energyFromRecord(o: { [key: string]: unknown } | null): EnergyCounters | null {
   if (!o) return null;
   const c = {} as { [k: string]: number };
-  for (let i = 0; i < KEYS.length; i++) {
-    const v = recordNumber(o, KEYS[i], 0, 1e9);
+  for (let i = 0; i < ENERGY_KEYS.length; i++) {
+    const v = recordNumber(o, ENERGY_KEYS[i], 0, 1e9);
     if (v !== v) return null;
-    c[KEYS[i]] = v;
+    c[ENERGY_KEYS[i]] = v;
   }
   return c as unknown as EnergyCounters;
 }
 
 export function zeroEnergy(): EnergyCounters {
-  return { bahi: 0, baho: 0, bwhi: 0, bwho: 0, lahi: 0, laho: 0, lwhi: 0, lwho: 0 };
+  const c: { [k: string]: number } = {};
+  for (let i = 0; i < ENERGY_KEYS.length; i++) c[ENERGY_KEYS[i]] = 0;
+  return c as unknown as EnergyCounters;
 }
 
 /** The previous valid sample of one channel. */

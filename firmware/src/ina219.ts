@@ -88,7 +88,7 @@ function roundUp125(x: number): number {
  */
 export function ina219Calibration(shuntOhms: number, maxCurrentA: number): Ina219Calibration {
   if (!(shuntOhms > 0 && maxCurrentA > 0 && shuntOhms < Infinity && maxCurrentA < Infinity)) {
-    throw new Error('INA219: shunt ohms and max current must be positive');
+    throw new Error('INA219 calibration: shunt ohms and max current must be positive numbers');
   }
   const fullScaleMv = maxCurrentA * shuntOhms * 1000;
   let pga = -1;
@@ -187,12 +187,14 @@ export class Ina219 {
   /** 'INA219 0x40', the prefix of every message. */
   private readonly name: string;
 
-  constructor(transport: Ina219Transport, address: number, options: Ina219Options) {
+  /** `calibration` is ina219Calibration(options.shuntOhms, options.maxCurrentA), or the same
+   * computed ahead of time (the firmware bakes it in at build time); createIna219 does both. */
+  constructor(transport: Ina219Transport, address: number, options: Ina219Options, calibration: Ina219Calibration) {
     if (!(address >= 0x40 && address <= 0x4f)) throw new Error('INA219 address ' + hex(address) + ' not in 0x40-0x4f');
     this.transport = transport;
     this.address = address;
     this.shuntOhms = options.shuntOhms;
-    this.calibration = ina219Calibration(options.shuntOhms, options.maxCurrentA);
+    this.calibration = calibration;
     this.busRangeV = options.busRangeV === 16 ? 16 : 32;
     this.busAdc = options.busAdc === undefined ? 0xf : options.busAdc;
     this.shuntAdc = options.shuntAdc === undefined ? 0xf : options.shuntAdc;
@@ -219,7 +221,7 @@ export class Ina219 {
       const cfg = this.transport.readRegister(this.address, INA219_REG_CONFIG);
       const cal = this.transport.readRegister(this.address, INA219_REG_CALIBRATION);
       if (cfg !== this.configWord() || cal !== this.calibration.calibration) {
-        return this.name + ' did not keep its setup (config ' + hex(cfg) + ', cal ' + cal + ')';
+        return this.name + ' setup not kept (config ' + hex(cfg) + ', cal ' + cal + ')';
       }
     } catch (e) {
       this.stats.commErrors++;
@@ -307,6 +309,11 @@ export class Ina219 {
     this.transport.writeRegister(this.address, INA219_REG_CONFIG, this.configWord());
     this.transport.writeRegister(this.address, INA219_REG_CALIBRATION, this.calibration.calibration);
   }
+}
+
+/** A driver with the datasheet calibration for its shunt and current range. */
+export function createIna219(transport: Ina219Transport, address: number, options: Ina219Options): Ina219 {
+  return new Ina219(transport, address, options, ina219Calibration(options.shuntOhms, options.maxCurrentA));
 }
 
 function failed(flags: number, error: string): Ina219Reading {

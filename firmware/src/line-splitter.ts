@@ -5,14 +5,13 @@
 
 /**
  * Cuts a stream arriving in arbitrary chunks into lines. Holds at most `maxLength`
- * characters (plus one flag for a '\r' that may turn out to be the line end), so a
- * peer that never sends '\n' cannot make it grow. Feed it bytes decoded as latin1 so
- * that one byte is one character.
+ * characters of a line, plus one '\r' that may turn out to be its terminator, so a peer
+ * that never sends '\n' cannot make it grow. A longer line is reported once through
+ * onOverflow and skipped up to its '\n'. Feed it bytes decoded as latin1 so that one
+ * byte is one character.
  */
 export class LineSplitter {
   private buf = '';
-  /** A '\r' arrived when buf was already full; it only fits if '\n' comes next. */
-  private cr = false;
   /** Inside an overlong line: drop everything up to the next '\n'. */
   private skipping = false;
 
@@ -24,69 +23,42 @@ export class LineSplitter {
 
   /** Calls onLine for every line completed by this chunk, without its "\n" or "\r\n". */
   push(chunk: string): void {
+    const max = this.maxLength;
     let from = 0;
-    while (from < chunk.length) {
+    for (;;) {
       const nl = chunk.indexOf('\n', from);
-      if (nl < 0) {
-        this.hold(chunk, from);
-        return;
+      const end = nl < 0 ? chunk.length : nl;
+      if (!this.skipping) {
+        // Never copy more than can still fit: a huge chunk costs no extra memory.
+        const room = max + 2 - this.buf.length;
+        const buf = this.buf + chunk.slice(from, end - from > room ? from + room : end);
+        const n = buf.length;
+        this.buf = buf;
+        if (n > max + 1 || (n === max + 1 && buf.charCodeAt(n - 1) !== 13)) {
+          this.buf = '';
+          this.skipping = true;
+          if (this.onOverflow) this.onOverflow();
+        }
       }
-      this.complete(chunk, from, nl);
+      if (nl < 0) return;
+      if (!this.skipping) {
+        const line = this.buf;
+        this.buf = '';
+        this.onLine(line.charCodeAt(line.length - 1) === 13 ? line.slice(0, line.length - 1) : line);
+      }
+      this.skipping = false;
       from = nl + 1;
     }
   }
 
-  /** Characters currently held for an incomplete line (never more than maxLength). */
-  bufferedLength(): number { return this.buf.length; }
+  /** Characters of the current incomplete line held (never more than maxLength). */
+  bufferedLength(): number {
+    return this.buf.length > this.maxLength ? this.maxLength : this.buf.length;
+  }
 
   /** Forget any partial line, e.g. after a reconnect. */
   reset(): void {
     this.buf = '';
-    this.cr = false;
     this.skipping = false;
-  }
-
-  private overflow(): void {
-    this.buf = '';
-    this.cr = false;
-    if (this.onOverflow) this.onOverflow();
-  }
-
-  private hold(chunk: string, from: number): void {
-    if (this.skipping) return;
-    const held = this.buf.length + (this.cr ? 1 : 0);
-    const total = held + chunk.length - from;
-    if (total <= this.maxLength) {
-      this.buf += chunk.slice(from);
-      return;
-    }
-    if (!this.cr && total === this.maxLength + 1 && chunk.charCodeAt(chunk.length - 1) === 13) {
-      this.buf += chunk.slice(from, chunk.length - 1);
-      this.cr = true;
-      return;
-    }
-    this.skipping = true;
-    this.overflow();
-  }
-
-  private complete(chunk: string, from: number, nl: number): void {
-    if (this.skipping) {
-      this.skipping = false; // the overlong line ends here; it was reported when detected
-      return;
-    }
-    const total = this.buf.length + (this.cr ? 1 : 0) + nl - from;
-    if (total > this.maxLength + 1) {
-      this.overflow();
-      return;
-    }
-    let line = this.buf.length === 0 && !this.cr ? chunk.slice(from, nl) : this.buf + (this.cr ? '\r' : '') + chunk.slice(from, nl);
-    this.buf = '';
-    this.cr = false;
-    if (line.charCodeAt(line.length - 1) === 13) line = line.slice(0, line.length - 1);
-    if (line.length > this.maxLength) {
-      if (this.onOverflow) this.onOverflow();
-      return;
-    }
-    this.onLine(line);
   }
 }

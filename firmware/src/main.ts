@@ -10,7 +10,7 @@ import { Ina219 } from './ina219';
 import { espruinoI2cTransport } from './ina219-espruino';
 import { LineSplitter } from './line-splitter';
 import { MAX_LINE_LENGTH } from './protocol-spec';
-import { Firmware, McuIo } from './app';
+import { Firmware, McuIo, createFirmware } from './app';
 import type { ChannelConfig } from './board';
 import { BOARD } from './board-data';
 
@@ -19,7 +19,7 @@ let started = false;
 function sensor(i2c: EspruinoI2C, c: ChannelConfig): Ina219 {
   return new Ina219(espruinoI2cTransport(i2c), c.address, {
     shuntOhms: c.shuntOhms, maxCurrentA: c.maxCurrentA, busRangeV: c.busRangeV, busAdc: c.adc, shuntAdc: c.adc,
-  });
+  }, c.calibration);
 }
 
 function start(): void {
@@ -40,7 +40,7 @@ function start(): void {
   const loop = (): void => {
     const t = now();
     if (t >= nextPoll - 0.001) {
-      nextPoll = t + fw.settings.period;
+      nextPoll = t + fw.settings().period;
       try {
         fw.poll(t);
       } catch (e) {
@@ -95,10 +95,10 @@ function start(): void {
     remoteFailed = true;
     pinError = e;
   }
-  I2C1.setup({ scl: B.i2c.scl, sda: B.i2c.sda, bitrate: B.i2c.bitrate });
+  I2C1.setup(B.i2c);
   const battery = sensor(I2C1, B.battery);
   const load = sensor(I2C1, B.load);
-  fw = new Firmware(io, B, battery, load, 0);
+  fw = createFirmware(io, B, battery, load, now());
   battery.configure();
   load.configure();
   fw.start(now());
@@ -108,7 +108,7 @@ function start(): void {
   process.on('uncaughtException', (e: unknown) => fw.reportError(e, now()));
   E.enableWatchdog(B.watchdogS, false);
   // The first poll waits one period: the INA219s need a conversion (136 ms) first.
-  nextPoll = now() + fw.settings.period;
+  nextPoll = now() + fw.settings().period;
   timer = setInterval(loop, tickS * 1000);
 }
 

@@ -10,11 +10,11 @@
  */
 import type { CrcFn } from './protocol-spec';
 import { COMMANDS, FORCE_ARGS, LIMITS, MAX_LINE_LENGTH, MODES, SET_ARGS } from './protocol-spec';
-import { hex8 } from './crc32';
+import { hexUpper } from './crc32';
 
 /** `$body*CRC`, without the line terminator. */
 export function frame(body: string, crc: CrcFn): string {
-  return '$' + body + '*' + hex8(crc(body));
+  return '$' + body + '*' + hexUpper(crc(body), 8);
 }
 
 /** Fixed decimals with round-half-up on the magnitude; '-' when absent or outside lo..hi. */
@@ -45,12 +45,6 @@ export function text(s: string): string {
     out += c < 32 || c > 126 || c === 36 || c === 42 || c === 44 ? '_' : s.charAt(i);
   }
   return out;
-}
-
-export function hex4(n: number): string {
-  let h = n.toString(16).toUpperCase();
-  while (h.length < 4) h = '0' + h;
-  return h;
 }
 
 /** A command as the MCU acts on it: numbers parsed, names as on the wire. */
@@ -95,7 +89,7 @@ export function parseCommand(line: string, crc: CrcFn): McuCommand | McuCommandE
   const star = line.length - 9;
   const body = line.slice(start + 1, star);
   if (line.length > MAX_LINE_LENGTH || start < 0 || star <= start || line.charAt(star) !== '*' ||
-    hex8(crc(body)) !== line.slice(star + 1)) return refuse(0, 'bad_crc', '');
+    hexUpper(crc(body), 8) !== line.slice(star + 1)) return refuse(0, 'bad_crc', '');
   const parts = body.split(',');
   const raw: { [key: string]: string } = {};
   for (let i = 2; i < parts.length; i++) {
@@ -135,10 +129,10 @@ export function parseCommand(line: string, crc: CrcFn): McuCommand | McuCommandE
   const a = args;
   if (cmd === 'set' && count === 0) return refuse(id, 'missing_field', 'set what');
   if ((a['bon'] as number) >= (a['boff'] as number) || (a['sdn'] as number) >= (a['sup'] as number)) {
-    return refuse(id, 'bad_value', 'on/down must be below off/up');
+    return refuse(id, 'bad_value', 'on>=off');
   }
   if (cmd === 'force' && (a['mode'] === undefined || (a['mode'] === 'auto') !== (a['for'] === undefined))) {
-    return refuse(id, a['mode'] === undefined ? 'missing_field' : 'bad_value', 'force on|off for S, or auto');
+    return refuse(id, a['mode'] === undefined ? 'missing_field' : 'bad_value', 'on|off+for, or auto');
   }
   return { id: id, cmd: cmd, args: args };
 }

@@ -24,7 +24,7 @@ export {
 } from './protocol-spec';
 export { LineSplitter } from './line-splitter';
 export { crc32 } from './crc32';
-import { crc32, hex8 } from './crc32';
+import { crc32, hexUpper } from './crc32';
 export type {
   CrcFn, FrameType, ChargerReason, ForceMode, EventKind, CommandName,
 } from './protocol-spec';
@@ -318,7 +318,7 @@ function textField(msg: unknown): string {
 }
 
 function seal(body: string, crc: CrcFn | undefined): string {
-  const line = '$' + body + '*' + hex8((crc || crc32)(body));
+  const line = '$' + body + '*' + hexUpper((crc || crc32)(body), 8);
   if (line.length > MAX_LINE_LENGTH) fail('frame', 'line of ' + line.length + ' chars exceeds ' + MAX_LINE_LENGTH);
   return line;
 }
@@ -614,7 +614,7 @@ function decode(input: string, crc: CrcFn): DecodeResult {
   if (!isHex(line, star + 1, 8, true)) return reject('bad_crc', 'CRC must be 8 uppercase hex digits');
   const body = line.slice(start + 1, star);
   const sent = line.slice(star + 1);
-  const got = hex8(crc(body));
+  const got = hexUpper(crc(body), 8);
   if (got !== sent) return reject('bad_crc', 'CRC is ' + sent + ' but the frame gives ' + got);
   // After the CRC, so damage in transit is counted as bad_crc rather than malformed.
   if (!isPrintable(body)) return reject('malformed', 'control or non-ASCII character in the frame');

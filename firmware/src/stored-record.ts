@@ -3,11 +3,11 @@
  * or corrupted write is detected and ignored instead of trusted.
  */
 import type { CrcFn } from './protocol-spec';
-import { hex8 } from './crc32';
+import { hexUpper } from './crc32';
 
 export function sealRecord(value: object, crc: CrcFn): string {
   const json = JSON.stringify(value);
-  return json + '*' + hex8(crc(json));
+  return json + '*' + hexUpper(crc(json), 8);
 }
 
 /** The stored object, or null when the record is missing, torn, or fails its CRC. */
@@ -16,7 +16,7 @@ export function openRecord(text: string | undefined, crc: CrcFn): { [key: string
   const star = text.length - 9;
   if (star < 2 || text.charAt(star) !== '*') return null;
   const json = text.slice(0, star);
-  if (hex8(crc(json)) !== text.slice(star + 1)) return null;
+  if (hexUpper(crc(json), 8) !== text.slice(star + 1)) return null;
   try {
     const v = JSON.parse(json);
     return v !== null && typeof v === 'object' ? v : null;
