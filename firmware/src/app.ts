@@ -30,6 +30,8 @@ export interface McuIo {
   save(name: string, data: string): boolean;
   /** Called when the poll period changes, so the timer can follow. */
   schedule(periodS: number): void;
+  /** Hands the REPL back to the host port (the `console` command, used before a re-flash). */
+  releaseConsole(): void;
 }
 
 export interface Firmware {
@@ -119,6 +121,10 @@ export function createFirmware(io: McuIo, board: FirmwareBoard, battery: Ina219,
     if (cmd === 'set' || cmd === 'get') return reply(c.id, 'ok=1,' + settingsText(',') + ',floor=' + board.floorV);
     if (cmd === 'force') setForce(state, a['mode'] as 'auto' | 'on' | 'off', now, (a['for'] as number) || 0);
     if (cmd === 'force' || cmd === 'status') return status(c.id, now);
+    if (cmd === 'console') {
+      reply(c.id, 'ok=1');
+      return io.releaseConsole();
+    }
     if (cmd === 'reset-energy') {
       energy = zeroEnergy();
       event(now, 'reset', 'energy zeroed');

@@ -65,6 +65,7 @@ function start(): void {
       }
       return sum / B.solar.samples * B.solar.vref * B.solar.gain;
     },
+    releaseConsole: () => host.setConsole(true),
     load: (name: string) => storage.read(name),
     save: (name: string, data: string) => storage.write(name, data),
     schedule: (periodS: number) => {

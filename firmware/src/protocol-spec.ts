@@ -82,14 +82,14 @@ export function faultNames(flags: number): string[] {
 
 export type ForceMode = 'auto' | 'on' | 'off';
 export type EventKind = 'boot' | 'error' | 'warn' | 'info' | 'saved' | 'reset';
-export type CommandName = 'status' | 'get' | 'set' | 'force' | 'save' | 'reset-energy';
+export type CommandName = 'status' | 'get' | 'set' | 'force' | 'save' | 'reset-energy' | 'console';
 
 // Membership lists as '|'-delimited strings: a lookup is one indexOf, and a string
 // literal costs the MCU far less memory than an array or object.
 export const REASONS = '|released|bat_low|sun_down|bat_low_sun_down|forced_on|forced_off|floor|dwell|failsafe|boot|';
 export const MODES = '|auto|on|off|';
 export const KINDS = '|boot|error|warn|info|saved|reset|';
-export const COMMANDS = '|status|get|set|force|save|reset-energy|';
+export const COMMANDS = '|status|get|set|force|save|reset-energy|console|';
 export const BITS = '|0|1|';
 export const SET_ARGS = '|bon|boff|sdn|sup|dwell|period|';
 export const FORCE_ARGS = '|mode|for|';

@@ -73,7 +73,7 @@ export interface EventInfo {
 }
 export interface EventFrame extends EventInfo { type: 'E'; extra?: ExtraFields }
 
-export interface SimpleCommand { cmd: 'status' | 'get' | 'save' | 'reset-energy' }
+export interface SimpleCommand { cmd: 'status' | 'get' | 'save' | 'reset-energy' | 'console' }
 export interface SetCommand {
   cmd: 'set';
   /** Battery V below which the battery latch sets (charger ON), 10..15, below boff. */

@@ -26,6 +26,7 @@ function rig(flash = new Map<string, string>()) {
   const charger: boolean[] = [];
   let solarV: number | null = 18;
   let failWrites = false;
+  let released = 0;
   const io: McuIo = {
     crc: crc32,
     write: (l) => { lines.push(l); },
@@ -34,6 +35,7 @@ function rig(flash = new Map<string, string>()) {
     load: (n) => flash.get(n),
     save: (n, d) => { if (failWrites) return false; flash.set(n, d); return true; },
     schedule: () => undefined,
+    releaseConsole: () => { released++; },
   };
   const battery = sensor(board.battery);
   const load = sensor(board.load);
@@ -48,6 +50,7 @@ function rig(flash = new Map<string, string>()) {
     set solar(v: number | null) { solarV = v; },
     set failWrites(v: boolean) { failWrites = v; },
     get now() { return now; },
+    get released() { return released; },
     /** Sets the plant, advances one period and polls; returns the reading frame. */
     poll(batteryA: number, batteryV: number, loadA = 1.8, seconds = 1): ReadingFrame {
       batteryChip.setInputs(batteryA, batteryV);
@@ -207,5 +210,12 @@ describe('firmware cycle (app.ts) on the INA219 models', () => {
     assert.equal(r.command({ cmd: 'reset-energy' }).ok, 1);
     assert.equal(r.fw.energy().bahi, 0);
     assert.equal(rig(r.flash).fw.energy().bahi, 0);
+  });
+
+  it('gives the REPL back on `console` (before a re-flash) and keeps monitoring', () => {
+    const r = rig();
+    assert.equal(r.command({ cmd: 'console' }).ok, 1);
+    assert.equal(r.released, 1);
+    assert.equal(r.poll(0, 13).seq, 1);
   });
 });
