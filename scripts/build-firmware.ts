@@ -129,6 +129,7 @@ export async function buildFirmware(): Promise<{ bytes: number; path: string }> 
       target: 'es5',
       write: false,
       legalComments: 'none',
+      footer: { js: 'onInit();' },
       logLevel: 'silent',
       metafile: true,
       mangleProps: new RegExp(`^(${MANGLED_PROPERTIES.join('|')})$`),
