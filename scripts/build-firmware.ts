@@ -40,7 +40,7 @@ const MANGLED_PROPERTIES = [
   'savedAt', 'schedule', 'seenValid', 'setCharger', 'settings', 'shuntAdc', 'shuntOhms', 'shuntV', 'skipping', 'solar',
   'solarAt', 'solarV', 'stale', 'staleAfterS', 'state', 'stats', 'status', 'storageFault', 'sunDown', 'sunDownV',
   'sunUpV', 'transport', 'valid', 'vref', 'watchdogS', 'writeRegister', 'writeSetup', 'seq', 'boot', 'load', 'save',
-  'start', 'version', 'error', 'now', 'cmd', 'id', 'msg', 'inputs', 'mode', 'host',
+  'start', 'version', 'error', 'now', 'cmd', 'id', 'msg', 'inputs', 'mode', 'host', 'releaseConsole', 'name',
 ];
 
 /** Globals and members that ES5-era Espruino builds may not have, or that only Node has. */

@@ -11,7 +11,7 @@
 import type { CrcFn } from './protocol-spec';
 import { FLT_ERROR, FLT_SOLAR_INVALID, FLT_STORAGE } from './protocol-spec';
 import type { FirmwareBoard } from './board';
-import type { Ina219 } from './ina219';
+import { Ina219, errorMessage } from './ina219';
 import { ControllerState, controllerStep, initialControllerState, setForce } from './controller';
 import { ENERGY_KEYS, EnergyCounters, accumulate, emptySample, energyFromRecord, zeroEnergy } from './energy';
 import { hexUpper } from './crc32';
@@ -74,7 +74,7 @@ export function createFirmware(io: McuIo, board: FirmwareBoard, battery: Ina219,
 
   const write = (body: string): void => io.write(frame(body, crc));
   const event = (now: number, kind: string, msg: string): void =>
-    write('E,v=1,boot=' + boot + ',up=' + fix(now, 3, 0, 1e9) + ',kind=' + kind + ',fw=' + board.version + ',msg=' + text(msg));
+    write('E,v=1,boot=' + boot + ',up=' + fix(now, 3, 0, 1e9) + ',kind=' + kind + ',fw=' + board.version + ',msg=' + (text(msg) || '?'));
   const reply = (id: number, rest: string): void => write('A,v=1,id=' + id + ',' + rest);
   const store = (name: string, value: object): boolean => {
     const ok = io.save(name, sealRecord(value, crc));
@@ -105,8 +105,7 @@ export function createFirmware(io: McuIo, board: FirmwareBoard, battery: Ina219,
   };
   const status = (id: number, now: number): void => {
     reply(id, 'ok=1,chg=' + (state.chargerOn ? 1 : 0) + ',why=' + state.reason + ',mode=' + state.force +
-      ',left=' + fix(state.force === 'auto' ? 0 : state.forceUntil - now, 0, 0, 1e9) +
-      ',bv=' + volts(inputs.batteryV) + ',sv=' + volts(inputs.solarV) + ',seq=' + seq + ',bad=' + rejected);
+      ',left=' + fix(state.force === 'auto' ? 0 : state.forceUntil - now, 0, 0, 1e9) + ',bad=' + rejected);
   };
   const execute = (c: McuCommand, now: number): void => {
     const a = c.args;
@@ -204,7 +203,7 @@ export function createFirmware(io: McuIo, board: FirmwareBoard, battery: Ina219,
     },
     reportError: (e: unknown, now: number): void => {
       errorSince = true;
-      event(now, 'error', String(e && typeof e === 'object' && 'message' in e ? (e as { message: unknown }).message : e));
+      event(now, 'error', errorMessage(e));
     },
   };
 }

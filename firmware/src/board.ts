@@ -28,7 +28,6 @@ export interface FirmwareBoard {
   load: ChannelConfig;
   solar: { pin: string; gain: number; vref: number; samples: number };
   remote: { pin: string; offLevel: number; onLevel: number };
-  host: string;
   defaults: Settings;
   floorV: number;
   /** Energy counters are written to flash at most this often (and on `save`). */
@@ -47,6 +46,7 @@ function mV(v: number): number {
 
 export function firmwareBoard(version: string): FirmwareBoard {
   if (SOLAR_INPUT.kind !== 'adc') throw new Error('firmware build: only the ADC solar input is implemented');
+  if (HOST_LINK.port !== 'USB') throw new Error('firmware build: only the USB host link is implemented');
   return {
     version,
     i2c: { scl: I2C_BUS.scl, sda: I2C_BUS.sda, bitrate: I2C_BUS.bitrateHz },
@@ -54,7 +54,6 @@ export function firmwareBoard(version: string): FirmwareBoard {
     load: channel(INA219_CHANNELS.load),
     solar: { pin: SOLAR_INPUT.pin, gain: solarDividerGain(SOLAR_INPUT), vref: MCU_BOARD.adcReferenceV, samples: 8 },
     remote: { pin: REMOTE_DRIVER.pin, offLevel: REMOTE_DRIVER.chargerOffLevel, onLevel: REMOTE_DRIVER.chargerOnLevel },
-    host: HOST_LINK.port,
     defaults: {
       bon: mV(DEFAULT_THRESHOLDS.batteryOnV), boff: mV(DEFAULT_THRESHOLDS.batteryOffV),
       sdn: mV(DEFAULT_THRESHOLDS.sunDownV), sup: mV(DEFAULT_THRESHOLDS.sunUpV),

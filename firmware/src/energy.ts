@@ -48,11 +48,12 @@ export function emptySample(): EnergySample {
 export function splitArea(y0: number, y1: number, dt: number, out: number[]): void {
   if (y0 >= 0 && y1 >= 0) { out[0] = (y0 + y1) / 2 * dt; out[1] = 0; return; }
   if (y0 <= 0 && y1 <= 0) { out[0] = 0; out[1] = -(y0 + y1) / 2 * dt; return; }
+  // Opposite signs: each part is the triangle on its side of the zero crossing.
   const t0 = dt * Math.abs(y0) / (Math.abs(y0) + Math.abs(y1));
-  const first = y0 * t0 / 2;
-  const second = y1 * (dt - t0) / 2;
-  out[0] = first > 0 ? first : second;
-  out[1] = first > 0 ? -second : -first;
+  const first = Math.abs(y0) * t0 / 2;
+  const second = Math.abs(y1) * (dt - t0) / 2;
+  out[0] = y0 > 0 ? first : second;
+  out[1] = y0 > 0 ? second : first;
 }
 
 const area = [0, 0];

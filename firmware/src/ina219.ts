@@ -320,7 +320,8 @@ function failed(flags: number, error: string): Ina219Reading {
   return { flags: flags, busV: null, shuntV: null, currentA: null, powerW: null, error: error };
 }
 
-function errorMessage(e: unknown): string {
+/** The message of a thrown Error, or the thrown value as text. */
+export function errorMessage(e: unknown): string {
   if (e && typeof e === 'object' && 'message' in e) return String((e as { message: unknown }).message);
   return String(e);
 }

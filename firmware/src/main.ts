@@ -78,24 +78,20 @@ function start(): void {
       }
     },
   };
-  // A pin this board lacks must not stop monitoring: the error is reported once (the
-  // poll loop catches it) and the driver's default-ON keeps the charger safe.
-  let remoteFailed = false;
+  // A pin this board lacks must not stop monitoring: the error is reported once and the
+  // driver's default-ON keeps the charger safe. 0 = not set up, 1 = driving, 2 = failed.
+  let remote = 0;
   const drive = (level: number): void => {
+    if (remote > 1) return;
     try {
-      if (!remoteFailed) digitalWrite(B.remote.pin, level);
+      if (!remote) pinMode(B.remote.pin, 'output');
+      remote = 1;
+      digitalWrite(B.remote.pin, level);
     } catch (e) {
-      remoteFailed = true;
+      remote = 2;
       throw e;
     }
   };
-  let pinError: unknown = null;
-  try {
-    pinMode(B.remote.pin, 'output');
-  } catch (e) {
-    remoteFailed = true;
-    pinError = e;
-  }
   I2C1.setup(B.i2c);
   const battery = sensor(I2C1, B.battery);
   const load = sensor(I2C1, B.load);
@@ -103,7 +99,11 @@ function start(): void {
   battery.configure();
   load.configure();
   fw.start(now());
-  if (pinError) fw.reportError(pinError, now());
+  try {
+    drive(B.remote.onLevel);
+  } catch (e) {
+    fw.reportError(e, now());
+  }
   const splitter = new LineSplitter(MAX_LINE_LENGTH, (line) => fw.onLine(line, now()), () => fw.overflow());
   host.on('data', (d: string) => splitter.push(d));
   process.on('uncaughtException', (e: unknown) => fw.reportError(e, now()));

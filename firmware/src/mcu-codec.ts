@@ -9,7 +9,7 @@
  * the board and in the simulator.
  */
 import type { CrcFn } from './protocol-spec';
-import { COMMANDS, FORCE_ARGS, LIMITS, MAX_LINE_LENGTH, MODES, SET_ARGS } from './protocol-spec';
+import { COMMANDS, FORCE_ARGS, LIMITS, MAX_LINE_LENGTH, MODES, SET_ARGS, limitText } from './protocol-spec';
 import { hexUpper } from './crc32';
 
 /** `$body*CRC`, without the line terminator. */
@@ -84,35 +84,46 @@ function refuse(id: number, err: string, msg: string): McuCommandError {
  * out rather than being matched to a guess. The rules are protocol.ts's validateCommand,
  * reproduced compactly (a differential test keeps the two in agreement).
  */
-export function parseCommand(line: string, crc: CrcFn): McuCommand | McuCommandError {
+export function parseCommand(input: string, crc: CrcFn): McuCommand | McuCommandError {
+  // One trailing CR is the terminator's (a "\r\r\n" line keeps one after splitting).
+  const line = input.charCodeAt(input.length - 1) === 13 ? input.slice(0, input.length - 1) : input;
   const start = line.lastIndexOf('$');
   const star = line.length - 9;
   const body = line.slice(start + 1, star);
   if (line.length > MAX_LINE_LENGTH || start < 0 || star <= start || line.charAt(star) !== '*' ||
     hexUpper(crc(body), 8) !== line.slice(star + 1)) return refuse(0, 'bad_crc', '');
+  // Damage that the full decoder calls malformed gets no reply here either: a control
+  // or non-ASCII character, a '*' inside a value, a key that is not [a-z][a-z0-9_]*.
+  // (Only the simplest regular expressions: Espruino's have no ? or groups.)
+  if (/[^ -)+-~]/.test(body)) return refuse(0, 'malformed', '');
   const parts = body.split(',');
-  const raw: { [key: string]: string } = {};
+  // Keys are stored with their '=' so that no key can meet an inherited property
+  // ("constructor") of the plain object.
+  const raw: { [keyEq: string]: string } = {};
   for (let i = 2; i < parts.length; i++) {
-    const eq = parts[i].indexOf('=');
+    const eq = parts[i].indexOf('=') + 1;
     const k = parts[i].slice(0, eq);
-    if (eq < 1 || eq === parts[i].length - 1 || raw[k] !== undefined || k === 'v') return refuse(0, 'malformed', '');
-    raw[k] = parts[i].slice(eq + 1);
+    if (eq === parts[i].length || k === 'v=' || raw[k] !== undefined || !/^[a-z][a-z0-9_]*=$/.test(k)) {
+      return refuse(0, 'malformed', '');
+    }
+    raw[k] = parts[i].slice(eq);
   }
-  const idText = raw['id'] || '';
+  const idText = raw['id='] || '';
   let id = 0;
   for (let i = 0; i < idText.length; i++) {
     const c = idText.charCodeAt(i);
     id = c >= 48 && c <= 57 ? id * 10 + c - 48 : NaN;
   }
   if (parts[0] !== 'C' || parts[1] !== 'v=1' || !(id >= 1 && id <= 4294967295)) return refuse(0, 'malformed', '');
-  const cmd = raw['cmd'];
+  const cmd = raw['cmd='];
   if (COMMANDS.indexOf('|' + cmd + '|') < 0) return refuse(id, 'bad_value', 'cmd');
   const takes = cmd === 'set' ? SET_ARGS : cmd === 'force' ? FORCE_ARGS : '|';
   const args: { [key: string]: number | string } = {};
   let count = 0;
-  for (const k in raw) {
+  for (const keyEq in raw) {
+    const k = keyEq.slice(0, keyEq.length - 1);
     if (k === 'id' || k === 'cmd') continue;
-    const v = raw[k];
+    const v = raw[keyEq];
     count++;
     if (takes.indexOf('|' + k + '|') < 0) return refuse(id, 'bad_value', cmd + ' takes no ' + text(k));
     if (k === 'mode') {
@@ -121,7 +132,7 @@ export function parseCommand(line: string, crc: CrcFn): McuCommand | McuCommandE
     } else {
       const x = isDecimal(v) ? parseFloat(v) : NaN;
       if (!(x >= LIMITS[k][0] && x <= LIMITS[k][1])) {
-        return refuse(id, x === x ? 'out_of_range' : 'bad_value', k + ' in ' + LIMITS[k][0] + '..' + LIMITS[k][1]);
+        return refuse(id, x === x ? 'out_of_range' : 'bad_value', limitText(k));
       }
       args[k] = x;
     }

@@ -97,6 +97,11 @@ export const R_KEYS = '|seq|boot|up|bv|ba|bw|lv|la|lw|sv|sa|sw|chg|why|mode|flt|
 export const E_KEYS = '|boot|up|kind|fw|msg|';
 export const A_KEYS = '|id|ok|err|msg|';
 
+/** "bon in 10..15": the range of an argument, for error messages. */
+export function limitText(arg: string): string {
+  return arg + ' in ' + LIMITS[arg][0] + '..' + LIMITS[arg][1];
+}
+
 /** Inclusive ranges of the `set` arguments and of `force … for`, checked by both codecs. */
 export const LIMITS: { [arg: string]: number[] } = {
   bon: [10, 15], boff: [10, 15], sdn: [0, 30], sup: [0, 30], dwell: [0, 86400], period: [0.1, 3600], for: [1, 604800],

@@ -3,7 +3,7 @@
  * names. A change is checked against the current values (a lone `bon` must still be
  * below the stored `boff`) and applied whole or not at all.
  */
-import { LIMITS } from './protocol-spec';
+import { LIMITS, limitText } from './protocol-spec';
 
 export interface Settings {
   bon: number;
@@ -26,8 +26,9 @@ export function withChanges(current: Settings, changes: { [key: string]: unknown
   for (let i = 0; i < KEYS.length; i++) {
     const k = KEYS[i];
     const v = changes[k] === undefined ? from[k] : changes[k];
-    if (!(typeof v === 'number' && v >= LIMITS[k][0] && v <= LIMITS[k][1])) return k + ' outside ' + LIMITS[k][0] + '..' + LIMITS[k][1];
-    next[k] = v;
+    if (!(typeof v === 'number' && v >= LIMITS[k][0] && v <= LIMITS[k][1])) return limitText(k);
+    // Kept to the wire's precision, so what `get` reports is exactly what is used.
+    next[k] = Math.round(v * 1000) / 1000;
   }
   if (!(next['bon'] < next['boff'])) return 'bon must be below boff ' + next['boff'];
   if (!(next['sdn'] < next['sup'])) return 'sdn must be below sup ' + next['sup'];

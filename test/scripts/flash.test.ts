@@ -42,13 +42,13 @@ describe('npm run flash', () => {
     const board = firmwareBoard('test');
     const bus = new VirtualI2cBus();
     let released = 0;
-    let sock: net.Socket | null = null;
+    const conn: { sock: net.Socket | null } = { sock: null };
     const fw = createFirmware({
-      crc: crc32, write: (l) => sock?.write(l + '\r\n'), setCharger: () => undefined, readSolarV: () => 18,
+      crc: crc32, write: (l) => conn.sock?.write(l + '\r\n'), setCharger: () => undefined, readSolarV: () => 18,
       load: () => undefined, save: () => true, schedule: () => undefined, releaseConsole: () => { released++; },
     }, board, createIna219(espruinoI2cTransport(bus), 0x40, board.battery), createIna219(espruinoI2cTransport(bus), 0x41, board.load), 0);
     const server = net.createServer((s) => {
-      sock = s;
+      conn.sock = s;
       s.setEncoding('latin1');
       const split = new LineSplitter(512, (line) => fw.onLine(line, 0));
       s.on('data', (d: string) => split.push(d));
@@ -68,7 +68,7 @@ describe('npm run flash', () => {
       assert.match(out, /firmware handed the REPL back/);
       assert.match(out, new RegExp(`uploader --board PICO -p tcp://127.0.0.1:${port} --storage \\.bootcde:firmware/dist/firmware\\.js -e load\\(\\)`));
     } finally {
-      sock?.destroy();
+      conn.sock?.destroy();
       server.close();
     }
   });
