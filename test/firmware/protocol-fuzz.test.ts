@@ -5,18 +5,10 @@ import {
   ReadingFrame, RejectReason, ReplyFrame, ChargerReason, SetCommand, Value,
   decodeLine, encodeCommand, encodeEvent, encodeReading, encodeReply, sanitizeText,
 } from '../../firmware/src/protocol';
+import { seededRandom } from '../../simulator/random';
 
-// Deterministic: a fixed-seed PRNG (mulberry32), so a failure reproduces exactly.
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// Deterministic (seeded), so a failure reproduces exactly.
+const prng = seededRandom;
 
 class Rand {
   private next: () => number;

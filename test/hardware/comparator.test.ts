@@ -4,6 +4,7 @@ import {
   DEFAULT_THRESHOLDS, MAINS_CHARGER, VOLTAGE_RANGES, comparatorInputV, comparatorTripPoints,
   referenceVoltage, solvePotWiper, thresholdsFromComparatorBoard,
 } from '../../hardware';
+import { seededRandom } from '../../simulator/random';
 
 // ---------------------------------------------------------------------------
 // An independent model: the whole resistor network as nodal equations, solved by
@@ -81,17 +82,8 @@ function copyBoard(board: ComparatorBoardParts): ComparatorBoardParts {
   return JSON.parse(JSON.stringify(board)) as ComparatorBoardParts;
 }
 
-/** Deterministic PRNG (mulberry32) so tolerance runs are repeatable. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// Deterministic (seeded), so a failure reproduces exactly.
+const prng = seededRandom;
 
 const sweep = (min: number, max: number, step: number): number[] => {
   const out: number[] = [];
