@@ -65,6 +65,12 @@ export class VirtualI2cBus {
 
 function toBytes(data: number | number[] | Uint8Array | string): number[] {
   if (typeof data === 'number') return [data & 0xff];
-  if (typeof data === 'string') return Array.from(data, (c) => c.charCodeAt(0) & 0xff);
-  return Array.from(data, (b) => b & 0xff);
+  // Plain loops: this runs a dozen times per simulated poll.
+  const out: number[] = new Array(data.length);
+  if (typeof data === 'string') {
+    for (let i = 0; i < data.length; i++) out[i] = data.charCodeAt(i) & 0xff;
+  } else {
+    for (let i = 0; i < data.length; i++) out[i] = data[i] & 0xff;
+  }
+  return out;
 }

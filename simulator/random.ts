@@ -26,3 +26,15 @@ export function gaussian(random: Random): number {
 export function uniformSymmetric(random: Random, limit: number): number {
   return (random() * 2 - 1) * limit;
 }
+
+/**
+ * An independent seed for one component of a run, from the run's seed and a label.
+ * Each noise source draws from its own stream, so adding draws to one (say, a new
+ * cloud feature) does not shift every other component's sequence.
+ */
+export function deriveSeed(seed: number, label: string): number {
+  // FNV-1a over the label, folded with the seed, then one mulberry32 round to spread it.
+  let h = 0x811c9dc5 ^ (seed >>> 0);
+  for (let i = 0; i < label.length; i++) h = Math.imul(h ^ label.charCodeAt(i), 0x01000193);
+  return Math.floor(seededRandom(h >>> 0)() * 4294967296) >>> 0;
+}
