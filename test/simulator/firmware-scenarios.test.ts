@@ -122,6 +122,17 @@ describe('firmware bundle in the simulator: fault scenarios', function () {
       assert.equal(at(sim, 8.9 * H).chg, 0, 'it was OFF before the fault');
     });
 
+    it('goes fail-safe ON by the second poll after the battery sensor fails, and OFF again by the second poll after it returns', () => {
+      const after = (t: number) => sim.rows.filter((r) => r.t > t).slice(0, 3);
+      const [first, second] = after(9 * H);
+      assert.ok(first.flt & FLT_BAT_COMM, `first poll after the NACK: flt ${first.flt}`);
+      assert.equal(second.chg, 1, `second poll: ${second.why}`);
+      assert.equal(second.why, 'failsafe');
+      // On return the chip is re-configured (one poll without a conversion), then reads again.
+      const back = after(9 * H + 60);
+      assert.ok(back.slice(0, 2).some((r) => r.chg === 0 && r.why === 'released'), JSON.stringify(back.map((r) => [r.t, r.why, r.flt])));
+    });
+
     it('chip resets are detected and the setup restored within a poll (battery and load)', () => {
       const load = between(sim, 10 * H, 10 * H + 5);
       assert.ok(load.some((r) => r.flt & FLT_LOAD_RESET), 'LOAD_RESET flagged');
