@@ -29,18 +29,16 @@ export const BUNDLE_PATH = path.join(root, 'firmware', 'dist', 'firmware.js');
  * names tested with `in` ('err').
  */
 const MANGLED_PROPERTIES = [
-  'adc', 'address', 'applySettings', 'args', 'autoRange', 'battery', 'batteryAt', 'batteryFloorV', 'batteryLow',
-  'batteryOffV', 'batteryOnV', 'batteryPrev', 'batteryV', 'board', 'buf', 'bufferedLength', 'busAdc', 'busRangeV',
-  'busV', 'calibration', 'changedAt', 'chargerOn', 'commErrors', 'complete', 'configWord', 'configure', 'configured',
-  'control', 'conversionTimeS', 'cr', 'crc', 'currentA', 'currentLsbA', 'defaults', 'emitReading', 'energy',
-  'errorSince', 'execute', 'flags', 'floorV', 'force', 'forceUntil', 'gain', 'hold', 'i2c', 'io', 'loadPrev',
-  'maxCurrentA', 'maxLength', 'minDwellS', 'offLevel', 'onLevel', 'onLine', 'onOverflow', 'overflow', 'overflows',
-  'pgaIndex', 'pgaMillivolts', 'pin', 'poll', 'powerLsbW', 'powerW', 'rangeUps', 'readRegister', 'readSolarV', 'reads',
-  'reason', 'rejectedLines', 'remote', 'reply', 'reportError', 'resets', 'samples', 'saveEnergy', 'saveEveryS',
-  'savedAt', 'schedule', 'seenValid', 'setCharger', 'settings', 'shuntAdc', 'shuntOhms', 'shuntV', 'skipping', 'solar',
-  'solarAt', 'solarV', 'stale', 'staleAfterS', 'state', 'stats', 'status', 'storageFault', 'sunDown', 'sunDownV',
-  'sunUpV', 'transport', 'valid', 'vref', 'watchdogS', 'writeRegister', 'writeSetup', 'seq', 'boot', 'load', 'save',
-  'start', 'version', 'error', 'now', 'cmd', 'id', 'msg', 'inputs', 'mode', 'host', 'releaseConsole', 'name',
+  'adc', 'address', 'args', 'autoRange', 'battery', 'batteryAt', 'batteryFloorV', 'batteryLow', 'batteryOffV',
+  'batteryOnV', 'batteryV', 'boot', 'buf', 'bufferedLength', 'busAdc', 'busRangeV', 'busV', 'calibration',
+  'changedAt', 'chargerOn', 'cmd', 'commErrors', 'configure', 'configured', 'configWord', 'crc', 'currentA',
+  'currentLsbA', 'defaults', 'energy', 'error', 'flags', 'floorV', 'force', 'forceUntil', 'gain', 'i2c', 'id',
+  'load', 'maxCurrentA', 'maxLength', 'minDwellS', 'mode', 'msg', 'name', 'now', 'offLevel', 'onLevel', 'onLine',
+  'onOverflow', 'overflow', 'overflows', 'pgaIndex', 'pgaMillivolts', 'pin', 'poll', 'powerLsbW', 'powerW',
+  'rangeUps', 'readRegister', 'reads', 'readSolarV', 'reason', 'releaseConsole', 'remote', 'reportError', 'resets',
+  'samples', 'save', 'saveEveryS', 'schedule', 'seenValid', 'setCharger', 'settings', 'shuntAdc', 'shuntOhms',
+  'shuntV', 'skipping', 'solar', 'solarAt', 'solarV', 'stale', 'staleAfterS', 'start', 'state', 'stats', 'sunDown',
+  'sunDownV', 'sunUpV', 'transport', 'valid', 'version', 'vref', 'watchdogS', 'writeRegister', 'writeSetup',
 ];
 
 /** Globals and members that ES5-era Espruino builds may not have, or that only Node has. */
