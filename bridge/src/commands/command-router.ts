@@ -1,0 +1,178 @@
+/**
+ * Commands from MQTT to the MCU and their answers back.
+ *
+ * A request is JSON: {"cmd":"force","mode":"off","for":3600,"request_id":"anything"}.
+ * It is checked with the protocol's own validateCommand (the rules the MCU applies), sent
+ * as a C frame with a fresh protocol id, and answered exactly once on the reply topic:
+ *   {"request_id":…,"id":17,"ok":true,"cmd":"force","data":{…}}            the MCU did it
+ *   {"request_id":…,"id":17,"ok":false,"error":"bad_value","detail":"…"}   refused or failed
+ * `error` is the MCU's err token, or the bridge's own: invalid (payload not a command),
+ * unavailable (no link to the MCU), busy (too many in flight), timeout (no reply in time).
+ *
+ * The transport is injected (send a line to the MCU, publish a reply), so this file has
+ * no I/O and tests drive it with real frames.
+ */
+import { Command, ReplyFrame, encodeCommand, validateCommand } from '../../../firmware/src/protocol';
+
+export interface CommandReply {
+  request_id?: string | number;
+  id?: number;
+  ok: boolean;
+  cmd?: string;
+  error?: string;
+  detail?: string;
+  data?: { [key: string]: number | string | null };
+}
+
+export type ParsedRequest =
+  | { ok: true; command: Command; requestId?: string | number }
+  | { ok: false; error: string; detail: string; requestId?: string | number };
+
+const MAX_REQUEST_ID = 128;
+
+/** Parses and validates one MQTT command payload. Pure. */
+export function parseCommandPayload(text: string): ParsedRequest {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (e) {
+    return { ok: false, error: 'invalid', detail: `payload is not JSON: ${(e as Error).message}` };
+  }
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) {
+    return { ok: false, error: 'invalid', detail: 'payload must be a JSON object like {"cmd":"status"}' };
+  }
+  const o = { ...(v as { [k: string]: unknown }) };
+  let requestId: string | number | undefined;
+  if ('request_id' in o) {
+    const r = o.request_id;
+    delete o.request_id;
+    if ((typeof r === 'string' && r.length <= MAX_REQUEST_ID) || (typeof r === 'number' && Number.isFinite(r))) requestId = r;
+    else return { ok: false, error: 'invalid', detail: `request_id must be a string of at most ${MAX_REQUEST_ID} characters or a number` };
+  }
+  if ('id' in o) {
+    return { ok: false, error: 'invalid', detail: 'id is chosen by the bridge; use request_id to match replies', requestId };
+  }
+  for (const k of Object.keys(o)) {
+    const x = o[k];
+    if (typeof x !== 'string' && typeof x !== 'number') {
+      return { ok: false, error: 'bad_value', detail: `${k} must be a string or a number, got ${x === null ? 'null' : typeof x}`, requestId };
+    }
+  }
+  const check = validateCommand(o);
+  if (!check.ok) return { ok: false, error: check.reason, detail: check.detail, requestId };
+  return { ok: true, command: check.command, requestId };
+}
+
+export interface CommandTransport {
+  /** Whether the MCU link is up right now. */
+  linkUp(): boolean;
+  /** Writes a line (with its newline) to the MCU. */
+  send(line: string): Promise<void>;
+  /** Publishes a reply (to the reply topic). */
+  reply(r: CommandReply): void;
+}
+
+export interface RouterOptions {
+  timeoutMs: number;
+  maxPending: number;
+  /** First protocol id; the bridge starts from the clock so a restart does not reuse recent ids. */
+  firstId: number;
+}
+
+interface Pending {
+  requestId?: string | number;
+  cmd: string;
+  timer: NodeJS.Timeout;
+}
+
+export type CommandOutcome = 'ok' | 'failed' | 'invalid' | 'timeout' | 'unavailable' | 'busy';
+
+export class CommandRouter {
+  private nextId: number;
+  private readonly pending = new Map<number, Pending>();
+
+  constructor(
+    private readonly transport: CommandTransport,
+    private readonly options: RouterOptions,
+    private readonly onOutcome: (o: CommandOutcome) => void = () => undefined,
+  ) {
+    this.nextId = ((Math.floor(options.firstId) % 4294967295) + 4294967295) % 4294967295 + 1;
+  }
+
+  private allocateId(): number {
+    const id = this.nextId;
+    this.nextId = id >= 4294967295 ? 1 : id + 1;
+    return id;
+  }
+
+  /** A payload from the command topic. */
+  request(text: string): void {
+    const p = parseCommandPayload(text);
+    if (!p.ok) {
+      this.finish('invalid', { request_id: p.requestId, ok: false, error: p.error, detail: p.detail });
+      return;
+    }
+    this.submit(p.command, p.requestId);
+  }
+
+  /** A command already built (Home Assistant's select). */
+  submit(command: Command, requestId?: string | number): void {
+    if (!this.transport.linkUp()) {
+      this.finish('unavailable', { request_id: requestId, ok: false, cmd: command.cmd, error: 'unavailable', detail: 'the link to the MCU is down' });
+      return;
+    }
+    if (this.pending.size >= this.options.maxPending) {
+      this.finish('busy', { request_id: requestId, ok: false, cmd: command.cmd, error: 'busy', detail: `${this.pending.size} commands already waiting for the MCU` });
+      return;
+    }
+    const id = this.allocateId();
+    const line = encodeCommand({ ...command, id } as Command & { id: number }) + '\n';
+    const timer = setTimeout(() => {
+      if (!this.pending.delete(id)) return;
+      this.finish('timeout', { request_id: requestId, id, ok: false, cmd: command.cmd, error: 'timeout', detail: `no reply from the MCU within ${this.options.timeoutMs} ms` });
+    }, this.options.timeoutMs);
+    this.pending.set(id, { requestId, cmd: command.cmd, timer });
+    this.transport.send(line).catch((e: Error) => {
+      const p = this.pending.get(id);
+      if (!p) return;
+      clearTimeout(p.timer);
+      this.pending.delete(id);
+      this.finish('unavailable', { request_id: requestId, id, ok: false, cmd: command.cmd, error: 'unavailable', detail: `sending to the MCU failed: ${e.message}` });
+    });
+  }
+
+  /** An A frame from the MCU. Returns false when it answers nothing we are waiting for. */
+  reply(frame: ReplyFrame): boolean {
+    const p = this.pending.get(frame.id);
+    if (!p) return false;
+    clearTimeout(p.timer);
+    this.pending.delete(frame.id);
+    const r: CommandReply = { request_id: p.requestId, id: frame.id, ok: frame.ok === 1, cmd: p.cmd };
+    if (frame.ok === 1) {
+      if (frame.data) r.data = frame.data;
+      if (frame.msg !== undefined) r.detail = frame.msg;
+      this.finish('ok', r);
+    } else {
+      r.error = frame.err ?? 'failed';
+      if (frame.msg !== undefined) r.detail = frame.msg;
+      this.finish('failed', r);
+    }
+    return true;
+  }
+
+  private finish(outcome: CommandOutcome, r: CommandReply): void {
+    if (r.request_id === undefined) delete r.request_id;
+    this.onOutcome(outcome);
+    this.transport.reply(r);
+  }
+
+  pendingCount(): number {
+    return this.pending.size;
+  }
+
+  /** Stops the timers; nothing is answered after this. */
+  close(): void {
+    for (const p of this.pending.values()) clearTimeout(p.timer);
+    this.pending.clear();
+  }
+}

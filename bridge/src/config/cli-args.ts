@@ -1,0 +1,105 @@
+/**
+ * Command-line flags of `npm run bridge`. Pure: returns what to do, or an error that
+ * names the flag. Flags for the common keys map onto config keys and win over the file
+ * and the environment.
+ */
+
+export interface FlagSpec {
+  flag: string;
+  key: string;
+  arg: string;
+  help: string;
+}
+
+export const SETTING_FLAGS: readonly FlagSpec[] = [
+  { flag: '--source', key: 'source.url', arg: 'URL', help: 'tcp://HOST:PORT, serial:/dev/ttyACM0 (or /dev/...), file:CAPTURE or - for stdin' },
+  { flag: '--baud', key: 'source.baud', arg: 'N', help: 'serial baud rate (default 115200)' },
+  { flag: '--mqtt', key: 'mqtt.url', arg: 'URL', help: 'broker, e.g. mqtt://localhost:1883 or mqtts://host:8883' },
+  { flag: '--mqtt-username', key: 'mqtt.username', arg: 'NAME', help: 'broker user name' },
+  { flag: '--mqtt-password', key: 'mqtt.password', arg: 'SECRET', help: 'broker password (prefer SOLAR_BRIDGE_MQTT_PASSWORD: flags show in ps)' },
+  { flag: '--base-topic', key: 'mqtt.base_topic', arg: 'TOPIC', help: 'topic prefix (default solar/<device-id>)' },
+  { flag: '--influx-url', key: 'influx.url', arg: 'URL', help: 'InfluxDB (or VictoriaMetrics) base URL, e.g. http://localhost:8086' },
+  { flag: '--influx-api', key: 'influx.api', arg: 'v1|v2', help: 'v2: /api/v2/write (InfluxDB 2/3, 1.8+, VictoriaMetrics); v1: /write (InfluxDB 1.x)' },
+  { flag: '--influx-db', key: 'influx.db', arg: 'DB', help: 'database (api v1)' },
+  { flag: '--influx-rp', key: 'influx.rp', arg: 'RP', help: 'retention policy (api v1, default: the database default)' },
+  { flag: '--influx-bucket', key: 'influx.bucket', arg: 'BUCKET', help: 'bucket (api v2; "db/rp" for InfluxDB 1.8)' },
+  { flag: '--influx-org', key: 'influx.org', arg: 'ORG', help: 'organisation (api v2)' },
+  { flag: '--influx-token', key: 'influx.token', arg: 'TOKEN', help: 'API token (api v2; prefer SOLAR_BRIDGE_INFLUX_TOKEN)' },
+  { flag: '--spool', key: 'spool.dir', arg: 'DIR', help: 'spool directory (default ./spool)' },
+  { flag: '--device-id', key: 'device_id', arg: 'ID', help: 'this monitor\'s id in topics, tags and Home Assistant (default solar-cluster)' },
+  { flag: '--http', key: 'http.listen', arg: 'HOST:PORT', help: '/healthz and /metrics (default 127.0.0.1:9108; "" turns it off)' },
+  { flag: '--log-level', key: 'log.level', arg: 'LEVEL', help: 'debug, info, warn or error' },
+  { flag: '--log-format', key: 'log.format', arg: 'FORMAT', help: 'text or json' },
+];
+
+export type CliResult =
+  | { ok: true; action: 'help' }
+  | { ok: true; action: 'build'; outFile?: string }
+  | { ok: true; action: 'run' | 'check'; configFile?: string; flags: { key: string; value: string; flag: string }[] }
+  | { ok: false; error: string };
+
+export function parseCliArgs(argv: readonly string[]): CliResult {
+  const flags: { key: string; value: string; flag: string }[] = [];
+  let configFile: string | undefined;
+  let action: 'run' | 'check' = 'run';
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--help' || a === '-h') return { ok: true, action: 'help' };
+    if (a === '--build') {
+      const next = argv[i + 1];
+      return { ok: true, action: 'build', outFile: next !== undefined && !next.startsWith('--') ? next : undefined };
+    }
+    if (a === '--check') {
+      action = 'check';
+      continue;
+    }
+    const eq = a.indexOf('=');
+    const name = a.startsWith('--') && eq > 0 ? a.slice(0, eq) : a;
+    const takeValue = (): string | null => {
+      if (eq > 0 && a.startsWith('--')) return a.slice(eq + 1);
+      if (i + 1 >= argv.length) return null;
+      return argv[++i];
+    };
+    if (name === '--config' || name === '-c') {
+      const v = takeValue();
+      if (v === null || v === '') return { ok: false, error: `${name} needs a file name` };
+      configFile = v;
+      continue;
+    }
+    const spec = SETTING_FLAGS.find((f) => f.flag === name);
+    if (!spec) return { ok: false, error: `unknown flag ${name} (see --help)` };
+    const v = takeValue();
+    if (v === null) return { ok: false, error: `${name} needs a value: ${spec.arg}` };
+    flags.push({ key: spec.key, value: v, flag: name });
+  }
+  return { ok: true, action, configFile, flags };
+}
+
+export function helpText(): string {
+  const width = Math.max(...SETTING_FLAGS.map((f) => f.flag.length + f.arg.length + 1));
+  const lines = SETTING_FLAGS.map((f) => `  ${(f.flag + ' ' + f.arg).padEnd(width)}  ${f.help}`);
+  return [
+    'solar-cluster bridge: MCU frames (serial, TCP, replay) -> durable spool -> MQTT and InfluxDB',
+    '',
+    'usage: npm run bridge -- [--config FILE] [flags]',
+    '',
+    `  ${'--config FILE'.padEnd(width)}  YAML configuration (see bridge/config.example.yaml); also SOLAR_BRIDGE_CONFIG`,
+    ...lines,
+    `  ${'--check'.padEnd(width)}  validate the configuration, print it (secrets masked) and exit`,
+    `  ${'--build [FILE]'.padEnd(width)}  write the bridge as one JavaScript file (default bridge/dist/bridge.js) to run`,
+    `  ${''.padEnd(width)}  with plain node: what a service should run (ts-node alone costs ~100 MB of RAM)`,
+    `  ${'--help'.padEnd(width)}  this text`,
+    '',
+    'Precedence: flags > environment > file > defaults. Every setting has an environment',
+    'variable: SOLAR_BRIDGE_ + its path in upper case with _ between parts, e.g.',
+    'SOLAR_BRIDGE_MQTT_PASSWORD, SOLAR_BRIDGE_SPOOL_MAX_BYTES, SOLAR_BRIDGE_INFLUX_TOKEN.',
+    '',
+    'Examples:',
+    '  npm run bridge -- --source tcp://ts7670.lan:2000 --mqtt mqtt://localhost:1883',
+    '  npm run bridge -- --source /dev/ttyACM0 --influx-url http://localhost:8086 --influx-api v1 --influx-db solar',
+    '  npm run bridge -- --config /etc/solar-bridge.yaml',
+    '',
+    'Exit status: 0 after a clean stop (SIGINT/SIGTERM) or a finished replay, 2 on a bad',
+    'configuration, 1 on a fatal error.',
+  ].join('\n') + '\n';
+}

@@ -1,0 +1,244 @@
+/**
+ * Builds the effective configuration from, in rising precedence: the schema's defaults,
+ * the YAML file, SOLAR_BRIDGE_* environment variables, and CLI flags. Pure: the caller
+ * reads the file and passes its text. Every error names the key, the value, where the
+ * value came from and what was expected.
+ */
+import Ajv, { ErrorObject } from 'ajv';
+import YAML from 'yaml';
+import { BridgeConfig, CONFIG_SCHEMA } from './schema';
+import { parseSourceSpec } from '../sources/source-spec';
+
+export const ENV_PREFIX = 'SOLAR_BRIDGE_';
+/** Names the config file; not a config key itself. */
+export const ENV_CONFIG_FILE = 'SOLAR_BRIDGE_CONFIG';
+
+export interface ConfigInputs {
+  file?: { name: string; text: string };
+  env?: { [name: string]: string | undefined };
+  /** Dotted key -> raw string, from CLI flags (see cli-args.ts). */
+  flags?: { key: string; value: string; flag: string }[];
+}
+
+export type ConfigResult = { ok: true; config: BridgeConfig } | { ok: false; errors: string[] };
+
+type Json = { [key: string]: unknown };
+type LeafType = 'string' | 'integer' | 'boolean';
+
+interface Leaf {
+  path: string[];
+  type: LeafType;
+  schema: Json;
+}
+
+/** Every settable key of the schema, with its type. */
+export function configLeaves(schema: Json = CONFIG_SCHEMA, prefix: string[] = []): Leaf[] {
+  const out: Leaf[] = [];
+  const props = (schema.properties ?? {}) as { [k: string]: Json };
+  for (const k of Object.keys(props)) {
+    const s = props[k];
+    if (s.type === 'object') out.push(...configLeaves(s, [...prefix, k]));
+    else out.push({ path: [...prefix, k], type: s.type as LeafType, schema: s });
+  }
+  return out;
+}
+
+export function envNameOf(path: string[]): string {
+  return ENV_PREFIX + path.join('_').toUpperCase();
+}
+
+function show(v: unknown): string {
+  if (v === undefined) return '(missing)';
+  const s = JSON.stringify(v);
+  return s.length > 60 ? s.slice(0, 57) + '...' : s;
+}
+
+function getPath(o: unknown, path: string[]): unknown {
+  let cur = o;
+  for (const k of path) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Json)[k];
+  }
+  return cur;
+}
+
+function setPath(o: Json, path: string[], value: unknown): void {
+  let cur = o;
+  for (let i = 0; i < path.length - 1; i++) {
+    const next = cur[path[i]];
+    if (next === null || typeof next !== 'object' || Array.isArray(next)) cur[path[i]] = {};
+    cur = cur[path[i]] as Json;
+  }
+  cur[path[path.length - 1]] = value;
+}
+
+/** A string from the environment or a flag, typed by the schema; or an error text. */
+function coerce(raw: string, leaf: Leaf): { value: unknown } | { error: string } {
+  if (leaf.type === 'integer') {
+    const t = raw.trim();
+    if (!/^-?\d+$/.test(t)) return { error: 'expected an integer' };
+    return { value: Number(t) };
+  }
+  if (leaf.type === 'boolean') {
+    const t = raw.trim().toLowerCase();
+    if (['true', '1', 'yes', 'on'].includes(t)) return { value: true };
+    if (['false', '0', 'no', 'off'].includes(t)) return { value: false };
+    return { error: 'expected true or false' };
+  }
+  return { value: raw };
+}
+
+function expectation(e: ErrorObject): string {
+  const p = e.params as Json;
+  switch (e.keyword) {
+    case 'type': return `expected ${p.type === 'integer' ? 'an integer' : p.type === 'object' ? 'a mapping (key: value lines)' : `a ${String(p.type)}`}`;
+    case 'enum': return `expected one of ${(p.allowedValues as unknown[]).join(', ')}`;
+    case 'minimum': return `expected at least ${String(p.limit)}`;
+    case 'maximum': return `expected at most ${String(p.limit)}`;
+    case 'minLength': return 'expected a non-empty string';
+    case 'pattern': {
+      const d = (e.parentSchema as Json | undefined)?.description;
+      return d ? `expected ${String(d)}` : `expected a string matching ${String(p.pattern)}`;
+    }
+    default: return e.message ?? e.keyword;
+  }
+}
+
+let validator: ReturnType<Ajv['compile']> | undefined;
+function validate(data: unknown): ErrorObject[] {
+  if (!validator) {
+    const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true, verbose: true });
+    validator = ajv.compile(CONFIG_SCHEMA);
+  }
+  return validator(data) ? [] : [...(validator.errors ?? [])];
+}
+
+export function resolveConfig(inputs: ConfigInputs): ConfigResult {
+  const errors: string[] = [];
+  const origin = new Map<string, string>();
+  let data: Json = {};
+
+  if (inputs.file) {
+    const doc = YAML.parseDocument(inputs.file.text, { prettyErrors: true, uniqueKeys: true });
+    if (doc.errors.length > 0) {
+      return { ok: false, errors: doc.errors.map((e) => `${inputs.file!.name}: YAML error: ${e.message.split('\n')[0]}`) };
+    }
+    const parsed: unknown = doc.toJS();
+    if (parsed !== null && parsed !== undefined) {
+      if (typeof parsed !== 'object' || Array.isArray(parsed)) {
+        return { ok: false, errors: [`${inputs.file.name}: the top level must be a mapping of keys (device_id:, source:, ...), got ${show(parsed)}`] };
+      }
+      data = parsed as Json;
+    }
+    const mark = (o: unknown, prefix: string[]): void => {
+      if (o === null || typeof o !== 'object' || Array.isArray(o)) {
+        origin.set(prefix.join('.'), `in ${inputs.file!.name}`);
+        return;
+      }
+      for (const k of Object.keys(o as Json)) mark((o as Json)[k], [...prefix, k]);
+    };
+    mark(data, []);
+  }
+
+  const leaves = configLeaves();
+  const byEnv = new Map(leaves.map((l) => [envNameOf(l.path), l]));
+  const env = inputs.env ?? {};
+  for (const name of Object.keys(env).sort()) {
+    if (!name.startsWith(ENV_PREFIX) || name === ENV_CONFIG_FILE) continue;
+    const raw = env[name];
+    if (raw === undefined) continue;
+    const leaf = byEnv.get(name);
+    if (!leaf) {
+      errors.push(`environment variable ${name}: not a setting (settings are ${ENV_PREFIX}<SECTION>_<KEY>, e.g. ${envNameOf(['mqtt', 'url'])})`);
+      continue;
+    }
+    const key = leaf.path.join('.');
+    const c = coerce(raw, leaf);
+    if ('error' in c) errors.push(`${key} = ${show(raw)} (from ${name}): ${c.error}`);
+    else {
+      setPath(data, leaf.path, c.value);
+      origin.set(key, `from ${name}`);
+    }
+  }
+
+  const byKey = new Map(leaves.map((l) => [l.path.join('.'), l]));
+  for (const f of inputs.flags ?? []) {
+    const leaf = byKey.get(f.key);
+    if (!leaf) {
+      errors.push(`${f.flag}: no setting ${f.key}`);
+      continue;
+    }
+    const c = coerce(f.value, leaf);
+    if ('error' in c) errors.push(`${f.key} = ${show(f.value)} (from ${f.flag}): ${c.error}`);
+    else {
+      setPath(data, leaf.path, c.value);
+      origin.set(f.key, `from ${f.flag}`);
+    }
+  }
+  if (errors.length > 0) return { ok: false, errors };
+
+  for (const e of validate(data)) {
+    const path = e.instancePath.split('/').slice(1).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+    if (e.keyword === 'additionalProperties') {
+      const extra = String((e.params as Json).additionalProperty);
+      const key = [...path, extra].join('.');
+      const allowed = Object.keys(((e.parentSchema as Json).properties ?? {}) as Json).join(', ');
+      errors.push(`${key}: unknown setting${origin.has(key) ? ` (${origin.get(key)})` : ''}; ${path.length ? path.join('.') : 'the top level'} takes ${allowed}`);
+      continue;
+    }
+    if (e.keyword === 'required') {
+      const key = [...path, String((e.params as Json).missingProperty)].join('.');
+      errors.push(`${key} is required (set it in the file, with ${envNameOf(key.split('.'))}, or with a flag)`);
+      continue;
+    }
+    const key = path.join('.');
+    const where = origin.get(key);
+    errors.push(`${key || '(top level)'} = ${show(getPath(data, path))}${where ? ` (${where})` : ''}: ${expectation(e)}`);
+  }
+  if (errors.length > 0) return { ok: false, errors };
+
+  const config = data as unknown as BridgeConfig;
+  errors.push(...crossChecks(config, origin));
+  if (errors.length > 0) return { ok: false, errors };
+  return { ok: true, config: finish(config) };
+}
+
+/** Rules between keys, which a JSON schema says poorly. */
+function crossChecks(c: BridgeConfig, origin: Map<string, string>): string[] {
+  const out: string[] = [];
+  const at = (key: string): string => (origin.has(key) ? ` (${origin.get(key)})` : '');
+  const src = parseSourceSpec(c.source.url);
+  if (!src.ok) out.push(`source.url${at('source.url')}: ${src.error}`);
+  if (c.source.reconnect_max_ms < c.source.reconnect_initial_ms) out.push(`source.reconnect_max_ms = ${c.source.reconnect_max_ms}: expected at least source.reconnect_initial_ms (${c.source.reconnect_initial_ms})`);
+  if (c.mqtt.reconnect_max_ms < c.mqtt.reconnect_initial_ms) out.push(`mqtt.reconnect_max_ms = ${c.mqtt.reconnect_max_ms}: expected at least mqtt.reconnect_initial_ms (${c.mqtt.reconnect_initial_ms})`);
+  if (c.influx.retry_max_ms < c.influx.retry_initial_ms) out.push(`influx.retry_max_ms = ${c.influx.retry_max_ms}: expected at least influx.retry_initial_ms (${c.influx.retry_initial_ms})`);
+  if (c.spool.max_bytes < 4 * c.spool.segment_bytes) out.push(`spool.max_bytes = ${c.spool.max_bytes}${at('spool.max_bytes')}: expected at least 4 x spool.segment_bytes (${4 * c.spool.segment_bytes}), so dropping one segment frees a quarter at most`);
+  if ((c.mqtt.tls.cert === '') !== (c.mqtt.tls.key === '')) out.push(`mqtt.tls.cert and mqtt.tls.key: expected both or neither (a client certificate needs its key)`);
+  if (c.influx.url !== '') {
+    if (c.influx.api === 'v1' && c.influx.db === '') out.push(`influx.db is required when influx.api is v1 (the database /write goes to)`);
+    if (c.influx.api === 'v2' && c.influx.bucket === '') out.push(`influx.bucket is required when influx.api is v2 (for InfluxDB 1.8 use db/rp, e.g. "solar/autogen")`);
+    if (c.influx.api === 'v1' && (c.influx.bucket !== '' || c.influx.org !== '' || c.influx.token !== '')) out.push(`influx.bucket/org/token belong to api v2; with api v1 use influx.db, influx.rp, influx.username, influx.password`);
+    if (c.influx.api === 'v2' && (c.influx.db !== '' || c.influx.rp !== '')) out.push(`influx.db/rp belong to api v1; with api v2 use influx.bucket (and org, token)`);
+  }
+  if (c.http.listen !== '') {
+    const port = Number(c.http.listen.slice(c.http.listen.lastIndexOf(':') + 1));
+    if (!(port >= 0 && port <= 65535)) out.push(`http.listen = ${show(c.http.listen)}: port must be 0..65535`);
+  }
+  return out;
+}
+
+/** Fills the defaults that depend on other keys. */
+function finish(c: BridgeConfig): BridgeConfig {
+  if (c.mqtt.base_topic === '') c.mqtt.base_topic = `solar/${c.device_id}`;
+  if (c.mqtt.client_id === '') c.mqtt.client_id = `solar-bridge-${c.device_id}`;
+  return c;
+}
+
+/** The configuration with secrets masked, for `--check` and the start-up log. */
+export function redactConfig(c: BridgeConfig): BridgeConfig {
+  const copy = JSON.parse(JSON.stringify(c)) as BridgeConfig;
+  if (copy.mqtt.password) copy.mqtt.password = '***';
+  if (copy.influx.password) copy.influx.password = '***';
+  if (copy.influx.token) copy.influx.token = '***';
+  return copy;
+}

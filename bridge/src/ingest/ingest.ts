@@ -1,0 +1,109 @@
+/**
+ * From lines to the spool: decode (CRC, version, every field), track sequence and boots,
+ * stamp, append. Readings and events are spooled; replies go straight to whoever sent the
+ * command (they answer a request in flight and mean nothing after a restart). A bad line
+ * is counted by reason, logged at most once per reason per interval, and dropped.
+ */
+import { ReplyFrame, decodeLine } from '../../../firmware/src/protocol';
+import type { BridgeMetrics } from '../metrics/bridge-metrics';
+import type { Logger } from '../log/logger';
+import { RateLimitedLog } from '../log/rate-limited-log';
+import { encodeSpooledFrame } from '../spool/spooled-frame';
+import type { BootClock } from './boot-clock';
+import type { SequenceTracker } from './sequence-tracker';
+
+export interface SpoolWriter {
+  append(payload: string): void;
+  flush(): void;
+}
+
+export interface IngestDeps {
+  spool: SpoolWriter;
+  clock: BootClock;
+  tracker: SequenceTracker;
+  metrics: BridgeMetrics;
+  log: Logger;
+  onReply: (reply: ReplyFrame) => void;
+  now?: () => number;
+  /** Minimum time between two log lines of the same kind of problem. */
+  logIntervalMs?: number;
+}
+
+/** A printable, bounded excerpt of a bad line for the log. */
+function excerpt(line: string): string {
+  let s = '';
+  for (let i = 0; i < line.length && i < 80; i++) {
+    const c = line.charCodeAt(i);
+    s += c >= 32 && c <= 126 ? line[i] : '\\x' + c.toString(16).padStart(2, '0');
+  }
+  return line.length > 80 ? s + '...' : s;
+}
+
+export class Ingest {
+  private readonly limited: RateLimitedLog;
+  private readonly now: () => number;
+  private lineNo = 0;
+
+  constructor(private readonly deps: IngestDeps) {
+    this.now = deps.now ?? Date.now;
+    this.limited = new RateLimitedLog(deps.log, deps.logIntervalMs ?? 10000, this.now);
+  }
+
+  line(line: string): void {
+    this.lineNo++;
+    const m = this.deps.metrics;
+    const d = decodeLine(line);
+    if (!d.ok) {
+      // Console prompts and blank lines are normal on an Espruino port; not worth a warning.
+      m.linesRejected.inc({ reason: d.reason });
+      if (d.reason !== 'noise' && d.reason !== 'empty') {
+        this.limited.warn(`bad_line:${d.reason}`, `rejected line: ${d.detail}`, { reason: d.reason, line_no: this.lineNo, line: excerpt(line) });
+      }
+      return;
+    }
+    const f = d.frame;
+    if (f.type === 'C') {
+      // Only the host sends commands: this is our own command echoed by a terminal-mode
+      // port (or a loop in the wiring). Counted as rejected, never spooled.
+      m.linesRejected.inc({ reason: 'echoed_command' });
+      this.limited.warn('echoed_command', 'a command frame came back from the source (echo on the port?)', { line_no: this.lineNo });
+      return;
+    }
+    const now = this.now();
+    m.framesIn.inc({ type: f.type });
+    m.lastFrameTime.set(now / 1000);
+    if (f.type === 'A') {
+      this.deps.onReply(f);
+      return;
+    }
+    const ts = this.deps.clock.timestampMs(f.boot, f.up, now);
+    if (f.type === 'R') {
+      m.mcuClockOffset.set((now - ts) / 1000);
+      const o = this.deps.tracker.observe(f.boot, f.seq, f.up);
+      if (o.kind === 'gap') {
+        m.sequenceGaps.inc();
+        m.framesMissing.inc({}, o.missing);
+        this.limited.warn('gap', `sequence gap: ${o.missing} reading(s) missing before seq ${f.seq}`, { boot: f.boot, seq: f.seq, missing: o.missing });
+      } else if (o.kind === 'reboot') {
+        m.mcuReboots.inc({ reason: o.reason });
+        if (o.missing > 0) m.framesMissing.inc({}, o.missing);
+        this.limited.emit('info', 'reboot', o.reason === 'boot_changed' ? `MCU rebooted: boot ${f.boot}` : `MCU uptime went back within boot ${f.boot} (reset without a boot count, or a replay)`, { boot: f.boot, seq: f.seq, up: f.up, reason: o.reason });
+      } else if (o.kind === 'seq_back') {
+        m.sequenceBack.inc();
+        this.limited.warn('seq_back', `sequence went back to ${f.seq} within boot ${f.boot}`, { boot: f.boot, seq: f.seq });
+      }
+    }
+    this.deps.spool.append(encodeSpooledFrame(ts, f));
+  }
+
+  /** The line splitter threw away a line longer than the protocol allows. */
+  overlong(): void {
+    this.deps.metrics.linesRejected.inc({ reason: 'too_long' });
+    this.limited.warn('bad_line:too_long', 'rejected line: longer than 512 characters');
+  }
+
+  /** After each chunk from the source: one write for all the frames it held. */
+  endOfChunk(): void {
+    this.deps.spool.flush();
+  }
+}

@@ -1,0 +1,111 @@
+/**
+ * Counters and gauges with labels, rendered in the Prometheus text exposition format
+ * (version 0.0.4). Gauges that mirror state elsewhere (spool size, queue depth) are read
+ * through collect callbacks at scrape time instead of being pushed on every change.
+ */
+
+export type Labels = { [name: string]: string };
+
+interface Family {
+  name: string;
+  help: string;
+  type: 'counter' | 'gauge';
+  values: Map<string, { labels: Labels; value: number }>;
+}
+
+function labelKey(labels: Labels): string {
+  const keys = Object.keys(labels).sort();
+  let s = '';
+  for (const k of keys) s += k + '\u0000' + labels[k] + '\u0001';
+  return s;
+}
+
+function escapeLabel(v: string): string {
+  return v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
+}
+
+function escapeHelp(v: string): string {
+  return v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
+}
+
+function formatValue(v: number): string {
+  if (Number.isNaN(v)) return 'NaN';
+  if (v === Infinity) return '+Inf';
+  if (v === -Infinity) return '-Inf';
+  return String(v);
+}
+
+const NAME_RE = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
+
+export class Counter {
+  constructor(private readonly family: Family) {}
+  inc(labels: Labels = {}, by = 1): void {
+    const key = labelKey(labels);
+    const cur = this.family.values.get(key);
+    if (cur) cur.value += by;
+    else this.family.values.set(key, { labels: { ...labels }, value: by });
+  }
+  get(labels: Labels = {}): number {
+    return this.family.values.get(labelKey(labels))?.value ?? 0;
+  }
+  /** For a total kept elsewhere (e.g. by the spool), copied in at scrape time. */
+  mirror(total: number, labels: Labels = {}): void {
+    const key = labelKey(labels);
+    const cur = this.family.values.get(key);
+    if (cur) cur.value = total;
+    else this.family.values.set(key, { labels: { ...labels }, value: total });
+  }
+}
+
+export class Gauge {
+  constructor(private readonly family: Family) {}
+  set(value: number, labels: Labels = {}): void {
+    const key = labelKey(labels);
+    const cur = this.family.values.get(key);
+    if (cur) cur.value = value;
+    else this.family.values.set(key, { labels: { ...labels }, value });
+  }
+  get(labels: Labels = {}): number {
+    return this.family.values.get(labelKey(labels))?.value ?? 0;
+  }
+}
+
+export class MetricsRegistry {
+  private readonly families = new Map<string, Family>();
+  private readonly collectors: Array<() => void> = [];
+
+  private family(name: string, help: string, type: Family['type']): Family {
+    if (!NAME_RE.test(name)) throw new Error(`bad metric name ${name}`);
+    if (this.families.has(name)) throw new Error(`metric ${name} registered twice`);
+    const f: Family = { name, help, type, values: new Map() };
+    this.families.set(name, f);
+    return f;
+  }
+
+  counter(name: string, help: string): Counter {
+    return new Counter(this.family(name, help, 'counter'));
+  }
+
+  gauge(name: string, help: string): Gauge {
+    return new Gauge(this.family(name, help, 'gauge'));
+  }
+
+  /** Runs before every render, to refresh gauges from their source of truth. */
+  onCollect(fn: () => void): void {
+    this.collectors.push(fn);
+  }
+
+  render(): string {
+    for (const c of this.collectors) c();
+    let out = '';
+    for (const f of this.families.values()) {
+      out += `# HELP ${f.name} ${escapeHelp(f.help)}\n# TYPE ${f.name} ${f.type}\n`;
+      for (const { labels, value } of f.values.values()) {
+        const keys = Object.keys(labels);
+        const l = keys.length === 0 ? '' : '{' + keys.map((k) => `${k}="${escapeLabel(labels[k])}"`).join(',') + '}';
+        out += `${f.name}${l} ${formatValue(value)}\n`;
+      }
+    }
+    return out;
+  }
+}

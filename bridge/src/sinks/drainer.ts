@@ -1,0 +1,108 @@
+/**
+ * Moves one sink through the spool: read a batch after the sink's position, hand it to
+ * the sink, and once the sink's server confirmed it, advance the sink's cursor. Several
+ * batches may be in flight; cursors advance strictly in order, so a crash replays from
+ * the oldest unconfirmed batch and never skips one.
+ */
+import type { Spool, SpoolPosition } from '../spool/spool';
+
+export interface SinkDelivery {
+  readonly name: string;
+  /**
+   * Resolves when the server confirmed every payload (or the sink deliberately set some
+   * aside, e.g. points InfluxDB rejects as invalid). Retries internally; rejects only when
+   * the sink is being stopped.
+   */
+  deliver(payloads: string[]): Promise<void>;
+}
+
+export interface DrainOptions {
+  batchRecords: number;
+  batchBytes: number;
+  maxInFlight: number;
+}
+
+export class SinkDrainer {
+  private readPos: SpoolPosition;
+  private inFlight: Array<{ done: boolean; failed: boolean; next: SpoolPosition; count: number }> = [];
+  private stopping = false;
+  private readonly wake = (): void => this.pump();
+  private idleWaiters: Array<() => void> = [];
+
+  constructor(
+    private readonly spool: Spool,
+    private readonly sink: SinkDelivery,
+    private readonly options: DrainOptions,
+    private readonly onConfirmed: (records: number) => void = () => undefined,
+  ) {
+    this.readPos = spool.ackedPosition(sink.name);
+  }
+
+  start(): void {
+    this.spool.on('appended', this.wake);
+    this.pump();
+  }
+
+  private pump(): void {
+    while (!this.stopping && this.inFlight.length < this.options.maxInFlight) {
+      const batch = this.spool.read(this.readPos, this.options.batchRecords, this.options.batchBytes);
+      this.readPos = batch.next;
+      if (batch.payloads.length === 0) {
+        // Nothing to send, but a drop may have moved us: record that as confirmed ground.
+        if (this.inFlight.length === 0) this.spool.ack(this.sink.name, batch.next);
+        break;
+      }
+      const entry = { done: false, failed: false, next: batch.next, count: batch.payloads.length };
+      this.inFlight.push(entry);
+      this.sink.deliver(batch.payloads).then(() => {
+        entry.done = true;
+        this.settle();
+      }, () => {
+        entry.failed = true;
+        this.settle();
+      });
+    }
+    this.notifyIdle();
+  }
+
+  private settle(): void {
+    while (this.inFlight.length > 0 && this.inFlight[0].done) {
+      const e = this.inFlight.shift()!;
+      this.spool.ack(this.sink.name, e.next);
+      this.onConfirmed(e.count);
+    }
+    if (this.inFlight.length > 0 && this.inFlight[0].failed) {
+      // Only stopping makes a delivery fail; keep the cursor where the server left it.
+      this.inFlight = [];
+    }
+    if (!this.stopping) this.pump();
+    else this.notifyIdle();
+  }
+
+  private notifyIdle(): void {
+    if (this.inFlight.length > 0) return;
+    const w = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const f of w) f();
+  }
+
+  /** Resolves when nothing is in flight (used by tests and by a finished replay). */
+  whenIdle(): Promise<void> {
+    if (this.inFlight.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** Stops reading; waits (up to `graceMs`) for batches in flight to be confirmed. */
+  async stop(graceMs: number): Promise<void> {
+    this.stopping = true;
+    this.spool.off('appended', this.wake);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.whenIdle(), new Promise<void>((r) => { timer = setTimeout(r, graceMs); })]);
+    if (timer) clearTimeout(timer);
+  }
+
+  /** Whether the sink has everything the spool holds (for a replay to know it is done). */
+  caughtUp(): boolean {
+    return this.inFlight.length === 0 && this.spool.ackedPosition(this.sink.name).offset >= this.spool.endPosition().offset;
+  }
+}

@@ -1,0 +1,129 @@
+/**
+ * The InfluxDB sink: spooled frames -> line protocol -> a LineWriter (v1 /write or the
+ * v2 API), confirming a batch only when the server accepted it.
+ *
+ * Failures (see write-outcome.ts): server and network errors are retried forever with a
+ * capped exponential backoff, or after Retry-After when the server sent one; a rejected
+ * batch is halved until the bad point stands alone, and that point is parked (appended
+ * to parked-influx.lp in the spool directory with the server's reason) so it neither
+ * blocks nor is lost without a trace.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { Backoff } from '../../backoff';
+import type { Logger } from '../../log/logger';
+import { RateLimitedLog } from '../../log/rate-limited-log';
+import type { BridgeMetrics } from '../../metrics/bridge-metrics';
+import type { SinkDelivery } from '../drainer';
+import { payloadLines } from './line-protocol';
+import { LineWriter, classifyFailure } from './write-outcome';
+
+export const SINK_NAME = 'influx';
+/** Longest single wait, whatever Retry-After says: a bad header must not park the sink for a day. */
+const MAX_RETRY_AFTER_MS = 10 * 60 * 1000;
+/** The parked-points file stops growing here (the counter keeps counting). */
+const MAX_PARKED_FILE_BYTES = 16 * 1024 * 1024;
+
+export interface InfluxSinkOptions {
+  deviceId: string;
+  /** Most lines in one request. */
+  batchLines: number;
+  retryInitialMs: number;
+  retryMaxMs: number;
+  /** Where parked points go. */
+  parkedFile: string;
+}
+
+export class InfluxSink implements SinkDelivery {
+  readonly name = SINK_NAME;
+  private stopped = false;
+  private readonly backoff: Backoff;
+  private readonly limited: RateLimitedLog;
+  private readonly sleepers = new Set<() => void>();
+
+  constructor(
+    private readonly writer: LineWriter,
+    private readonly options: InfluxSinkOptions,
+    log: Logger,
+    private readonly metrics: BridgeMetrics,
+  ) {
+    this.backoff = new Backoff({ initialMs: options.retryInitialMs, maxMs: options.retryMaxMs });
+    this.limited = new RateLimitedLog(log, 10000);
+    // HTTP has no connection to watch: "connected" means the last write did not fail, and
+    // before the first one nothing has failed.
+    metrics.sinkConnected.set(1, { sink: SINK_NAME });
+  }
+
+  async deliver(payloads: string[]): Promise<void> {
+    const { lines, bad } = payloadLines(payloads, this.options.deviceId);
+    if (bad > 0) {
+      this.metrics.sinkErrors.inc({ sink: SINK_NAME, kind: 'bad_record' }, bad);
+      this.limited.warn('influx_bad_record', `skipped ${bad} unreadable spool record(s)`);
+    }
+    for (let i = 0; i < lines.length; i += this.options.batchLines) {
+      await this.write(lines.slice(i, i + this.options.batchLines));
+    }
+  }
+
+  private async write(lines: string[]): Promise<void> {
+    for (;;) {
+      if (this.stopped) throw new Error('influx sink stopped');
+      const r = await this.writer.write(lines.join('\n'));
+      if (r.ok) {
+        this.backoff.reset();
+        this.metrics.sinkConnected.set(1, { sink: SINK_NAME });
+        return;
+      }
+      const kind = classifyFailure(r.status);
+      if (kind === 'reject' || kind === 'split') {
+        this.metrics.sinkErrors.inc({ sink: SINK_NAME, kind: kind === 'reject' ? 'rejected' : 'too_large' });
+        if (lines.length === 1) {
+          this.park(lines[0], r.message);
+          return;
+        }
+        const half = Math.ceil(lines.length / 2);
+        await this.write(lines.slice(0, half));
+        await this.write(lines.slice(half));
+        return;
+      }
+      this.metrics.sinkConnected.set(0, { sink: SINK_NAME });
+      this.metrics.sinkErrors.inc({ sink: SINK_NAME, kind: kind === 'config' ? 'refused' : r.status === undefined ? 'network' : 'server' });
+      const delay = r.retryAfterMs !== undefined ? Math.min(r.retryAfterMs, MAX_RETRY_AFTER_MS) : this.backoff.next();
+      const msg = `${this.writer.description}: ${r.message}; retrying in ${delay} ms${r.retryAfterMs !== undefined ? ' (Retry-After)' : ''}`;
+      if (kind === 'config') this.limited.emit('error', 'influx_config', `${msg} (check the URL, database/bucket and credentials)`);
+      else this.limited.warn('influx_retry', msg);
+      await this.sleep(delay);
+    }
+  }
+
+  private park(line: string, reason: string): void {
+    this.metrics.sinkParked.inc({ sink: SINK_NAME });
+    this.limited.warn('influx_parked', `InfluxDB rejected a point; parked in ${path.basename(this.options.parkedFile)}: ${reason}`, { point: line.slice(0, 200) });
+    try {
+      let size = 0;
+      try { size = fs.statSync(this.options.parkedFile).size; } catch { /* not there yet */ }
+      if (size < MAX_PARKED_FILE_BYTES) {
+        fs.appendFileSync(this.options.parkedFile, `# ${new Date().toISOString()} ${reason.replace(/\n/g, ' ')}\n${line}\n`);
+      }
+    } catch (e) {
+      this.limited.warn('influx_park_file', `could not write ${this.options.parkedFile}: ${(e as Error).message}`);
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.sleepers.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.sleepers.add(done);
+    });
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const wake of [...this.sleepers]) wake();
+  }
+}

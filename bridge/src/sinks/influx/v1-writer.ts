@@ -1,0 +1,58 @@
+/**
+ * InfluxDB 1.x `/write` (Debian ships 1.6, which has no /api/v2/write): database,
+ * retention policy, user and password, precision=ms. Plain node:http(s) with keep-alive.
+ */
+import http from 'node:http';
+import https from 'node:https';
+import { LineWriter, WriteOutcome, parseRetryAfter } from './write-outcome';
+
+export interface V1Target {
+  url: string;
+  db: string;
+  rp: string;
+  username: string;
+  password: string;
+  timeoutMs: number;
+}
+
+export function v1Writer(t: V1Target): LineWriter {
+  const base = new URL(t.url);
+  const path = (base.pathname.replace(/\/$/, '') || '') + '/write';
+  const q = new URLSearchParams({ db: t.db, precision: 'ms' });
+  if (t.rp) q.set('rp', t.rp);
+  const mod = base.protocol === 'https:' ? https : http;
+  const agent = new mod.Agent({ keepAlive: true, maxSockets: 4 });
+  const headers: http.OutgoingHttpHeaders = { 'content-type': 'text/plain; charset=utf-8' };
+  // Basic auth rather than u/p query parameters: those end up in server and proxy logs.
+  if (t.username) headers.authorization = 'Basic ' + Buffer.from(`${t.username}:${t.password}`).toString('base64');
+  const description = `${base.origin}${path}?db=${t.db}${t.rp ? '&rp=' + t.rp : ''}`;
+  return {
+    description,
+    write(body: string): Promise<WriteOutcome> {
+      return new Promise((resolve) => {
+        const data = Buffer.from(body, 'utf8');
+        const req = mod.request({
+          protocol: base.protocol, hostname: base.hostname, port: base.port, path: `${path}?${q}`, method: 'POST', agent,
+          headers: { ...headers, 'content-length': data.length }, timeout: t.timeoutMs,
+        }, (res) => {
+          const chunks: Buffer[] = [];
+          let size = 0;
+          res.on('data', (c: Buffer) => { if (size < 4096) { chunks.push(c); size += c.length; } });
+          res.on('end', () => {
+            const status = res.statusCode ?? 0;
+            if (status >= 200 && status < 300) { resolve({ ok: true }); return; }
+            const text = Buffer.concat(chunks).toString('utf8').slice(0, 1000).trim();
+            let message = text;
+            try { message = (JSON.parse(text) as { error?: string }).error ?? text; } catch { /* plain text body */ }
+            const ra = parseRetryAfter(res.headers['retry-after'] as string | undefined, Date.now());
+            resolve({ ok: false, status, message: `HTTP ${status}: ${message || res.statusMessage || ''}`, ...(ra !== undefined ? { retryAfterMs: ra } : {}) });
+          });
+          res.on('error', (e) => resolve({ ok: false, message: `response: ${e.message}` }));
+        });
+        req.on('timeout', () => req.destroy(new Error(`no answer within ${t.timeoutMs} ms`)));
+        req.on('error', (e) => resolve({ ok: false, message: e.message }));
+        req.end(data);
+      });
+    },
+  };
+}

@@ -1,0 +1,27 @@
+/**
+ * Where frames come from. A source delivers raw text (bytes decoded as latin1, so one
+ * byte is one character, as the protocol's LineSplitter expects) and, when it can, takes
+ * command lines back to the MCU.
+ */
+
+export interface SourceEvents {
+  data(chunk: string): void;
+  /** The source opened (a connection, the port, the file). */
+  up(): void;
+  /** The source closed or failed to open; it retries on its own unless it is a replay. */
+  down(reason: string): void;
+  /** A replay reached the end of its input. Live sources never end. */
+  end(): void;
+}
+
+export interface Source {
+  /** For logs: `tcp://host:port`, `serial:/dev/ttyACM0@115200`, `file:capture.log`. */
+  readonly description: string;
+  start(events: SourceEvents): void;
+  /** Sends a line to the MCU; rejects when the source is down or cannot send. */
+  write(text: string): Promise<void>;
+  isUp(): boolean;
+  stop(): Promise<void>;
+}
+
+export class SourceUnavailableError extends Error {}

@@ -1,0 +1,110 @@
+/**
+ * `npm run bridge -- [--config FILE] [flags]`: reads the configuration (file, environment,
+ * flags), starts the bridge, and stops it cleanly on SIGINT/SIGTERM (fsyncs the spool,
+ * saves cursors, publishes "offline"). A replay source exits once every sink confirmed it.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { Bridge } from '../bridge/src/bridge';
+import { helpText, parseCliArgs } from '../bridge/src/config/cli-args';
+import { ENV_CONFIG_FILE, redactConfig, resolveConfig } from '../bridge/src/config/resolve-config';
+import { createLogger } from '../bridge/src/log/logger';
+
+const BUNDLE_DEFAULT = path.join(__dirname, '..', 'bridge', 'dist', 'bridge.js');
+
+function version(): string {
+  // Set by --build, where package.json is no longer next to the code.
+  if (process.env.SOLAR_BRIDGE_BUILD_VERSION) return process.env.SOLAR_BRIDGE_BUILD_VERSION;
+  try {
+    return (JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+async function main(): Promise<number> {
+  const cli = parseCliArgs(process.argv.slice(2));
+  if (!cli.ok) {
+    process.stderr.write(`bridge: ${cli.error}\n`);
+    return 2;
+  }
+  if (cli.action === 'help') {
+    process.stdout.write(helpText());
+    return 0;
+  }
+  if (cli.action === 'build') return build(cli.outFile ?? BUNDLE_DEFAULT);
+  const file = cli.configFile ?? process.env[ENV_CONFIG_FILE];
+  let fileInput: { name: string; text: string } | undefined;
+  if (file) {
+    try {
+      fileInput = { name: file, text: fs.readFileSync(file, 'utf8') };
+    } catch (e) {
+      process.stderr.write(`bridge: cannot read config file ${file}: ${(e as Error).message}\n`);
+      return 2;
+    }
+  }
+  const resolved = resolveConfig({ file: fileInput, env: process.env, flags: cli.flags });
+  if (!resolved.ok) {
+    process.stderr.write(`bridge: invalid configuration:\n${resolved.errors.map((e) => `  - ${e}`).join('\n')}\n`);
+    return 2;
+  }
+  const config = resolved.config;
+  if (cli.action === 'check') {
+    process.stdout.write(JSON.stringify(redactConfig(config), null, 2) + '\n');
+    return 0;
+  }
+  const log = createLogger(config.log.level, config.log.format);
+  const bridge = new Bridge({ config, log, version: version() });
+  let stopping: Promise<void> | null = null;
+  const stop = (why: string): Promise<void> => {
+    if (!stopping) {
+      log.info(`stopping (${why})`);
+      stopping = bridge.stop();
+    }
+    return stopping;
+  };
+  process.on('SIGINT', () => void stop('SIGINT').then(() => process.exit(0)));
+  process.on('SIGTERM', () => void stop('SIGTERM').then(() => process.exit(0)));
+  try {
+    await bridge.start();
+  } catch (e) {
+    log.error(`cannot start: ${(e as Error).message}`);
+    await bridge.stop().catch(() => undefined);
+    return 1;
+  }
+  log.info(`bridge ${version()} running`, { device_id: config.device_id, source: config.source.url });
+  await bridge.replayDone();
+  await stop('replay finished');
+  return 0;
+}
+
+/**
+ * Bundles this entry and the bridge into one CommonJS file for plain `node`. Packages
+ * with native parts (serialport) stay external and resolve from node_modules, so the
+ * file must live inside the project (bridge/dist by default) or beside a node_modules.
+ */
+async function build(outFile: string): Promise<number> {
+  // Loaded here only: esbuild is a build tool, not something the running bridge needs.
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const esbuild = require('esbuild') as typeof import('esbuild');
+  const result = await esbuild.build({
+    entryPoints: [path.join(__dirname, 'bridge.ts')],
+    outfile: outFile,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    sourcemap: 'linked',
+    external: ['serialport', '@serialport/*', 'esbuild'],
+    define: { 'process.env.SOLAR_BRIDGE_BUILD_VERSION': JSON.stringify(version()) },
+    logLevel: 'warning',
+  });
+  if (result.errors.length > 0) return 1;
+  process.stdout.write(`wrote ${outFile}\nrun it with: node ${path.relative(process.cwd(), outFile)} --config FILE\n`);
+  return 0;
+}
+
+main().then((code) => { process.exitCode = code; if (code !== 0) process.exit(code); }, (e: Error) => {
+  process.stderr.write(`bridge: fatal: ${e.stack ?? e.message}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,137 @@
+/**
+ * Bridge throughput: frames/s from a TCP source through the spool to mosquitto (QoS 1)
+ * and InfluxDB 1.6 (/write), every frame confirmed by both, measured in the same run as
+ * the reference: `mosquitto_pub -l` publishing the same lines to the same broker. This
+ * machine is noisy; compare the ratio between runs, not the absolute figures.
+ *
+ * The bar (issue 6): >= 20,000 frames/s sustained with resident memory under 80 MB; the
+ * goal beyond it: >= 0.5x of mosquitto_pub -l.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { Influxd1Service, LineServer, MosquittoService, makeTempDir, removeDir, sleep, waitFor } from '../helpers/services';
+import { BridgeLaunch, BridgeProcess, metricValue, repoRoot } from '../bridge/helpers/bridge-harness';
+import { readingLine } from '../bridge/helpers/frames';
+
+const N = Number(process.env.BRIDGE_BENCH_FRAMES ?? 100000);
+/** Slightly above the issue's 20,000/s bar, offered as a steady stream (pacing loses a little): does the bridge keep up? */
+const STEADY_RATE = 21000;
+const BUNDLE = path.join(repoRoot, 'bridge', 'dist', 'bridge.js');
+/** Node flags that cap V8's heap for small hosts (see bridge/README.md, "Memory"). */
+const CAPPED_FLAGS = ['--max-semi-space-size=2', '--max-old-space-size=40'];
+
+/** Builds the bundle a deployment runs (npm run bridge -- --build). */
+function buildBundle(): void {
+  const r = spawnSync(process.execPath, ['scripts/ts-run.js', 'scripts/bridge.ts', '--build', BUNDLE], { cwd: repoRoot, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`bundle build failed: ${r.stderr}`);
+}
+
+function frames(n: number): string {
+  const out: string[] = [];
+  for (let i = 1; i <= n; i++) out.push(readingLine(i, 11, { up: i * 0.01 }));
+  return out.join('\n') + '\n';
+}
+
+/** Seconds mosquitto_pub -l takes to publish every line (it exits when all are sent). */
+function mosquittoPub(port: number, text: string, qos: 0 | 1): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const t0 = process.hrtime.bigint();
+    const p = spawn('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(port), '-t', `bench/ref/q${qos}`, '-l', '-q', String(qos)], { stdio: ['pipe', 'ignore', 'pipe'] });
+    let err = '';
+    p.stderr.on('data', (d) => { err += d; });
+    p.on('exit', (code) => (code === 0 ? resolve(Number(process.hrtime.bigint() - t0) / 1e9) : reject(new Error(`mosquitto_pub exited ${code}: ${err}`))));
+    p.stdin.end(text);
+  });
+}
+
+interface BridgeRun { seconds: number; peakRssMb: number; lagSeconds: number; feedSeconds: number }
+
+/** Sends the lines at `rate` lines/s in 50 ms slices (a steady stream), or all at once when rate is 0. */
+async function feed(mcu: LineServer, text: string, rate: number): Promise<void> {
+  if (rate === 0) {
+    await mcu.send(text);
+    return;
+  }
+  const lines = text.split('\n');
+  const perSlice = Math.max(1, Math.round(rate / 20));
+  const t0 = Date.now();
+  for (let i = 0, slice = 0; i < lines.length - 1; i += perSlice, slice++) {
+    await mcu.send(lines.slice(i, i + perSlice).join('\n') + '\n');
+    const due = t0 + (slice + 1) * 50;
+    if (due > Date.now()) await sleep(due - Date.now());
+  }
+}
+
+async function bridgeRun(dir: string, label: string, args: string[], text: string, sinks: string[], mcu: LineServer, launch: BridgeLaunch, rate = 0): Promise<BridgeRun> {
+  const bridge = await BridgeProcess.create(['--source', mcu.url, '--spool', path.join(dir, label), '--log-level', 'warn', ...args], path.join(dir, `${label}.log`), {}, launch);
+  await bridge.start();
+  try {
+    await waitFor(() => mcu.clientCount === 1, { timeoutMs: 15000, what: 'the bridge to connect' });
+    await sleep(300); // let the sinks connect and Home Assistant discovery go out first
+    let peak = 0;
+    const t0 = process.hrtime.bigint();
+    const sampler = setInterval(() => { void bridge.metrics().then((m) => { peak = Math.max(peak, metricValue(m, 'process_resident_memory_bytes')); }, () => undefined); }, 100);
+    await feed(mcu, text, rate);
+    const sent = process.hrtime.bigint();
+    clearInterval(sampler);
+    const done = async (): Promise<boolean> => {
+      const m = await bridge.metrics();
+      peak = Math.max(peak, metricValue(m, 'process_resident_memory_bytes'));
+      if (sinks.length === 0) return metricValue(m, 'solar_bridge_spool_appended_total') >= N;
+      return sinks.every((s) => metricValue(m, 'solar_bridge_sink_sent_total', `sink="${s}"`) >= N);
+    };
+    await waitFor(done, { timeoutMs: 600000, intervalMs: 20, what: `${label}: ${N} frames confirmed`, detail: () => bridge.output().slice(-2000) });
+    const end = process.hrtime.bigint();
+    return { seconds: Number(end - t0) / 1e9, peakRssMb: peak / 1024 / 1024, lagSeconds: Number(end - sent) / 1e9, feedSeconds: Number(sent - t0) / 1e9 };
+  } finally {
+    await bridge.stop();
+    await waitFor(() => mcu.clientCount === 0, { timeoutMs: 10000, what: 'the bridge to disconnect' });
+  }
+}
+
+export async function run(): Promise<void> {
+  const dir = makeTempDir('bench');
+  const [broker, influx, mcu] = await Promise.all([MosquittoService.start(), Influxd1Service.start(), LineServer.start()]);
+  try {
+    await influx.createDatabase('bench');
+    buildBundle();
+    const text = frames(N);
+    await mosquittoPub(broker.port, text.slice(0, 100000), 0); // warm up
+    const refQ0 = await mosquittoPub(broker.port, text, 0);
+    const refQ1 = await mosquittoPub(broker.port, text, 1);
+    const plain: BridgeLaunch = { kind: 'bundle', file: BUNDLE, nodeFlags: [] };
+    const capped: BridgeLaunch = { kind: 'bundle', file: BUNDLE, nodeFlags: CAPPED_FLAGS };
+    const sinks = ['--mqtt', broker.url, '--influx-url', influx.url, '--influx-api', 'v1', '--influx-db', 'bench'];
+    const spoolOnly = await bridgeRun(dir, 'spool', ['--device-id', 'b0'], text, [], mcu, plain);
+    const full = await bridgeRun(dir, 'full', [...sinks, '--device-id', 'b1'], text, ['mqtt', 'influx'], mcu, plain);
+    const small = await bridgeRun(dir, 'capped', [...sinks, '--device-id', 'b2'], text, ['mqtt', 'influx'], mcu, capped);
+    const steady = await bridgeRun(dir, 'steady', [...sinks, '--device-id', 'b3'], text, ['mqtt', 'influx'], mcu, plain, STEADY_RATE);
+    const steadySmall = await bridgeRun(dir, 'steady-capped', [...sinks, '--device-id', 'b4'], text, ['mqtt', 'influx'], mcu, capped, STEADY_RATE);
+    const ref = N / refQ0;
+    const row = (what: string, rate: number, rss: string): string => `| ${what} | ${Math.round(rate)} | ${(rate / ref).toFixed(2)} | ${rss} |`;
+    console.log(`${N} readings of ${Math.round(text.length / N)} bytes sent at once over one TCP connection; the bridge runs from its --build bundle`);
+    console.log('| what | frames/s | ratio to mosquitto_pub -l | peak RSS (MB) |');
+    console.log('|---|---:|---:|---:|');
+    console.log(row('bridge: TCP -> spool -> mosquitto (QoS 1) + InfluxDB 1.6 (/write), all confirmed', N / full.seconds, full.peakRssMb.toFixed(1)));
+    console.log(row(`same, node ${CAPPED_FLAGS.join(' ')}`, N / small.seconds, small.peakRssMb.toFixed(1)));
+    for (const [how, r] of [['default heap', steady], [CAPPED_FLAGS.join(' '), steadySmall]] as Array<[string, BridgeRun]>) {
+      console.log(row(`steady stream offered at ${Math.round(N / r.feedSeconds)} frames/s (${how}); all confirmed ${r.lagSeconds.toFixed(2)} s after the last was sent`, N / r.seconds, r.peakRssMb.toFixed(1)));
+    }
+    console.log(row('bridge: TCP -> decode -> spool only (no sinks)', N / spoolOnly.seconds, spoolOnly.peakRssMb.toFixed(1)));
+    console.log(row('reference: mosquitto_pub -l (QoS 0), same lines, same broker', ref, '-'));
+    console.log(row('reference: mosquitto_pub -l -q 1', N / refQ1, '-'));
+    for (const [how, r] of [['default heap', steady], ['capped heap', steadySmall]] as Array<[string, BridgeRun]>) {
+      const offered = N / r.feedSeconds;
+      console.log(`steady, ${how}: offered ${Math.round(offered)}/s, ${r.lagSeconds < 1 && offered >= 20000 ? 'kept up with >= 20,000 frames/s' : r.lagSeconds < 1 ? 'kept up, but the feed was below 20,000/s' : 'fell behind'} (lag ${r.lagSeconds.toFixed(2)} s); RSS < 80 MB ${r.peakRssMb < 80 ? 'met' : 'NOT met'} (${r.peakRssMb.toFixed(1)} MB)`);
+    }
+    for (const [name, r] of [['burst, default heap', full], ['burst, capped heap', small]] as Array<[string, BridgeRun]>) {
+      const rate = N / r.seconds;
+      console.log(`${name}: bar >= 20,000 frames/s ${rate >= 20000 ? 'met' : 'NOT met'}, RSS < 80 MB ${r.peakRssMb < 80 ? 'met' : 'NOT met'}; goal >= 0.5x mosquitto_pub -l ${rate / ref >= 0.5 ? 'met' : 'not met'} (${(rate / ref).toFixed(2)}x)`);
+    }
+  } finally {
+    await mcu.close();
+    await broker.dispose();
+    await influx.dispose();
+    removeDir(dir);
+  }
+}

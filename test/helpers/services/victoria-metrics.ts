@@ -1,0 +1,93 @@
+/**
+ * A real VictoriaMetrics (Debian's victoria-metrics) on a free loopback port. It takes
+ * InfluxDB line protocol at /api/v2/write and stores each numeric field as a series named
+ * <measurement>_<field> with the tags as labels; string fields are not stored. Started
+ * with -dedup.minScrapeInterval=1ms so that, like InfluxDB, a point written twice with
+ * the same timestamp is kept once.
+ */
+import path from 'node:path';
+import { ManagedProcess } from './managed-process';
+import { freePort } from './free-port';
+import { makeTempDir, removeDir } from './temp-dir';
+import { waitFor } from './wait-for';
+
+export interface VmSeries {
+  metric: { [label: string]: string };
+  values: number[];
+  timestamps: number[];
+}
+
+export function victoriaMetricsBinary(): string {
+  return 'victoria-metrics';
+}
+
+export class VictoriaMetricsService {
+  private proc: ManagedProcess | null = null;
+  private constructor(readonly dir: string, readonly port: number) {}
+
+  static async start(): Promise<VictoriaMetricsService> {
+    const s = new VictoriaMetricsService(makeTempDir('victoria'), await freePort());
+    try {
+      await s.launch();
+    } catch (e) {
+      await s.kill();
+      removeDir(s.dir);
+      throw e;
+    }
+    return s;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  private async launch(): Promise<void> {
+    this.proc = new ManagedProcess(victoriaMetricsBinary(), [
+      `-storageDataPath=${path.join(this.dir, 'data')}`,
+      `-httpListenAddr=127.0.0.1:${this.port}`,
+      '-retentionPeriod=100y',
+      '-dedup.minScrapeInterval=1ms',
+      '-loggerLevel=ERROR',
+    ], { logFile: path.join(this.dir, 'vm.log') });
+    const proc = this.proc;
+    await waitFor(async () => {
+      if (!proc.running) throw new Error('victoria-metrics exited');
+      const r = await fetch(`${this.url}/health`).catch(() => null);
+      return r !== null && r.status === 200;
+    }, { timeoutMs: 20000, what: `victoria-metrics on port ${this.port}`, detail: () => proc.output() });
+  }
+
+  /** Raw samples of every series matching a selector, after asking VM to make recent writes searchable. */
+  async export(selector: string): Promise<VmSeries[]> {
+    await fetch(`${this.url}/internal/force_flush`);
+    // Test streams run faster than real time, so their boot-anchored timestamps can lie
+    // ahead of the clock; export's default end (now) would hide those samples.
+    const end = Math.floor(Date.now() / 1000) + 30 * 86400;
+    const r = await fetch(`${this.url}/api/v1/export?match[]=${encodeURIComponent(selector)}&start=0&end=${end}`);
+    if (r.status !== 200) throw new Error(`export ${selector}: HTTP ${r.status} ${await r.text()}`);
+    const text = await r.text();
+    return text.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as VmSeries);
+  }
+
+  get running(): boolean {
+    return this.proc?.running ?? false;
+  }
+
+  async stop(): Promise<void> {
+    await this.proc?.stop();
+  }
+
+  async kill(): Promise<void> {
+    await this.proc?.kill();
+  }
+
+  async restart(): Promise<void> {
+    if (this.running) await this.stop();
+    await this.launch();
+  }
+
+  async dispose(): Promise<void> {
+    await this.stop();
+    removeDir(this.dir);
+  }
+}
