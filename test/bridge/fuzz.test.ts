@@ -12,20 +12,12 @@ import { LineServer, MosquittoService, makeTempDir, removeDir, waitFor } from '.
 import { LogCapture, metricValue, parseMetrics, startBridge } from './helpers/bridge-harness';
 import { readingLine } from './helpers/frames';
 import { MqttRecorder } from './helpers/mqtt-recorder';
+import { seededRandom } from '../../simulator/random';
 
 const LINES = 110000;
 
-/** mulberry32: a small seeded PRNG, so a failure can be replayed with the printed seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded, so a failure can be replayed with the printed seed. */
+const prng = seededRandom;
 
 function seal(body: string): string {
   return '$' + body + '*' + crc32(body).toString(16).toUpperCase().padStart(8, '0');

@@ -5,8 +5,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { ManagedProcess } from './managed-process';
+import { ProcessService } from './process-service';
 import { freePort } from './free-port';
-import { makeTempDir, removeDir } from './temp-dir';
+import { makeTempDir } from './temp-dir';
 import { waitFor } from './wait-for';
 
 export interface InfluxSeries {
@@ -16,20 +17,15 @@ export interface InfluxSeries {
   values: unknown[][];
 }
 
-export class Influxd1Service {
-  private proc: ManagedProcess | null = null;
-  private constructor(readonly dir: string, readonly port: number, readonly rpcPort: number, readonly auth: { username: string; password: string } | null) {}
+export class Influxd1Service extends ProcessService {
+  private constructor(dir: string, readonly port: number, readonly rpcPort: number, readonly auth: { username: string; password: string } | null) {
+    super(dir, 10000);
+  }
 
   static async start(o: { auth?: { username: string; password: string } } = {}): Promise<Influxd1Service> {
     const s = new Influxd1Service(makeTempDir('influxd'), await freePort(), await freePort(), o.auth ?? null);
     s.writeConfig();
-    try {
-      await s.launch();
-    } catch (e) {
-      await s.kill();
-      removeDir(s.dir);
-      throw e;
-    }
+    await ProcessService.launched(s);
     if (s.auth) await s.rawQuery(`CREATE USER "${s.auth.username}" WITH PASSWORD '${s.auth.password}' WITH ALL PRIVILEGES`, undefined, false);
     return s;
   }
@@ -53,7 +49,7 @@ export class Influxd1Service {
     ].join('\n') + '\n');
   }
 
-  private async launch(): Promise<void> {
+  protected async launch(): Promise<void> {
     this.proc = new ManagedProcess('influxd', ['run', '-config', path.join(this.dir, 'influxdb.conf')], { logFile: path.join(this.dir, 'influxd.log') });
     const proc = this.proc;
     await waitFor(async () => {
@@ -89,31 +85,5 @@ export class Influxd1Service {
   /** Writes line protocol directly (for test set-up), precision ms. */
   async write(db: string, lines: string): Promise<Response> {
     return fetch(`${this.url}/write?db=${encodeURIComponent(db)}&precision=ms${this.authParams()}`, { method: 'POST', body: lines });
-  }
-
-  get running(): boolean {
-    return this.proc?.running ?? false;
-  }
-
-  logs(): string {
-    return this.proc?.output() ?? '';
-  }
-
-  async stop(): Promise<void> {
-    await this.proc?.stop(10000);
-  }
-
-  async kill(): Promise<void> {
-    await this.proc?.kill();
-  }
-
-  async restart(): Promise<void> {
-    if (this.running) await this.stop();
-    await this.launch();
-  }
-
-  async dispose(): Promise<void> {
-    await this.stop();
-    removeDir(this.dir);
   }
 }

@@ -7,8 +7,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { ManagedProcess } from './managed-process';
+import { ProcessService } from './process-service';
 import { canConnect, freePort } from './free-port';
-import { makeTempDir, removeDir } from './temp-dir';
+import { makeTempDir } from './temp-dir';
 import { waitFor } from './wait-for';
 
 export interface MosquittoOptions {
@@ -18,21 +19,15 @@ export interface MosquittoOptions {
   tls?: { caFile: string; certFile: string; keyFile: string; requireClientCert: boolean };
 }
 
-export class MosquittoService {
-  private proc: ManagedProcess | null = null;
-  private constructor(readonly dir: string, readonly port: number, private readonly options: MosquittoOptions) {}
+export class MosquittoService extends ProcessService {
+  private constructor(dir: string, readonly port: number, private readonly options: MosquittoOptions) {
+    super(dir);
+  }
 
   static async start(options: MosquittoOptions = {}): Promise<MosquittoService> {
     const s = new MosquittoService(makeTempDir('mosquitto'), await freePort(), options);
     s.writeConfig();
-    try {
-      await s.launch();
-    } catch (e) {
-      await s.kill();
-      removeDir(s.dir);
-      throw e;
-    }
-    return s;
+    return ProcessService.launched(s);
   }
 
   get url(): string {
@@ -71,41 +66,12 @@ export class MosquittoService {
     fs.writeFileSync(path.join(this.dir, 'mosquitto.conf'), lines.join('\n') + '\n');
   }
 
-  private async launch(): Promise<void> {
+  protected async launch(): Promise<void> {
     this.proc = new ManagedProcess('mosquitto', ['-c', path.join(this.dir, 'mosquitto.conf')], { logFile: path.join(this.dir, 'mosquitto.log') });
     const proc = this.proc;
     await waitFor(async () => {
       if (!proc.running) throw new Error(`mosquitto exited: ${proc.output()}`);
       return canConnect(this.port);
     }, { timeoutMs: 10000, what: `mosquitto on port ${this.port}`, detail: () => proc.output() });
-  }
-
-  get running(): boolean {
-    return this.proc?.running ?? false;
-  }
-
-  logs(): string {
-    return this.proc?.output() ?? '';
-  }
-
-  /** Graceful stop (SIGTERM): mosquitto saves its persistence file. */
-  async stop(): Promise<void> {
-    await this.proc?.stop();
-  }
-
-  /** SIGKILL: anything not yet saved is gone. */
-  async kill(): Promise<void> {
-    await this.proc?.kill();
-  }
-
-  /** Starts again on the same port with the same data. */
-  async restart(): Promise<void> {
-    if (this.running) await this.stop();
-    await this.launch();
-  }
-
-  async dispose(): Promise<void> {
-    await this.stop();
-    removeDir(this.dir);
   }
 }

@@ -7,8 +7,9 @@
  */
 import path from 'node:path';
 import { ManagedProcess } from './managed-process';
+import { ProcessService } from './process-service';
 import { freePort } from './free-port';
-import { makeTempDir, removeDir } from './temp-dir';
+import { makeTempDir } from './temp-dir';
 import { waitFor } from './wait-for';
 
 export interface VmSeries {
@@ -21,27 +22,21 @@ export function victoriaMetricsBinary(): string {
   return 'victoria-metrics';
 }
 
-export class VictoriaMetricsService {
-  private proc: ManagedProcess | null = null;
-  private constructor(readonly dir: string, readonly port: number) {}
+export class VictoriaMetricsService extends ProcessService {
+  private constructor(dir: string, readonly port: number) {
+    super(dir);
+  }
 
   static async start(): Promise<VictoriaMetricsService> {
     const s = new VictoriaMetricsService(makeTempDir('victoria'), await freePort());
-    try {
-      await s.launch();
-    } catch (e) {
-      await s.kill();
-      removeDir(s.dir);
-      throw e;
-    }
-    return s;
+    return ProcessService.launched(s);
   }
 
   get url(): string {
     return `http://127.0.0.1:${this.port}`;
   }
 
-  private async launch(): Promise<void> {
+  protected async launch(): Promise<void> {
     this.proc = new ManagedProcess(victoriaMetricsBinary(), [
       `-storageDataPath=${path.join(this.dir, 'data')}`,
       `-httpListenAddr=127.0.0.1:${this.port}`,
@@ -67,27 +62,5 @@ export class VictoriaMetricsService {
     if (r.status !== 200) throw new Error(`export ${selector}: HTTP ${r.status} ${await r.text()}`);
     const text = await r.text();
     return text.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as VmSeries);
-  }
-
-  get running(): boolean {
-    return this.proc?.running ?? false;
-  }
-
-  async stop(): Promise<void> {
-    await this.proc?.stop();
-  }
-
-  async kill(): Promise<void> {
-    await this.proc?.kill();
-  }
-
-  async restart(): Promise<void> {
-    if (this.running) await this.stop();
-    await this.launch();
-  }
-
-  async dispose(): Promise<void> {
-    await this.stop();
-    removeDir(this.dir);
   }
 }
