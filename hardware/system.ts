@@ -193,6 +193,33 @@ export const SOLAR_CONTROLLER = {
   ratedA: 30,
   /** It disconnects the load below this battery voltage. */
   loadDisconnectV: 11.0,
+  /** Assumed sealed/AGM settings of this PWM controller (programmable on the unit). */
+  boostV: 14.4,
+  floatV: 13.7,
+  /** Load back on, and boost again, above/below this (the usual default of such controllers). */
+  loadReconnectV: 12.6,
+};
+
+/**
+ * The panels: two 36-cell "12 V" modules of ≈ 150 W in parallel. Array Isc 17.8 A, with
+ * the usual 1.25 margin for irradiance peaks 22 A, inside the MP3735's 30 A; a third
+ * module (33 A) would exceed it, and one alone would not carry the cluster's ≈ 0.55 kWh
+ * a day through a Brisbane winter. STC values per module.
+ */
+export const SOLAR_ARRAY = {
+  modules: 2,
+  cellsInSeries: 36,
+  moduleRatedW: 150,
+  moduleIscA: 8.9,
+  moduleVocV: 21.6,
+};
+
+/** Where the installation is: the blog's author is in Brisbane (no daylight saving). */
+export const SITE = {
+  name: 'Brisbane, QLD',
+  latitudeDeg: -27.47,
+  longitudeDeg: 153.03,
+  utcOffsetH: 10,
 };
 
 export const MAINS_CHARGER = {

@@ -8,7 +8,7 @@
  * All of it is plain JSON data, written whole into run.json.
  */
 import {
-  BATTERY_BANK, CLUSTER_LOAD, MAINS_CHARGER, MCU_BOARD, SOLAR_CONTROLLER, SOLAR_INPUT,
+  BATTERY_BANK, CLUSTER_LOAD, MAINS_CHARGER, MCU_BOARD, SITE, SOLAR_ARRAY, SOLAR_CONTROLLER, SOLAR_INPUT,
 } from '../hardware';
 
 export interface BatteryParams {
@@ -188,15 +188,11 @@ export function defaultPlantParams(): PlantParams {
       initialSoc: 0.8,
     },
     panel: {
-      // Two 36-cell "12 V" modules of ≈ 150 W in parallel: array Isc 17.8 A, and with the
-      // usual 1.25 margin for irradiance peaks 22 A, inside the MP3735's 30 A. A third
-      // module (26.7 A × 1.25 = 33 A) would exceed it; one alone would not carry the
-      // cluster's ≈ 0.55 kWh/day through a Brisbane winter.
-      modules: 2,
-      cellsInSeries: 36,
-      ratedW: 150,
-      iscA: 8.9,
-      vocV: 21.6,
+      modules: SOLAR_ARRAY.modules,
+      cellsInSeries: SOLAR_ARRAY.cellsInSeries,
+      ratedW: SOLAR_ARRAY.moduleRatedW,
+      iscA: SOLAR_ARRAY.moduleIscA,
+      vocV: SOLAR_ARRAY.moduleVocV,
       // With these the module model gives ≈ 147 W at ≈ 17.7 V (checked in the tests).
       ideality: 1.2,
       rsOhm: 0.1,
@@ -208,11 +204,10 @@ export function defaultPlantParams(): PlantParams {
       albedo: 0.2,
     },
     site: {
-      // The blog's author is in Brisbane (Brisbane Area WICEN).
-      name: 'Brisbane, QLD',
-      latitudeDeg: -27.47,
-      longitudeDeg: 153.03,
-      utcOffsetH: 10,
+      name: SITE.name,
+      latitudeDeg: SITE.latitudeDeg,
+      longitudeDeg: SITE.longitudeDeg,
+      utcOffsetH: SITE.utcOffsetH,
       ambientMeanC: 22,
       ambientSwingC: 5,
     },
@@ -225,15 +220,13 @@ export function defaultPlantParams(): PlantParams {
     },
     controller: {
       ratedA: SOLAR_CONTROLLER.ratedA,
-      // Assumed sealed/AGM settings of a Powertech PWM controller (boost 14.4 V, float
-      // 13.7 V, 2 h absorption, boost again below 12.6 V); the load disconnect is the
-      // blog's 11 V, reconnect at 12.6 V as such controllers do by default.
-      boostV: 14.4,
-      floatV: 13.7,
+      // Set points from hardware/; 2 h absorption assumed.
+      boostV: SOLAR_CONTROLLER.boostV,
+      floatV: SOLAR_CONTROLLER.floatV,
       boostDurationS: 2 * 3600,
-      boostReturnV: 12.6,
+      boostReturnV: SOLAR_CONTROLLER.loadReconnectV,
       loadDisconnectV: SOLAR_CONTROLLER.loadDisconnectV,
-      loadReconnectV: 12.6,
+      loadReconnectV: SOLAR_CONTROLLER.loadReconnectV,
       loadDisconnectDelayS: 5,
       panelPathOhm: 0.015,
       loadPathOhm: 0.02,
