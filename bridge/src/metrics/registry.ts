@@ -14,6 +14,15 @@ interface Family {
 }
 
 function labelKey(labels: Labels): string {
+  // Fast paths for the per-frame calls: no labels, or one (no sort, no key array).
+  let n = 0;
+  let only = '';
+  for (const k in labels) {
+    if (++n > 1) break;
+    only = k;
+  }
+  if (n === 0) return '';
+  if (n === 1) return only + '\u0000' + labels[only] + '\u0001';
   const keys = Object.keys(labels).sort();
   let s = '';
   for (const k of keys) s += k + '\u0000' + labels[k] + '\u0001';

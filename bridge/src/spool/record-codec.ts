@@ -11,6 +11,8 @@
  * flipped bit is detected per record instead of poisoning the rest of the segment.
  */
 
+import zlib from 'node:zlib';
+
 export const RECORD_MAGIC = 0xb5;
 export const RECORD_VERSION = 0x01;
 export const HEADER_BYTES = 10;
@@ -19,8 +21,7 @@ export const MAX_PAYLOAD = 4096;
 
 let table: Int32Array | null = null;
 
-/** CRC-32/IEEE over bytes (zlib, PNG and the serial protocol use the same one). */
-export function crc32Bytes(buf: Uint8Array, start: number, end: number): number {
+function crc32Js(buf: Uint8Array, start: number, end: number): number {
   let t = table;
   if (!t) {
     t = new Int32Array(256);
@@ -34,6 +35,16 @@ export function crc32Bytes(buf: Uint8Array, start: number, end: number): number 
   let crc = -1;
   for (let i = start; i < end; i++) crc = (crc >>> 8) ^ t[(crc ^ buf[i]) & 0xff];
   return (crc ^ -1) >>> 0;
+}
+
+/** zlib's own CRC-32 (Node >= 20.15): native and several times faster than the table loop. */
+const nativeCrc32: ((data: NodeJS.ArrayBufferView) => number) | undefined = typeof zlib.crc32 === 'function' ? zlib.crc32 : undefined;
+
+/** CRC-32/IEEE over bytes (zlib, PNG and the serial protocol use the same one). */
+export function crc32Bytes(buf: Uint8Array, start: number, end: number): number {
+  // Short ranges are cheaper in JS than a view plus a native call.
+  if (nativeCrc32 !== undefined && end - start >= 64) return nativeCrc32(buf.subarray(start, end)) >>> 0;
+  return crc32Js(buf, start, end);
 }
 
 /** Bytes a record with this payload occupies on disk. */

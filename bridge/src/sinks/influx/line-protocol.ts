@@ -18,7 +18,7 @@
  * Unknown reading keys from newer firmware go to `charger` as x_<key>.
  */
 import type { EventFrame, ReadingFrame } from '../../../../firmware/src/protocol';
-import { CHANNELS, quantitiesOf } from '../../reading-model';
+import { CHANNELS, QUANTITIES } from '../../reading-model';
 import { decodeSpooledFrame } from '../../spool/spooled-frame';
 
 function escapeKey(s: string): string {
@@ -29,29 +29,51 @@ function escapeKey(s: string): string {
 }
 
 function stringField(s: string): string {
+  // Tokens (reason, mode) need no escaping: skip the three regex passes.
+  if (s.indexOf('\\') < 0 && s.indexOf('"') < 0 && s.indexOf('\n') < 0) return '"' + s + '"';
   return '"' + s.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, ' ') + '"';
 }
 
 function floatField(x: number): string {
   // String(x) never uses an exponent for the protocol's ranges; guard anyway.
-  const s = String(x);
-  return /e/i.test(s) ? x.toFixed(6) : s;
+  const s = '' + x;
+  return s.indexOf('e') >= 0 ? x.toFixed(6) : s;
 }
 
-export function readingLines(r: ReadingFrame, device: string, ts: number): string[] {
-  const dev = escapeKey(device);
-  const idFields = `seq=${r.seq}i,boot=${r.boot}i`;
-  const byChannel: { [c: string]: string } = {};
-  for (const q of quantitiesOf(r)) {
-    const v = r[q.wire];
-    if (v === null || v === undefined) continue;
-    byChannel[q.channel] = (byChannel[q.channel] ?? '') + `${q.name}=${floatField(v as number)},`;
+/** The quantities of each channel, in QUANTITIES order (computed once, not per reading). */
+const BY_CHANNEL: ReadonlyArray<{ channel: string; quantities: ReadonlyArray<{ wire: keyof ReadingFrame; prefix: string; optional: boolean }> }> =
+  CHANNELS.map((c) => ({
+    channel: c,
+    quantities: QUANTITIES.filter((q) => q.channel === c).map((q) => ({ wire: q.wire as keyof ReadingFrame, prefix: q.name + '=', optional: q.optional === true })),
+  }));
+
+let lastDevice = '';
+let lastDeviceEscaped = '';
+
+function escapedDevice(device: string): string {
+  if (device !== lastDevice || lastDeviceEscaped === '') {
+    lastDevice = device;
+    lastDeviceEscaped = escapeKey(device);
   }
-  const out: string[] = [];
-  for (const c of CHANNELS) {
-    out.push(`power,channel=${c},device=${dev} ${byChannel[c] ?? ''}${idFields} ${ts}`);
+  return lastDeviceEscaped;
+}
+
+/** Appends the 4 lines of a reading to `out` (no intermediate arrays or per-reading maps). */
+function pushReadingLines(out: string[], r: ReadingFrame, dev: string, ts: number): void {
+  const idFields = 'seq=' + r.seq + 'i,boot=' + r.boot + 'i ' + ts;
+  for (let i = 0; i < BY_CHANNEL.length; i++) {
+    const ch = BY_CHANNEL[i];
+    let fields = '';
+    for (let j = 0; j < ch.quantities.length; j++) {
+      const q = ch.quantities[j];
+      const v = r[q.wire];
+      // An optional quantity the reading does not carry, or a value the MCU could not measure.
+      if (v === null || v === undefined) continue;
+      fields += q.prefix + floatField(v as number) + ',';
+    }
+    out.push('power,channel=' + ch.channel + ',device=' + dev + ' ' + fields + idFields);
   }
-  let charger = `charger,device=${dev} on=${r.chg}i,reason=${stringField(r.why)},mode=${stringField(r.mode)},faults=${r.flt}i,uptime=${floatField(r.up)},${idFields}`;
+  let charger = 'charger,device=' + dev + ' on=' + r.chg + 'i,reason=' + stringField(r.why) + ',mode=' + stringField(r.mode) + ',faults=' + r.flt + 'i,uptime=' + floatField(r.up) + ',seq=' + r.seq + 'i,boot=' + r.boot + 'i';
   if (r.extra) {
     for (const k of Object.keys(r.extra)) {
       const v = r.extra[k];
@@ -59,7 +81,12 @@ export function readingLines(r: ReadingFrame, device: string, ts: number): strin
       charger += `,x_${escapeKey(k)}=${typeof v === 'number' ? floatField(v) : stringField(v)}`;
     }
   }
-  out.push(`${charger} ${ts}`);
+  out.push(charger + ' ' + ts);
+}
+
+export function readingLines(r: ReadingFrame, device: string, ts: number): string[] {
+  const out: string[] = [];
+  pushReadingLines(out, r, escapedDevice(device), ts);
   return out;
 }
 
@@ -88,7 +115,7 @@ export function payloadLines(payloads: readonly string[], device: string): { lin
       continue;
     }
     const f = rec.frame;
-    if (f.type === 'R') for (const l of readingLines(f, device, rec.ts)) lines.push(l);
+    if (f.type === 'R') pushReadingLines(lines, f, escapedDevice(device), rec.ts);
     else lines.push(eventLine(f, device, rec.ts));
   }
   return { lines, bad };

@@ -230,8 +230,19 @@ export class MqttSink implements SinkDelivery {
     return new Promise((resolve) => this.connectWaiters.push(resolve));
   }
 
-  async deliver(payloads: string[]): Promise<void> {
-    const msgs = this.messagesFor(payloads);
+  deliver(payloads: string[]): Promise<void> {
+    // Only the messages (flat strings) stay alive while waiting for PUBACKs, not the
+    // batch's payloads: they die young instead of being promoted to the old generation.
+    let msgs: Outgoing[];
+    try {
+      msgs = this.messagesFor(payloads);
+    } catch (e) {
+      return Promise.reject(e); // as from an async function: the drainer never sees a throw
+    }
+    return this.publishAll(msgs);
+  }
+
+  private async publishAll(msgs: Outgoing[]): Promise<void> {
     for (;;) {
       if (this.stopped) throw new StoppedError('mqtt sink stopped');
       await this.whenConnected();
