@@ -6,8 +6,8 @@
 // Built on first use only: the firmware passes E.CRC32 and never pays for the table.
 let crcTable: Int32Array | null = null;
 
-/** CRC-32/IEEE (as zlib, PNG, E.CRC32) of the string's characters taken as bytes. */
-export function crc32(text: string): number {
+/** The byte table of CRC-32/IEEE (reflected polynomial 0xEDB88320), shared by the string and byte forms. */
+export function crc32Table(): Int32Array {
   let t = crcTable;
   if (!t) {
     t = new Int32Array(256);
@@ -18,6 +18,12 @@ export function crc32(text: string): number {
     }
     crcTable = t;
   }
+  return t;
+}
+
+/** CRC-32/IEEE (as zlib, PNG, E.CRC32) of the string's characters taken as bytes. */
+export function crc32(text: string): number {
+  const t = crc32Table();
   let crc = -1;
   for (let i = 0; i < text.length; i++) crc = (crc >>> 8) ^ t[(crc ^ text.charCodeAt(i)) & 0xff];
   return (crc ^ -1) >>> 0;

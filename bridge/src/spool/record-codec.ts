@@ -12,6 +12,7 @@
  */
 
 import zlib from 'node:zlib';
+import { crc32Table } from '../../../firmware/src/crc32';
 
 export const RECORD_MAGIC = 0xb5;
 export const RECORD_VERSION = 0x01;
@@ -19,19 +20,8 @@ export const HEADER_BYTES = 10;
 /** Far above any frame (512 chars) plus a timestamp; anything larger is corruption. */
 export const MAX_PAYLOAD = 4096;
 
-let table: Int32Array | null = null;
-
 function crc32Js(buf: Uint8Array, start: number, end: number): number {
-  let t = table;
-  if (!t) {
-    t = new Int32Array(256);
-    for (let n = 0; n < 256; n++) {
-      let c = n;
-      for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0xedb88320 : c >>> 1;
-      t[n] = c;
-    }
-    table = t;
-  }
+  const t = crc32Table();
   let crc = -1;
   for (let i = start; i < end; i++) crc = (crc >>> 8) ^ t[(crc ^ buf[i]) & 0xff];
   return (crc ^ -1) >>> 0;
