@@ -1,112 +1,264 @@
 /**
- * npm start, foundation stage: runs what exists and says so. Two simulated INA219B chips
- * (register model with INA219B errors) on a virtual I²C bus are polled by the real firmware
- * driver through its Espruino transport; each poll is encoded as a protocol v1 reading
- * frame and decoded back the way the bridge will. The controller, plant, bridge and MQTT
- * come with their issues; until then the charger fields show the fail-safe default.
- *
- * Flags: --count N (stop after N frames), --interval-ms MS (default 1000).
+ * npm start: the whole system on the simulator, in one process. The firmware bundle runs
+ * on a simulated MCU wired to the simulated plant; its serial port is a local TCP port;
+ * the bridge reads that port like a ser2net export of the real one and publishes to an
+ * MQTT broker (embedded aedes unless --mqtt) and, when configured, InfluxDB. The status
+ * shown is what arrives over MQTT plus the bridge's own counters. `npm start -- --help`.
  */
-import { INA219_CHANNELS } from '../hardware';
-import { createIna219, INA_FLAG_COMM, INA_FLAG_OVF, INA_FLAG_RESET, INA_FLAG_STALE } from '../firmware/src/ina219';
-import { espruinoI2cTransport } from '../firmware/src/ina219-espruino';
-import {
-  FLT_BAT_COMM, FLT_BAT_OVF, FLT_BAT_RESET, FLT_BAT_STALE, FLT_LOAD_COMM, FLT_LOAD_OVF, FLT_LOAD_RESET,
-  FLT_LOAD_STALE, FLT_SOLAR_INVALID, WHY_BOOT, decodeLine, encodeReading,
-} from '../firmware/src/protocol';
-import { VirtualI2cBus } from '../simulator/i2c-bus';
-import { Ina219Model, sampleIna219BErrors } from '../simulator/ina219-model';
-import { seededRandom } from '../simulator/random';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import mqtt from 'mqtt';
+import { Bridge } from '../bridge/src/bridge';
+import { resolveConfig } from '../bridge/src/config/resolve-config';
+import type { BridgeConfig } from '../bridge/src/config/schema';
+import { createLogger } from '../bridge/src/log/logger';
+import type { StateJson } from '../bridge/src/sinks/mqtt/state-payload';
+import { topicsFor } from '../bridge/src/sinks/mqtt/topics';
+import { SerialEndpoint, startTcpEndpoint } from '../simulator/endpoints';
+import { ensureDefaultBundle } from '../simulator/firmware-bundle';
+import { runPaced } from '../simulator/runner';
+import { SCENARIOS } from '../simulator/scenarios';
+import { Simulation } from '../simulator/simulation';
+import { EmbeddedBroker, startEmbeddedBroker } from './start/embedded-broker';
+import { StartOptions, parseStartArgs, startUsage } from './start/start-options';
+import { EnergyToday, StatusSnapshot, renderStatus } from './start/status-view';
 
-function parseArgs(argv: string[]): { count: number; intervalMs: number } {
-  let count = Infinity;
-  let intervalMs = 1000;
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i];
-    const value = argv[i + 1];
-    if (flag === '--count' || flag === '--interval-ms') {
-      const n = Number(value);
-      if (value === undefined || !Number.isInteger(n) || n < (flag === '--count' ? 1 : 0)) {
-        console.error(`npm start: ${flag} needs a ${flag === '--count' ? 'positive' : 'non-negative'} integer, got ${value ?? 'nothing'}`);
-        process.exit(2);
-      }
-      if (flag === '--count') count = n; else intervalMs = n;
-      i++;
-    } else if (flag === '--help' || flag === '-h') {
-      console.log('usage: npm start [-- --count N] [--interval-ms MS]');
-      process.exit(0);
-    } else {
-      console.error(`npm start: unknown flag ${flag} (try --help)`);
-      process.exit(2);
-    }
+const WARNINGS_SHOWN = 3;
+
+function version(): string {
+  try {
+    return (JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
   }
-  return { count, intervalMs };
 }
 
-/** Maps one channel's driver flags onto the protocol's fault word. */
-function channelFaults(flags: number, bits: { comm: number; ovf: number; reset: number; stale: number }): number {
-  return (flags & INA_FLAG_COMM ? bits.comm : 0) | (flags & INA_FLAG_OVF ? bits.ovf : 0) |
-    (flags & INA_FLAG_RESET ? bits.reset : 0) | (flags & INA_FLAG_STALE ? bits.stale : 0);
+/** "YYYY-MM-DD HH:MM:SS" at the site, `s` simulated seconds after the start. */
+function siteTime(date: string, startHour: number, s: number): string {
+  const t = new Date(Date.parse(date + 'T00:00:00Z') + (startHour * 3600 + s) * 1000);
+  return t.toISOString().slice(0, 19).replace('T', ' ');
 }
 
-function main(): void {
-  const { count, intervalMs } = parseArgs(process.argv.slice(2));
-  const startedAt = Date.now();
-  const clock = () => (Date.now() - startedAt) / 1000;
-  const random = seededRandom(1);
-  const bus = new VirtualI2cBus();
-  const channels = [INA219_CHANNELS.battery, INA219_CHANNELS.load].map((spec) => {
-    const model = new Ina219Model({ shuntOhms: spec.shunt.ohms, clock, errors: sampleIna219BErrors(random), random });
-    bus.attach(spec.address, model);
-    const driver = createIna219(espruinoI2cTransport(bus), spec.address, {
-      shuntOhms: spec.shunt.ohms, maxCurrentA: spec.maxCurrentA, busRangeV: spec.busRangeV,
-      busAdc: spec.adcSetting, shuntAdc: spec.adcSetting,
-    });
-    driver.configure();
-    return { spec, model, driver };
+/** The bridge's log goes to a file (it would tear the status apart) and its warnings to the status. */
+function logToFile(file: string, warnings: string[]): { write(line: string): void; close(): void } {
+  const fd = fs.openSync(file, 'a');
+  return {
+    write(line: string): void {
+      fs.writeSync(fd, line);
+      const m = / (WARN|ERROR) +(.*)$/.exec(line.trimEnd());
+      if (m) {
+        warnings.push(m[2].length > 110 ? m[2].slice(0, 107) + '...' : m[2]);
+        if (warnings.length > WARNINGS_SHOWN) warnings.shift();
+      }
+    },
+    close: () => fs.closeSync(fd),
+  };
+}
+
+function mosquittoArgs(url: string, c: BridgeConfig): string {
+  const u = new URL(url);
+  const tls = u.protocol === 'mqtts:' || u.protocol === 'ssl:';
+  let s = `-h ${u.hostname} -p ${u.port || (tls ? 8883 : 1883)}`;
+  if (c.mqtt.username) s += ` -u ${c.mqtt.username} -P '…'`;
+  if (c.mqtt.tls.ca) s += ` --cafile ${c.mqtt.tls.ca}`;
+  return s;
+}
+
+/** Watches the state topic as any subscriber would. */
+function watchState(c: BridgeConfig, onState: (s: StateJson) => void): mqtt.MqttClient {
+  const o: mqtt.IClientOptions = { clientId: `npm-start-status-${process.pid}`, reconnectPeriod: 1000, connectTimeout: 5000 };
+  if (c.mqtt.username) o.username = c.mqtt.username;
+  if (c.mqtt.password) o.password = c.mqtt.password;
+  if (c.mqtt.tls.ca) o.ca = fs.readFileSync(c.mqtt.tls.ca);
+  if (c.mqtt.tls.cert) o.cert = fs.readFileSync(c.mqtt.tls.cert);
+  if (c.mqtt.tls.key) o.key = fs.readFileSync(c.mqtt.tls.key);
+  o.rejectUnauthorized = c.mqtt.tls.reject_unauthorized;
+  const client = mqtt.connect(c.mqtt.url, o);
+  const topic = topicsFor(c.mqtt.base_topic).state;
+  client.on('connect', () => client.subscribe(topic, { qos: 0 }));
+  client.on('error', () => undefined); // the bridge's own sink reports broker trouble
+  client.on('message', (_t, payload) => {
+    try {
+      onState(JSON.parse(payload.toString('utf8')) as StateJson);
+    } catch {
+      // Not ours to judge: the state topic is the bridge's, and it only writes JSON.
+    }
   });
-  const [battery, load] = channels;
+  return client;
+}
 
-  console.log('solar-cluster-power: foundation stage. Running now:');
-  console.log('  2 simulated INA219B (register model) on a virtual I2C bus, polled by the firmware driver,');
-  console.log('  each poll encoded as a protocol v1 reading frame and decoded back.');
-  console.log('Not built yet: controller, plant and solar input, bridge, MQTT (see README).');
-  console.log('So: sv is "-", chg=1 why=boot (the fail-safe default), energy counters "-". Ctrl-C stops.\n');
+/** Draws the status block in place on a terminal, or prints it now and then to a pipe or file. */
+class StatusBoard {
+  private drawn = 0;
+  private lastPrinted = 0;
+  constructor(private readonly tty: boolean, private readonly pipeEveryMs: number) {}
+  draw(lines: string[]): void {
+    if (this.tty) {
+      const width = Math.max(40, (process.stdout.columns ?? 100) - 1);
+      const text = lines.map((l) => (l.length > width ? l.slice(0, width) : l)).join('\n');
+      process.stdout.write((this.drawn > 0 ? `\x1b[${this.drawn}F\x1b[J` : '') + text + '\n');
+      this.drawn = lines.length;
+      return;
+    }
+    const now = performance.now();
+    if (this.lastPrinted !== 0 && now - this.lastPrinted < this.pipeEveryMs) return;
+    this.lastPrinted = now;
+    process.stdout.write(lines.join('\n') + '\n\n');
+  }
+}
 
-  let seq = 0;
-  const poll = () => {
-    const t = clock();
-    // A slow bench pattern: battery charging and discharging around 12.9 V, the cluster's ~1.8 A with bursts.
-    const loadA = 1.8 + (Math.sin(t / 7) > 0.9 ? 1.2 : 0);
-    const batteryA = 6 * Math.sin(t / 20) - loadA;
-    const batteryV = 12.9 + 0.004 * batteryA;
-    battery.model.setInputs(batteryA, batteryV);
-    load.model.setInputs(loadA, batteryV - 0.02);
-    const b = battery.driver.read();
-    const l = load.driver.read();
-    seq++;
-    const line = encodeReading({
-      seq, boot: 1, up: t,
-      bv: b.busV, ba: b.currentA, bw: b.powerW, lv: l.busV, la: l.currentA, lw: l.powerW, sv: null,
-      chg: 1, why: WHY_BOOT, mode: 'auto',
-      flt: channelFaults(b.flags, { comm: FLT_BAT_COMM, ovf: FLT_BAT_OVF, reset: FLT_BAT_RESET, stale: FLT_BAT_STALE }) |
-        channelFaults(l.flags, { comm: FLT_LOAD_COMM, ovf: FLT_LOAD_OVF, reset: FLT_LOAD_RESET, stale: FLT_LOAD_STALE }) |
-        FLT_SOLAR_INVALID,
-      bahi: null, baho: null, bwhi: null, bwho: null, lahi: null, laho: null, lwhi: null, lwho: null,
-    });
-    const back = decodeLine(line);
-    console.log(line);
-    console.log(back.ok ? `  decoded ok: seq ${seq}` : `  decode FAILED: ${back.reason} ${back.detail}`);
-    if (seq >= count) {
-      clearInterval(timer);
+async function run(o: StartOptions): Promise<number> {
+  const say = (m: string): void => { process.stdout.write(m + '\n'); };
+  const bundle = ensureDefaultBundle((m) => say(`firmware: ${m}`));
+  const scenario = { ...SCENARIOS[o.scenario], startHour: o.startHour };
+  let endpoint: SerialEndpoint | null = null;
+  const sim = new Simulation({
+    scenario, seed: o.seed, hours: o.hours,
+    firmware: { code: fs.readFileSync(bundle, 'utf8'), filename: path.basename(bundle) },
+    onSerial: (d) => endpoint?.write(d),
+  });
+  const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'solar-start-'));
+  const warnings: string[] = [];
+  const logOut = logToFile(path.join(runDir, 'bridge.log'), warnings);
+  let broker: EmbeddedBroker | null = null;
+  let bridge: Bridge | null = null;
+  let watcher: mqtt.MqttClient | null = null;
+  let stopRequested = false;
+  let firstSignalAt = 0;
+  const onSignal = (): void => {
+    // One Ctrl-C arrives twice under npm: from the terminal and forwarded by npm.
+    const now = performance.now();
+    if (!stopRequested) {
+      stopRequested = true;
+      firstSignalAt = now;
+    } else if (now - firstSignalAt > 1000) {
+      process.stderr.write('\nsecond interrupt: exiting without a clean stop\n');
+      process.exit(130);
     }
   };
-  const timer = setInterval(poll, intervalMs);
-  process.on('SIGINT', () => {
-    clearInterval(timer);
-    console.log(`\nstopped after ${seq} frames`);
-    process.exit(0);
-  });
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    endpoint = await startTcpEndpoint('127.0.0.1', 0, (d) => sim.hostInput(d));
+    if (!o.mqttUrl) broker = await startEmbeddedBroker(o.brokerHost, o.brokerPort);
+    const mqttUrl = o.mqttUrl ?? broker!.url;
+    const resolved = resolveConfig({
+      env: process.env,
+      flags: [
+        { key: 'source.url', value: endpoint.address, flag: '(npm start)' },
+        { key: 'mqtt.url', value: mqttUrl, flag: o.mqttUrl ? '--mqtt' : '(npm start)' },
+        { key: 'spool.dir', value: o.spoolDir ?? path.join(runDir, 'spool'), flag: o.spoolDir ? '--spool' : '(npm start)' },
+        { key: 'device_id', value: o.deviceId, flag: '--device-id' },
+        { key: 'http.listen', value: o.http, flag: '--http' },
+        ...o.bridgeFlags,
+      ],
+    });
+    if (!resolved.ok) {
+      process.stderr.write(`npm start: invalid bridge configuration:\n${resolved.errors.map((e) => `  - ${e}`).join('\n')}\n`);
+      return 2;
+    }
+    const config = resolved.config;
+    bridge = new Bridge({ config, log: createLogger(config.log.level, 'text', logOut), version: version() });
+    await bridge.start();
+
+    const topics = topicsFor(config.mqtt.base_topic);
+    const sub = mosquittoArgs(mqttUrl, config);
+    const httpPort = bridge.healthPort();
+    say(`solar-cluster-power ${version()}: the whole system on the simulator. Ctrl-C stops it.`);
+    say(`  simulated MCU     firmware ${path.relative(process.cwd(), bundle)}, serial port ${endpoint.address}`);
+    say(`  scenario          ${o.scenario}, seed ${o.seed}, from ${siteTime(scenario.date, o.startHour, 0)} site time, ${o.speed}× real time`);
+    say(`  MQTT broker       ${mqttUrl}${broker ? ' (embedded)' : ''}`);
+    say(`  topics            ${topics.state} (JSON, retained), ${topics.base}/# (everything)`);
+    say(`  watch it          mosquitto_sub ${sub} -t '${topics.base}/#' -v`);
+    say(`  send a command    mosquitto_pub ${sub} -t ${topics.command} -m '{"cmd":"status","request_id":"1"}'`);
+    say(`                    (replies on ${topics.commandReply})`);
+    if (config.influx.url) say(`  InfluxDB          ${config.influx.url} (api ${config.influx.api})`);
+    if (httpPort) say(`  health, metrics   http://127.0.0.1:${httpPort}/healthz and /metrics`);
+    say(`  bridge log        ${path.join(runDir, 'bridge.log')}`);
+    say('');
+
+    let state: StateJson | null = null;
+    let stateAt = 0;
+    const energy = new EnergyToday();
+    watcher = watchState(config, (s) => {
+      state = s;
+      stateAt = performance.now();
+      const day = Math.floor((o.startHour * 3600 + sim.clock.now) / 86400);
+      const b = s.battery;
+      const l = s.load;
+      if (typeof b.energy_in === 'number' && typeof b.energy_out === 'number' && typeof l.energy_out === 'number') {
+        energy.update(day, { batteryInWh: b.energy_in, batteryOutWh: b.energy_out, loadWh: l.energy_out });
+      }
+    });
+    const m = bridge.metrics;
+    const running = bridge;
+    const snapshot = (): StatusSnapshot => {
+      const h = running.health();
+      return {
+        siteTime: siteTime(scenario.date, o.startHour, sim.clock.now),
+        speed: o.speed,
+        state,
+        stateAgeS: (performance.now() - stateAt) / 1000,
+        energyToday: energy.totals(),
+        bridge: {
+          sourceUp: h.source.up,
+          framesIn: m.framesIn.get({ type: 'R' }),
+          linesRejected: m.linesRejected.total(),
+          missing: m.framesMissing.get(),
+          mcuReboots: m.mcuReboots.total(),
+          spoolBytes: h.spool?.bytes ?? 0,
+          sinks: Object.entries(h.sinks).map(([name, v]) => ({ name, connected: v.connected, pendingRecords: v.pending_records })),
+        },
+        warnings: [...warnings],
+      };
+    };
+    const board = new StatusBoard(process.stdout.isTTY === true, 10000);
+    const timer = setInterval(() => board.draw(renderStatus(snapshot())), o.refreshMs);
+    try {
+      await runPaced(sim, { speed: o.speed, stop: () => stopRequested });
+    } finally {
+      clearInterval(timer);
+    }
+    board.draw(renderStatus(snapshot()));
+    say(stopRequested ? '\nstopping…' : '\nthe simulated run reached its end (--hours); stopping…');
+    await bridge.stop();
+    const st = bridge.health();
+    const pending = Object.entries(st.sinks).map(([k, v]) => `${v.pending_records} pending for ${k}`).join(', ');
+    say(`stopped cleanly: ${sim.frames.R} readings emitted, ${m.framesIn.get({ type: 'R' })} received by the bridge; spool flushed${pending ? ` (${pending}${o.spoolDir ? ', kept in ' + o.spoolDir : ''})` : ''}.`);
+    return 0;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await bridge?.stop().catch(() => undefined);
+    watcher?.end(true);
+    await broker?.close();
+    await endpoint?.close();
+    sim.finish();
+    logOut.close();
+    if (warnings.length === 0) fs.rmSync(runDir, { recursive: true, force: true });
+    else say(`the bridge logged warnings; its log is kept: ${path.join(runDir, 'bridge.log')}`);
+  }
 }
 
-main();
+async function main(argv: string[]): Promise<number> {
+  const parsed = parseStartArgs(argv);
+  if (!parsed.ok) {
+    process.stderr.write(`npm start: ${parsed.error}\n`);
+    return 2;
+  }
+  if ('help' in parsed) {
+    process.stdout.write(startUsage() + '\n');
+    return 0;
+  }
+  return run(parsed.options);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => { process.exitCode = code; if (code !== 0) process.exit(code); else process.exit(0); },
+  (err: unknown) => {
+    process.stderr.write(`npm start: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  },
+);

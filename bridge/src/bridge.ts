@@ -9,7 +9,7 @@ import type { Readable } from 'node:stream';
 import { LineSplitter, MAX_LINE_LENGTH, ReplyFrame } from '../../firmware/src/protocol';
 import { CommandRouter } from './commands/command-router';
 import type { BridgeConfig } from './config/schema';
-import { HealthServer } from './health/http-server';
+import { HealthReport, HealthServer } from './health/http-server';
 import { BootClock } from './ingest/boot-clock';
 import { Ingest } from './ingest/ingest';
 import { SequenceTracker } from './ingest/sequence-tracker';
@@ -58,6 +58,18 @@ function makeSource(c: BridgeConfig): Source {
   if (spec.kind === 'tcp') return new ReconnectingSource(description, tcpConnector({ host: spec.host, port: spec.port, connectTimeoutMs: c.source.connect_timeout_ms }), reconnect);
   if (spec.kind === 'serial') return new ReconnectingSource(description, serialConnector({ path: spec.path, baudRate: c.source.baud }), reconnect);
   return new ReplaySource(spec.path);
+}
+
+/** What /healthz answers. */
+export interface BridgeHealth extends HealthReport {
+  healthy: boolean;
+  problems: string[];
+  source: { description: string | undefined; up: boolean };
+  sinks: { [sink: string]: { connected: boolean; pending_records: number; dropped_records: number } };
+  spool: { bytes: number; segments: number } | undefined;
+  /** Readings received by this process. */
+  frames: number;
+  version: string;
 }
 
 export class Bridge {
@@ -247,11 +259,11 @@ export class Bridge {
     }
   }
 
-  health(): { healthy: boolean; [k: string]: unknown } {
+  health(): BridgeHealth {
     const problems: string[] = [];
     const sourceUp = this.source?.isUp() ?? false;
     if (!sourceUp) problems.push(`source ${this.source?.description ?? ''} is down`);
-    const sinks: { [k: string]: unknown } = {};
+    const sinks: BridgeHealth['sinks'] = {};
     const stats = this.spool?.stats();
     for (const name of [MQTT, INFLUX]) {
       if (!stats || !stats.sinks[name]) continue;

@@ -57,6 +57,12 @@ export class Counter {
   get(labels: Labels = {}): number {
     return this.family.values.get(labelKey(labels))?.value ?? 0;
   }
+  /** Sum over every label set (e.g. rejected lines of any reason). */
+  total(): number {
+    let sum = 0;
+    for (const v of this.family.values.values()) sum += v.value;
+    return sum;
+  }
   /** For a total kept elsewhere (e.g. by the spool), copied in at scrape time. */
   mirror(total: number, labels: Labels = {}): void {
     const key = labelKey(labels);
