@@ -4,11 +4,11 @@
  * done in the modules it names.
  */
 import path from 'node:path';
-import v8 from 'node:v8';
 import type { Readable } from 'node:stream';
 import { LineSplitter, MAX_LINE_LENGTH, ReplyFrame } from '../../firmware/src/protocol';
 import { CommandRouter } from './commands/command-router';
 import type { BridgeConfig } from './config/schema';
+import { applyHeapPolicy } from './heap-policy';
 import { HealthReport, HealthServer } from './health/http-server';
 import { BootClock } from './ingest/boot-clock';
 import { Ingest } from './ingest/ingest';
@@ -37,17 +37,6 @@ export interface BridgeOptions {
   /** For a `-` source. */
   stdin?: Readable;
 }
-
-/**
- * V8 heap policy for a small, steady service (see README, "Performance and memory"): at
- * full speed the frames in flight to the servers outlive a young-generation cycle, and
- * with V8's default growing factor the old generation then grows to several times what is
- * live before a full GC, and the young generation grows to 3 x 16 MB. A lower old-space
- * growing factor collects sooner, and keeping the semi-spaces at their initial size keeps
- * the young generation small. Set here, in the bridge itself (both take effect at run
- * time), so the service, `npm run bridge` and the benchmark all run with them.
- */
-const V8_FLAGS = ['--heap-growing-percent=20', '--semi-space-growth-factor=1'];
 
 function makeSource(c: BridgeConfig): Source {
   const parsed = parseSourceSpec(c.source.url);
@@ -98,7 +87,7 @@ export class Bridge {
 
   /** Opens everything; throws (with a message naming what) if something cannot start. */
   async start(): Promise<void> {
-    for (const f of V8_FLAGS) v8.setFlagsFromString(f);
+    applyHeapPolicy();
     const c = this.options.config;
     const log = this.log;
     const sinkNames = [...(c.mqtt.url ? [MQTT] : []), ...(c.influx.url ? [INFLUX] : [])];

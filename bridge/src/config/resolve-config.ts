@@ -4,8 +4,8 @@
  * reads the file and passes its text. Every error names the key, the value, where the
  * value came from and what was expected.
  */
-import Ajv, { ErrorObject } from 'ajv';
-import YAML from 'yaml';
+import type { ErrorObject } from 'ajv';
+import type * as Yaml from 'yaml';
 import { BridgeConfig, CONFIG_SCHEMA } from './schema';
 import { parseSourceSpec } from '../sources/source-spec';
 
@@ -104,12 +104,14 @@ function expectation(e: ErrorObject): string {
   }
 }
 
-let validator: ReturnType<Ajv['compile']> | undefined;
+/**
+ * Validates against the schema (filling defaults). ajv and its compiled validator are
+ * loaded here and not kept: a configuration is resolved once per start, and a running
+ * bridge would otherwise carry them in its heap for nothing.
+ */
 function validate(data: unknown): ErrorObject[] {
-  if (!validator) {
-    const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true, verbose: true });
-    validator = ajv.compile(CONFIG_SCHEMA);
-  }
+  const Ajv = (require('ajv') as typeof import('ajv')).default;
+  const validator = new Ajv({ allErrors: true, useDefaults: true, strict: true, verbose: true }).compile(CONFIG_SCHEMA);
   return validator(data) ? [] : [...(validator.errors ?? [])];
 }
 
@@ -119,6 +121,8 @@ export function resolveConfig(inputs: ConfigInputs): ConfigResult {
   let data: Json = {};
 
   if (inputs.file) {
+    // Loaded only when there is a file: most test and CLI runs have none.
+    const YAML = require('yaml') as typeof Yaml;
     const doc = YAML.parseDocument(inputs.file.text, { prettyErrors: true, uniqueKeys: true });
     if (doc.errors.length > 0) {
       return { ok: false, errors: doc.errors.map((e) => `${inputs.file!.name}: YAML error: ${e.message.split('\n')[0]}`) };
