@@ -21,6 +21,11 @@ export interface SerialEndpoint {
   readonly clients: number;
   /** Bytes dropped because a client stopped reading (its backlog passed MAX_BACKLOG). */
   readonly dropped: number;
+  /**
+   * Ends every client's connection once what was written to it has been sent, as a TCP
+   * export does when its link drops cleanly; the endpoint keeps listening. (Fault tests.)
+   */
+  disconnectClients(): void;
   close(): Promise<void>;
 }
 
@@ -68,7 +73,7 @@ export async function startTcpEndpoint(host: string, port: number, onData: (data
     address: `tcp://${bound.address}:${bound.port}`,
     write(data: string): void {
       for (const s of sockets) {
-        if (s.destroyed) continue;
+        if (s.destroyed || s.writableEnded) continue;
         if (s.writableLength > MAX_BACKLOG) dropped += data.length;
         else s.write(data, 'latin1');
       }
@@ -78,6 +83,9 @@ export async function startTcpEndpoint(host: string, port: number, onData: (data
     },
     get dropped(): number {
       return dropped;
+    },
+    disconnectClients(): void {
+      for (const s of sockets) s.end();
     },
     close(): Promise<void> {
       for (const s of sockets) s.destroy();
@@ -126,6 +134,8 @@ export async function startPtyEndpoint(path: string, onData: (data: string) => v
     get dropped(): number {
       return inner.dropped;
     },
+    // socat holds the pty open and reconnects its TCP leg; the program on the pty sees no hang-up.
+    disconnectClients: () => inner.disconnectClients(),
     async close(): Promise<void> {
       child.kill('SIGTERM');
       await exited;

@@ -12,7 +12,7 @@ import { applyHeapPolicy } from './heap-policy';
 import { HealthReport, HealthServer } from './health/http-server';
 import { BootClock } from './ingest/boot-clock';
 import { Ingest } from './ingest/ingest';
-import { SequenceTracker } from './ingest/sequence-tracker';
+import { SequenceTracker, TrackerState } from './ingest/sequence-tracker';
 import { AnchorFile, TrackerFile } from './ingest/state-files';
 import type { Logger } from './log/logger';
 import { RateLimitedLog } from './log/rate-limited-log';
@@ -29,6 +29,7 @@ import type { Source } from './sources/source';
 import { describeSpec, parseSourceSpec } from './sources/source-spec';
 import { tcpConnector } from './sources/tcp-link';
 import { Spool } from './spool/spool';
+import { decodeSpooledFrame, isSpooledReading } from './spool/spooled-frame';
 
 export interface BridgeOptions {
   config: BridgeConfig;
@@ -59,6 +60,24 @@ export interface BridgeHealth extends HealthReport {
   /** Readings received by this process. */
   frames: number;
   version: string;
+}
+
+/**
+ * The newest reading in the spool, which holds every frame read before a crash. The
+ * tracker file is saved lazily and can lag it: starting from that would count the
+ * readings in between as a gap although they were received.
+ */
+function lastSpooledReading(spool: Spool): TrackerState | null {
+  let pos = spool.tailPosition();
+  let last: string | null = null;
+  for (let batches = 0; batches < 100000; batches++) {
+    const b = spool.read(pos, 5000, 4 * 1024 * 1024);
+    if (b.payloads.length === 0) break;
+    for (const p of b.payloads) if (isSpooledReading(p)) last = p;
+    pos = b.next;
+  }
+  const f = last === null ? null : decodeSpooledFrame(last);
+  return f && f.frame.type === 'R' ? { boot: f.frame.boot, seq: f.frame.seq, up: f.frame.up } : null;
 }
 
 export class Bridge {
@@ -147,7 +166,7 @@ export class Bridge {
 
     const anchors = new AnchorFile(c.spool.dir, (m) => log.warn(m));
     this.trackerFile = new TrackerFile(c.spool.dir);
-    this.tracker = new SequenceTracker(this.trackerFile.load());
+    this.tracker = new SequenceTracker(lastSpooledReading(spool) ?? this.trackerFile.load());
     const unknownReplies = new RateLimitedLog(log, 10000);
     const ingest = new Ingest({
       spool,

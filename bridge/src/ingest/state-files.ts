@@ -1,7 +1,7 @@
 /**
  * The ingest side's small state files in the spool directory: boot anchors (written
  * synchronously when a boot is first seen) and the sequence tracker's last reading
- * (written lazily; losing it only means one gap is not counted).
+ * (written lazily: on start the newest reading in the spool wins over it, see bridge.ts).
  */
 import fs from 'node:fs';
 import path from 'node:path';

@@ -257,6 +257,16 @@ export class Spool extends EventEmitter {
     return { offset: a.base + a.size, index: a.baseIndex + a.records };
   }
 
+  /**
+   * Where the spool's recent tail starts: the newest segment, or the one before it while
+   * the newest is still empty. Reading from here finds the last records written.
+   */
+  tailPosition(): SpoolPosition {
+    const n = this.segments.length;
+    const s = n > 1 && this.segments[n - 1].size === 0 ? this.segments[n - 2] : this.segments[n - 1];
+    return { offset: s.base, index: s.baseIndex };
+  }
+
   ackedPosition(sink: string): SpoolPosition {
     const p = this.acked.get(sink);
     if (!p) throw new SpoolError(`spool: unknown sink ${sink}`);
