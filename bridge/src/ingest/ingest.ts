@@ -4,12 +4,13 @@
  * command (they answer a request in flight and mean nothing after a restart). A bad line
  * is counted by reason, logged at most once per reason per interval, and dropped.
  */
-import { ReplyFrame, decodeLine } from '../../../firmware/src/protocol';
+import { Frame, ReplyFrame, decodeLine } from '../../../firmware/src/protocol';
 import type { BridgeMetrics } from '../metrics/bridge-metrics';
 import type { Logger } from '../log/logger';
 import { RateLimitedLog } from '../log/rate-limited-log';
 import { encodeSpooledFrame } from '../spool/spooled-frame';
 import type { BootClock } from './boot-clock';
+import { fastReading } from './fast-reading';
 import type { SequenceTracker } from './sequence-tracker';
 
 export interface SpoolWriter {
@@ -52,16 +53,21 @@ export class Ingest {
   line(line: string): void {
     this.lineNo++;
     const m = this.deps.metrics;
-    const d = decodeLine(line);
-    if (!d.ok) {
-      // Console prompts and blank lines are normal on an Espruino port; not worth a warning.
-      m.linesRejected.inc({ reason: d.reason });
-      if (d.reason !== 'noise' && d.reason !== 'empty') {
-        this.limited.warn(`bad_line:${d.reason}`, `rejected line: ${d.detail}`, { reason: d.reason, line_no: this.lineNo, line: excerpt(line) });
+    // Readings as the firmware writes them take the fast path; everything else, and every
+    // bad line (for its reason), the protocol's own decoder.
+    let f: Frame | null = fastReading(line);
+    if (f === null) {
+      const d = decodeLine(line);
+      if (!d.ok) {
+        // Console prompts and blank lines are normal on an Espruino port; not worth a warning.
+        m.linesRejected.inc({ reason: d.reason });
+        if (d.reason !== 'noise' && d.reason !== 'empty') {
+          this.limited.warn(`bad_line:${d.reason}`, `rejected line: ${d.detail}`, { reason: d.reason, line_no: this.lineNo, line: excerpt(line) });
+        }
+        return;
       }
-      return;
+      f = d.frame;
     }
-    const f = d.frame;
     if (f.type === 'C') {
       // Only the host sends commands: this is our own command echoed by a terminal-mode
       // port (or a loop in the wiring). Counted as rejected, never spooled.

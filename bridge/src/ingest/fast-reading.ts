@@ -1,0 +1,274 @@
+/**
+ * A bridge-side fast path for the one line that arrives thousands of times: a reading in
+ * the exact form the firmware's encoder writes (fields in encoder order, optional sa/sw,
+ * no keys from newer firmware). One pass over the characters checks the CRC, the version
+ * and every field, and fills a frame of one fixed shape.
+ *
+ * Contract, enforced by a differential test against the protocol's decodeLine: when this
+ * returns a frame, decodeLine accepts the line and returns an equal frame with its keys in
+ * the same order (so the spool's JSON is byte-identical); when it returns null, nothing is
+ * claimed and the caller runs decodeLine, which also says why a line is bad. Anything
+ * unusual (console noise is fine, but a trailing CR, a foreign key, another frame type, a
+ * value out of range) goes the slow way; firmware/src/protocol.ts stays the reference.
+ *
+ * Why not decodeLine itself: it splits the line into ~60 strings and a field map that V8
+ * keeps in dictionary mode, about a quarter of the bridge's CPU at full speed and much of
+ * its garbage. The MCU's codec is size-budgeted and shared, so the speed lives here.
+ */
+import { FLT_RESERVED, MAX_LINE_LENGTH, ReadingFrame } from '../../../firmware/src/protocol';
+import { MODES, REASONS } from '../../../firmware/src/protocol-spec';
+import type { ChargerReason, ForceMode } from '../../../firmware/src/protocol-spec';
+import { crc32Table } from '../../../firmware/src/crc32';
+
+const UINT32_MAX = 4294967295;
+
+/** Exact powers of ten: M / 10^k is correctly rounded (as parseFloat) for M < 2^53, k <= 22. */
+const POW10: number[] = [];
+for (let k = 0, p = 1; k <= 22; k++, p *= 10) POW10.push(p);
+
+// The protocol's own word lists; returning these strings (not slices of the line) means a
+// frame holds no reference into the chunk it came from.
+const REASON_LIST = REASONS.split('|').filter((w) => w !== '') as ChargerReason[];
+const MODE_LIST = MODES.split('|').filter((w) => w !== '') as ForceMode[];
+const BIT_LIST = ['0', '1'];
+
+/** Accepted ranges per unit, as the protocol decoder's (firmware/src/protocol.ts). */
+interface Unit { lo: number; hi: number }
+const RANGES: { [k in 'v' | 'a' | 'w' | 'ah' | 'wh' | 's']: Unit } = {
+  v: { lo: 0, hi: 40 }, a: { lo: -250, hi: 250 }, w: { lo: -10000, hi: 10000 },
+  ah: { lo: 0, hi: 1e9 }, wh: { lo: 0, hi: 1e9 }, s: { lo: 0, hi: 1e9 },
+};
+
+/** State of one scan: where it is, and the value of the last number read. */
+class Scan {
+  line = '';
+  pos = 0;
+  end = 0;
+  crc = -1;
+  table: Int32Array = crc32Table();
+  num = 0;
+  isNull = false;
+
+  /** Consumes `text` (ASCII) at pos, folding it into the CRC; false if the line differs. */
+  lit(text: string): boolean {
+    const s = this.line;
+    let p = this.pos;
+    if (p + text.length > this.end) return false;
+    let crc = this.crc;
+    const t = this.table;
+    for (let i = 0; i < text.length; i++, p++) {
+      const c = s.charCodeAt(p);
+      if (c !== text.charCodeAt(i)) return false;
+      crc = (crc >>> 8) ^ t[(crc ^ c) & 0xff];
+    }
+    this.crc = crc;
+    this.pos = p;
+    return true;
+  }
+
+  /**
+   * A value up to the next ',' or the end of the body: `-` (isNull) or -?digits(.digits)?
+   * into num, exactly as parseFloat(v) + 0 reads it. With `unsigned`, digits only.
+   */
+  number(unsigned: boolean, allowNull: boolean): boolean {
+    const s = this.line;
+    const t = this.table;
+    let p = this.pos;
+    const end = this.end;
+    let crc = this.crc;
+    let c = p < end ? s.charCodeAt(p) : -1;
+    this.isNull = false;
+    if (c === 45 /* - */) {
+      crc = (crc >>> 8) ^ t[(crc ^ c) & 0xff];
+      p++;
+      c = p < end ? s.charCodeAt(p) : -1;
+      if (c === 44 /* , */ || c === -1) {
+        if (!allowNull) return false;
+        this.isNull = true;
+        this.crc = crc;
+        this.pos = p;
+        return true;
+      }
+      if (unsigned) return false;
+      const ok = this.digits(p, crc, false);
+      if (ok) this.num = -this.num + 0; // -0 reads as 0, as in the protocol decoder
+      return ok;
+    }
+    return this.digits(p, crc, unsigned);
+  }
+
+  private digits(from: number, crcIn: number, integer: boolean): boolean {
+    const s = this.line;
+    const t = this.table;
+    const end = this.end;
+    let p = from;
+    let crc = crcIn;
+    let m = 0;
+    let count = 0;
+    let c = p < end ? s.charCodeAt(p) : -1;
+    while (c >= 48 && c <= 57) {
+      m = m * 10 + (c - 48);
+      count++;
+      crc = (crc >>> 8) ^ t[(crc ^ c) & 0xff];
+      c = ++p < end ? s.charCodeAt(p) : -1;
+    }
+    if (count === 0) return false;
+    let frac = 0;
+    if (c === 46 /* . */ && !integer) {
+      crc = (crc >>> 8) ^ t[(crc ^ c) & 0xff];
+      c = ++p < end ? s.charCodeAt(p) : -1;
+      while (c >= 48 && c <= 57) {
+        m = m * 10 + (c - 48);
+        count++;
+        frac++;
+        crc = (crc >>> 8) ^ t[(crc ^ c) & 0xff];
+        c = ++p < end ? s.charCodeAt(p) : -1;
+      }
+      if (frac === 0) return false;
+    }
+    if (c !== 44 && c !== -1) return false;
+    // Up to 15 digits the mantissa is exact and one division is correctly rounded; longer
+    // spellings (never sent by the firmware) go through parseFloat itself.
+    this.num = count <= 15 ? (frac === 0 ? m : m / POW10[frac]) : parseFloat(s.slice(from, p));
+    this.crc = crc;
+    this.pos = p;
+    return true;
+  }
+
+  /** One of `list` up to the next ',' (folded into the CRC), or null. */
+  oneOf<T extends string>(list: readonly T[]): T | null {
+    const s = this.line;
+    const p = this.pos;
+    let e = s.indexOf(',', p);
+    if (e < 0 || e > this.end) e = this.end;
+    const n = e - p;
+    for (let i = 0; i < list.length; i++) {
+      const w = list[i];
+      if (w.length === n && s.startsWith(w, p)) {
+        this.lit(w);
+        return w;
+      }
+    }
+    return null;
+  }
+
+  /** Exactly 4 uppercase hex digits at the end of a field. */
+  hex4(): number {
+    const s = this.line;
+    let p = this.pos;
+    if (p + 4 > this.end) return -1;
+    let v = 0;
+    let crc = this.crc;
+    const t = this.table;
+    for (let i = 0; i < 4; i++, p++) {
+      const c = s.charCodeAt(p);
+      const d = c >= 48 && c <= 57 ? c - 48 : c >= 65 && c <= 70 ? c - 55 : -1;
+      if (d < 0) return -1;
+      v = v * 16 + d;
+      crc = (crc >>> 8) ^ t[(crc ^ c) & 0xff];
+    }
+    if (p < this.end && s.charCodeAt(p) !== 44) return -1;
+    this.crc = crc;
+    this.pos = p;
+    return v;
+  }
+}
+
+const scan = new Scan();
+
+function value(k: string, kind: 'v' | 'a' | 'w' | 'ah' | 'wh'): number | null | undefined {
+  if (!scan.lit(k) || !scan.number(false, true)) return undefined;
+  if (scan.isNull) return null;
+  const u = RANGES[kind];
+  const x = scan.num;
+  return x >= u.lo && x <= u.hi ? x : undefined;
+}
+
+function unsigned(k: string, lo: number): number {
+  if (!scan.lit(k) || !scan.number(true, false)) return -1;
+  const x = scan.num;
+  return x >= lo && x <= UINT32_MAX ? x : -1;
+}
+
+/**
+ * The frame if `line` is a reading in the firmware's own form that the protocol decoder
+ * accepts; null otherwise (then ask decodeLine). `line` is one line without its newline.
+ */
+export function fastReading(line: string): ReadingFrame | null {
+  const n = line.length;
+  if (n > MAX_LINE_LENGTH || n < 20) return null;
+  // Console prompts and echo end up before the last '$', as in the protocol decoder.
+  const start = line.lastIndexOf('$');
+  const star = n - 9;
+  if (start < 0 || star <= start || line.charCodeAt(star) !== 42) return null;
+  let sent = 0;
+  for (let i = star + 1; i < n; i++) {
+    const c = line.charCodeAt(i);
+    const d = c >= 48 && c <= 57 ? c - 48 : c >= 65 && c <= 70 ? c - 55 : -1;
+    if (d < 0) return null;
+    sent = sent * 16 + d;
+  }
+  const s = scan;
+  s.line = line;
+  s.pos = start + 1;
+  s.end = star;
+  s.crc = -1;
+  try {
+    if (!s.lit('R,v=1,')) return null;
+    const seq = unsigned('seq=', 1);
+    if (seq < 0 || !s.lit(',')) return null;
+    const boot = unsigned('boot=', 0);
+    if (boot < 0 || !s.lit(',up=') || !s.number(false, false)) return null;
+    const up = s.num;
+    if (!(up >= RANGES.s.lo && up <= RANGES.s.hi)) return null;
+    const bv = value(',bv=', 'v'); if (bv === undefined) return null;
+    const ba = value(',ba=', 'a'); if (ba === undefined) return null;
+    const bw = value(',bw=', 'w'); if (bw === undefined) return null;
+    const lv = value(',lv=', 'v'); if (lv === undefined) return null;
+    const la = value(',la=', 'a'); if (la === undefined) return null;
+    const lw = value(',lw=', 'w'); if (lw === undefined) return null;
+    const sv = value(',sv=', 'v'); if (sv === undefined) return null;
+    let sa: number | null | undefined;
+    let sw: number | null | undefined;
+    let hasSa = false;
+    let hasSw = false;
+    if (line.startsWith(',sa=', s.pos)) {
+      hasSa = true;
+      sa = value(',sa=', 'a'); if (sa === undefined) return null;
+    }
+    if (line.startsWith(',sw=', s.pos)) {
+      hasSw = true;
+      sw = value(',sw=', 'w'); if (sw === undefined) return null;
+    }
+    if (!s.lit(',chg=')) return null;
+    const chg = s.oneOf(BIT_LIST);
+    if (chg === null || !s.lit(',why=')) return null;
+    const why = s.oneOf(REASON_LIST);
+    if (why === null || !s.lit(',mode=')) return null;
+    const mode = s.oneOf(MODE_LIST);
+    if (mode === null || !s.lit(',flt=')) return null;
+    const flt = s.hex4();
+    if (flt < 0 || (flt & FLT_RESERVED) !== 0) return null;
+    const bahi = value(',bahi=', 'ah'); if (bahi === undefined) return null;
+    const baho = value(',baho=', 'ah'); if (baho === undefined) return null;
+    const bwhi = value(',bwhi=', 'wh'); if (bwhi === undefined) return null;
+    const bwho = value(',bwho=', 'wh'); if (bwho === undefined) return null;
+    const lahi = value(',lahi=', 'ah'); if (lahi === undefined) return null;
+    const laho = value(',laho=', 'ah'); if (laho === undefined) return null;
+    const lwhi = value(',lwhi=', 'wh'); if (lwhi === undefined) return null;
+    const lwho = value(',lwho=', 'wh'); if (lwho === undefined) return null;
+    // Anything after the last known field (a key from newer firmware) is the decoder's job.
+    if (s.pos !== star || ((s.crc ^ -1) >>> 0) !== sent) return null;
+    // Key order as the protocol decoder builds it, so both give the same JSON.
+    const r: ReadingFrame = {
+      type: 'R', seq, boot, up, bv, ba, bw, lv, la, lw, sv,
+      chg: chg === '1' ? 1 : 0, why, mode, flt,
+      bahi, baho, bwhi, bwho, lahi, laho, lwhi, lwho,
+    };
+    if (hasSa) r.sa = sa;
+    if (hasSw) r.sw = sw;
+    return r;
+  } finally {
+    s.line = ''; // no reference to the chunk once done
+  }
+}
