@@ -33,11 +33,30 @@ async function runBenchmarks() {
     console.log('no benchmarks yet in test/bench/');
     return;
   }
+  const rows = [];
+  let failures = 0;
   for (const f of files) {
     console.log(`\n== ${f}`);
     const mod = require(path.join(dir, f));
-    if (typeof mod.run === 'function') await mod.run();
+    if (typeof mod.run !== 'function') continue;
+    try {
+      const out = await mod.run();
+      if (Array.isArray(out)) rows.push(...out);
+    } catch (err) {
+      // One broken benchmark must not hide the others' figures.
+      failures++;
+      console.error(`${f} failed: ${err && err.stack ? err.stack : err}`);
+      rows.push({ what: f, value: `FAILED: ${String(err && err.message ? err.message : err).split('\n')[0]}`, goal: '', met: false });
+    }
   }
+  const cell = (s) => String(s).replace(/\|/g, '\\|');
+  console.log('\n== summary (every benchmark, this run, this machine)');
+  console.log('| benchmark | measured | goal | met |');
+  console.log('|---|---|---|---|');
+  for (const r of rows) {
+    console.log(`| ${cell(r.what)} | ${cell(r.value)} | ${cell(r.goal || '—')} | ${r.met === null || r.met === undefined ? '—' : r.met ? 'yes' : 'NO'} |`);
+  }
+  if (failures > 0) process.exitCode = 1;
 }
 
 function runTests(args) {
