@@ -22,9 +22,10 @@ import { SCENARIOS, Scenario } from '../../simulator/scenarios';
 import { Simulation } from '../../simulator/simulation';
 import { SerialEndpoint, startTcpEndpoint } from '../../simulator/endpoints';
 import { ensureFirmwareBundle } from '../helpers/firmware-bundle';
-import { Influxd1Service, MosquittoService, makeTempDir, removeDir, sleep, waitFor } from '../helpers/services';
+import { Influxd1Service, MosquittoService, makeTempDir, removeDir, waitFor } from '../helpers/services';
 import { MqttRecorder } from '../bridge/helpers/mqtt-recorder';
 import { BridgeUnderTest } from './helpers/bridge-under-test';
+import { ChainDriver } from './helpers/chain-driver';
 import { EmittedFrames, readingKey } from './helpers/emitted-frames';
 
 const DB = 'solar';
@@ -138,63 +139,25 @@ describe('end to end: a simulated week under faults loses nothing', function () 
     }, dir);
     const b = bridge;
 
-    // Readings the running bridge process has been sent: those since it connected.
-    let emittedAtConnect = 0;
-    const connectBridge = async (): Promise<void> => {
-      await b.start();
-      await waitFor(() => ep.clients === 1, { timeoutMs: 15000, what: 'the bridge to connect to the MCU port' });
-      emittedAtConnect = emitted.readings.length;
-    };
-    const sentToThisBridge = (): number => emitted.readings.length - emittedAtConnect;
-    const readAllSent = async (): Promise<void> => {
-      const want = sentToThisBridge();
-      await b.waitUntil(`the bridge to read all ${want} readings sent to it`, (c) => c.readings === want, 30000);
-    };
-
-    const faults: { [k in OutsideFault | string]: number } = {};
-    const count = (k: string): void => { faults[k] = (faults[k] ?? 0) + 1; };
-    const apply = async (f: OutsideFault): Promise<void> => {
-      count(f);
+    const drive = new ChainDriver(sim, ep, b, emitted);
+    await drive.connectBridge();
+    await drive.run(OUTSIDE_FAULTS, async (f) => {
       switch (f) {
         case 'broker-stop': await broker.stop(); break;
         case 'broker-start': await broker.restart(); break;
         case 'influx-kill': await influx.kill(); break;
         case 'influx-stop': await influx.stop(); break;
         case 'influx-start': await influx.restart(); break;
-        case 'bridge-kill':
-          await readAllSent();
-          await b.kill();
-          await connectBridge();
-          break;
+        case 'bridge-kill': await drive.killAndRestartBridge(); break;
         case 'tcp-drop': {
-          await readAllSent();
-          const before = await b.scrape();
-          ep.disconnectClients();
-          await b.waitUntil('the bridge to reconnect after the TCP link dropped', (c) => c.sourceConnects > before.sourceConnects, 15000);
-          await waitFor(() => ep.clients === 1, { timeoutMs: 15000, what: 'one client on the MCU port' });
-          assert.equal(b.last!.readings, before.readings);
+          const before = (await b.scrape()).readings;
+          await drive.dropLink();
+          assert.equal(b.last!.readings, before, 'nothing arrived twice over the new connection');
           break;
         }
       }
-    };
-
-    await connectBridge();
-    const pending = [...OUTSIDE_FAULTS];
-    while (!sim.done) {
-      const nextFault = pending.length > 0 ? pending[0].atHour * 3600 : Infinity;
-      sim.runUntil(Math.min(sim.clock.now + CHUNK_S, nextFault));
-      while (pending.length > 0 && pending[0].atHour * 3600 <= sim.clock.now) await apply(pending.shift()!.fault);
-      // Keep the bridge close enough that the port's buffer never overflows.
-      if (sentToThisBridge() - (b.last?.readings ?? 0) > MAX_LAG) {
-        await b.waitUntil('the bridge to catch up with the MCU', (c) => sentToThisBridge() - c.readings <= MAX_LAG / 3, 30000);
-      } else {
-        await b.scrape();
-      }
-      await sleep(0);
-    }
-    sim.finish();
+    }, { chunkS: CHUNK_S, maxLag: MAX_LAG });
     const simulatedAt = Date.now();
-    assert.equal(pending.length, 0, 'every outside fault was applied');
     assert.equal(ep.dropped, 0, 'the MCU port never dropped output for a slow reader');
 
     const N = emitted.readings.length;
@@ -203,7 +166,7 @@ describe('end to end: a simulated week under faults loses nothing', function () 
     assert.ok(N > 7 * 86400 / PERIOD_S * 0.95, `a week of readings at ${PERIOD_S} s (${N})`);
 
     // Everything drains once the faults are over.
-    await b.waitUntil('both sinks to confirm everything', (c) => c.readings === sentToThisBridge() && c.mqttPending === 0 && c.influxPending === 0, 120000);
+    await b.waitUntil('both sinks to confirm everything', (c) => c.readings === drive.sentToBridge() && c.mqttPending === 0 && c.influxPending === 0, 120000);
 
     // InfluxDB: every reading exactly once.
     const stored = new Map<string, number>();
@@ -263,12 +226,7 @@ describe('end to end: a simulated week under faults loses nothing', function () 
     assert.equal(b.last!.mqttPending + b.last!.influxPending, 0, 'the spool is empty for both sinks');
     assert.ok(spoolFiles.length <= 1, `consumed segments deleted (left: ${spoolFiles.join(', ')})`);
 
-    // Faults that happened inside the simulation, by kind.
-    for (const a of sim.actions) {
-      const kind = a.what.split(' ')[0];
-      if (!a.what.includes(' ends') && a.what !== 'mains back' && !a.what.startsWith('get settings') && kind !== 'command') count(kind);
-    }
-    count(`watchdog-resets:${resets}`);
+    drive.countSimulatedFaults();
     assert.equal(resets, 2, 'both hangs ended in a watchdog reset');
     // At the 1 s default the week would hold 5× the readings: the period set by command survived both resets.
     assert.ok(N < 7 * 86400 / PERIOD_S * 1.02, `the poll period stayed ${PERIOD_S} s through the resets (${N} readings)`);
@@ -280,7 +238,7 @@ describe('end to end: a simulated week under faults loses nothing', function () 
       `  InfluxDB: ${stored.size} readings stored, ${duplicates} duplicates, ${missingInflux.length} missing; ${emitted.events.length} events`,
       `  MQTT: ${seenOnMqtt.size} distinct readings in ${mqttMessages} messages, ${mqttCopies - seenOnMqtt.size} redelivered copies`,
       `  bridge: ${b.restarts + 1} processes, frames ${b.total('readings')} R + ${b.total('events')} E, sent influx ${b.total('influxSent')} / mqtt ${b.total('mqttSent')} records (re-sends after kills included), spool drops ${b.total('spoolDropped')}, gaps ${b.total('gaps')}, reboots seen ${b.total('rebootsBootChanged')}`,
-      `  faults injected: ${Object.entries(faults).map(([k, v]) => `${k} ${v}`).join(', ')}`,
+      `  faults injected: ${Object.entries(drive.applied).map(([k, v]) => `${k} ${v}`).join(', ')}`,
     ];
     console.log(tally.join('\n'));
   });

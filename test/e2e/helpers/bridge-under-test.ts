@@ -23,6 +23,7 @@ export interface BridgeCounters {
   mqttPending: number;
   influxPending: number;
   sourceConnects: number;
+  sourceUp: number;
 }
 
 export function countersFrom(m: Map<string, number>): BridgeCounters {
@@ -43,6 +44,7 @@ export function countersFrom(m: Map<string, number>): BridgeCounters {
     mqttPending: metricValue(m, 'solar_bridge_sink_pending_records', 'sink="mqtt"'),
     influxPending: metricValue(m, 'solar_bridge_sink_pending_records', 'sink="influx"'),
     sourceConnects: metricValue(m, 'solar_bridge_source_connects_total'),
+    sourceUp: metricValue(m, 'solar_bridge_source_up'),
   };
 }
 
