@@ -6,14 +6,26 @@
  */
 import type { Spool, SpoolPosition } from '../spool/spool';
 
+/** What a sink makes of one batch of spooled records while it is being read. */
+export interface BatchBuilder {
+  /**
+   * One record's payload, bytes buf[start, end), in spool order. Called synchronously
+   * while the spool reads: copy what is needed, `buf` is reused. Never throws: a record
+   * the sink cannot read is counted and skipped by the sink.
+   */
+  add(buf: Buffer, start: number, end: number): void;
+  /**
+   * Sends what was added. Resolves when the server confirmed all of it (or the sink
+   * deliberately set some aside, e.g. points InfluxDB rejects as invalid). Retries
+   * internally; rejects only when the sink is being stopped.
+   */
+  send(): Promise<void>;
+}
+
 export interface SinkDelivery {
   readonly name: string;
-  /**
-   * Resolves when the server confirmed every payload (or the sink deliberately set some
-   * aside, e.g. points InfluxDB rejects as invalid). Retries internally; rejects only when
-   * the sink is being stopped.
-   */
-  deliver(payloads: string[]): Promise<void>;
+  /** A builder for the next batch; only what it builds stays in memory while in flight. */
+  batch(): BatchBuilder;
 }
 
 export interface DrainOptions {
@@ -45,16 +57,17 @@ export class SinkDrainer {
 
   private pump(): void {
     while (!this.stopping && this.inFlight.length < this.options.maxInFlight) {
-      const batch = this.spool.read(this.readPos, this.options.batchRecords, this.options.batchBytes);
+      const builder = this.sink.batch();
+      const batch = this.spool.readEach(this.readPos, this.options.batchRecords, this.options.batchBytes, (buf, start, end) => builder.add(buf, start, end));
       this.readPos = batch.next;
-      if (batch.payloads.length === 0) {
+      if (batch.count === 0) {
         // Nothing to send, but a drop may have moved us: record that as confirmed ground.
         if (this.inFlight.length === 0) this.spool.ack(this.sink.name, batch.next);
         break;
       }
-      const entry = { done: false, failed: false, next: batch.next, count: batch.payloads.length };
+      const entry = { done: false, failed: false, next: batch.next, count: batch.count };
       this.inFlight.push(entry);
-      this.sink.deliver(batch.payloads).then(() => {
+      builder.send().then(() => {
         entry.done = true;
         this.settle();
       }, () => {

@@ -49,6 +49,13 @@ export interface SpoolBatch {
   skippedDropped: number;
 }
 
+export interface SpoolVisit {
+  /** Records handed to the visitor. */
+  count: number;
+  next: SpoolPosition;
+  skippedDropped: number;
+}
+
 export interface SpoolStats {
   bytes: number;
   segments: number;
@@ -376,6 +383,17 @@ export class Spool extends EventEmitter {
    */
   read(from: SpoolPosition, maxRecords: number, maxBytes: number): SpoolBatch {
     const payloads: string[] = [];
+    const r = this.readEach(from, maxRecords, maxBytes, (buf, start, end) => { payloads.push(buf.toString('latin1', start, end)); });
+    return { payloads, next: r.next, skippedDropped: r.skippedDropped };
+  }
+
+  /**
+   * As read(), but hands each payload to `visit` as bytes buf[start, end) instead of
+   * making a string of it: sinks copy what they send straight from the read window, so
+   * a batch costs no per-record objects. `buf` is reused: visit must not keep it.
+   */
+  readEach(from: SpoolPosition, maxRecords: number, maxBytes: number, visit: (buf: Buffer, start: number, end: number) => void): SpoolVisit {
+    let count = 0;
     let offset = from.offset;
     let index = from.index;
     let bytes = 0;
@@ -386,7 +404,7 @@ export class Spool extends EventEmitter {
       offset = start.offset;
       index = start.index;
     }
-    while (payloads.length < maxRecords && bytes < maxBytes) {
+    while (count < maxRecords && bytes < maxBytes) {
       const i = this.segmentAt(offset);
       if (i < 0) break;
       const seg = this.segments[i];
@@ -404,10 +422,11 @@ export class Spool extends EventEmitter {
       const buf = this.readBuf;
       const got = fs.readSync(this.readFd(seg), buf, 0, want, rel);
       let at = 0;
-      while (at < got && payloads.length < maxRecords) {
+      while (at < got && count < maxRecords) {
         const c = checkRecord(buf, at, got);
         if (c.kind === 'record') {
-          payloads.push(buf.toString('latin1', at + HEADER_BYTES, c.end));
+          visit(buf, at + HEADER_BYTES, c.end);
+          count++;
           bytes += c.end - at;
           index++;
           at = c.end;
@@ -426,7 +445,7 @@ export class Spool extends EventEmitter {
       if (at === 0) break;
       offset += at;
     }
-    return { payloads, next: { offset, index }, skippedDropped };
+    return { count, next: { offset, index }, skippedDropped };
   }
 
   /** Offset within `seg` of the next valid record after damage at `at`, or the segment's end. */

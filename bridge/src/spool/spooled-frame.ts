@@ -29,6 +29,19 @@ export function isSpooledReading(payload: string): boolean {
   return at > 0 && payload.startsWith(READING_PREFIX, at + 1);
 }
 
+const READING_PREFIX_BYTES = Buffer.from(READING_PREFIX, 'latin1');
+
+/** isSpooledReading over payload bytes buf[start, end), without making a string of them. */
+export function isSpooledReadingBytes(buf: Uint8Array, start: number, end: number): boolean {
+  let at = start;
+  while (at < end && buf[at] !== 0x2c /* , */) at++;
+  const from = at + 1;
+  const n = READING_PREFIX_BYTES.length;
+  if (at === start || at >= end || from + n > end) return false;
+  for (let i = 0; i < n; i++) if (buf[from + i] !== READING_PREFIX_BYTES[i]) return false;
+  return true;
+}
+
 /** Inverse of encodeSpooledFrame; null for anything else (a record from a damaged disk). */
 export function decodeSpooledFrame(payload: string): SpooledFrame | null {
   let v: unknown;

@@ -14,11 +14,14 @@ import { Backoff } from '../../backoff';
 import type { Logger } from '../../log/logger';
 import { RateLimitedLog } from '../../log/rate-limited-log';
 import type { BridgeMetrics } from '../../metrics/bridge-metrics';
-import type { SinkDelivery } from '../drainer';
-import { payloadLines } from './line-protocol';
+import type { BatchBuilder, SinkDelivery } from '../drainer';
+import { ByteBuilder } from '../byte-builder';
+import { appendRecordLines } from './line-protocol';
+import { decodeSpooledFrame } from '../../spool/spooled-frame';
 import { LineWriter, classifyFailure } from './write-outcome';
 
 export const SINK_NAME = 'influx';
+const EMPTY = Buffer.alloc(0);
 /** Longest single wait, whatever Retry-After says: a bad header must not park the sink for a day. */
 const MAX_RETRY_AFTER_MS = 10 * 60 * 1000;
 /** The parked-points file stops growing here (the counter keeps counting). */
@@ -54,41 +57,60 @@ export class InfluxSink implements SinkDelivery {
     metrics.sinkConnected.set(1, { sink: SINK_NAME });
   }
 
-  deliver(payloads: string[]): Promise<void> {
-    // Build the request bodies now and keep only them (flat strings) while the requests
-    // are in flight: the per-line strings and the payloads die young instead of being
-    // promoted to the old generation and piling up there until a full GC.
-    let bodies: string[];
-    try {
-      bodies = this.bodies(payloads);
-    } catch (e) {
-      return Promise.reject(e); // as from an async function: the drainer never sees a throw
-    }
-    return this.writeAll(bodies);
-  }
-
-  private bodies(payloads: string[]): string[] {
-    const { lines, bad } = payloadLines(payloads, this.options.deviceId);
-    if (bad > 0) {
-      this.metrics.sinkErrors.inc({ sink: SINK_NAME, kind: 'bad_record' }, bad);
-      this.limited.warn('influx_bad_record', `skipped ${bad} unreadable spool record(s)`);
-    }
+  /**
+   * A batch's request bodies, built as its records are read: each record becomes its
+   * lines, written at once into a body Buffer of at most `batchLines` lines. Only the
+   * bodies (off the JS heap) stay alive while the requests are in flight; the records,
+   * their parsed frames and the line strings die young.
+   */
+  batch(): BatchBuilder {
+    const bodies: Buffer[] = [];
     const n = this.options.batchLines;
-    if (lines.length <= n) return lines.length > 0 ? [lines.join('\n')] : [];
-    const out: string[] = [];
-    for (let i = 0; i < lines.length; i += n) out.push(lines.slice(i, i + n).join('\n'));
-    return out;
+    const lines: string[] = [];
+    let body: ByteBuilder | null = null;
+    let inBody = 0;
+    let bad = 0;
+    return {
+      add: (buf, start, end) => {
+        const rec = decodeSpooledFrame(buf.toString('latin1', start, end));
+        if (!rec) {
+          bad++;
+          return;
+        }
+        lines.length = 0;
+        appendRecordLines(lines, rec, this.options.deviceId);
+        for (let i = 0; i < lines.length; i++) {
+          if (body === null || inBody >= n) {
+            if (body !== null) bodies.push(body.result());
+            body = new ByteBuilder(Math.min(n, 1024) * 160);
+            inBody = 0;
+          } else {
+            body.byte(0x0a /* \n */);
+          }
+          body.utf8(lines[i]);
+          inBody++;
+        }
+      },
+      send: () => {
+        if (body !== null) bodies.push(body.result());
+        if (bad > 0) {
+          this.metrics.sinkErrors.inc({ sink: SINK_NAME, kind: 'bad_record' }, bad);
+          this.limited.warn('influx_bad_record', `skipped ${bad} unreadable spool record(s)`);
+        }
+        return this.writeAll(bodies);
+      },
+    };
   }
 
-  private async writeAll(bodies: string[]): Promise<void> {
+  private async writeAll(bodies: Buffer[]): Promise<void> {
     for (let i = 0; i < bodies.length; i++) {
       await this.write(bodies[i]);
-      bodies[i] = '';
+      bodies[i] = EMPTY; // confirmed: let it go before the rest are written
     }
   }
 
   /** Writes one body of lines (no line contains a newline: the line builder escapes them). */
-  private async write(body: string): Promise<void> {
+  private async write(body: string | Buffer): Promise<void> {
     for (;;) {
       if (this.stopped) throw new Error('influx sink stopped');
       const r = await this.writer.write(body);
@@ -100,7 +122,7 @@ export class InfluxSink implements SinkDelivery {
       const kind = classifyFailure(r.status);
       if (kind === 'reject' || kind === 'split') {
         this.metrics.sinkErrors.inc({ sink: SINK_NAME, kind: kind === 'reject' ? 'rejected' : 'too_large' });
-        const lines = body.split('\n');
+        const lines = body.toString().split('\n');
         if (lines.length === 1) {
           this.park(lines[0], r.message);
           return;

@@ -19,7 +19,7 @@
  */
 import type { EventFrame, ReadingFrame } from '../../../../firmware/src/protocol';
 import { CHANNELS, QUANTITIES } from '../../reading-model';
-import { decodeSpooledFrame } from '../../spool/spooled-frame';
+import { SpooledFrame, decodeSpooledFrame } from '../../spool/spooled-frame';
 
 function escapeKey(s: string): string {
   // Measurement names, tag keys/values and field keys: commas, equals signs, spaces.
@@ -102,6 +102,13 @@ export function eventLine(e: EventFrame, device: string, ts: number): string {
     }
   }
   return `event,device=${escapeKey(device)},kind=${escapeKey(e.kind)} ${fields} ${ts}`;
+}
+
+/** Appends the lines of one spooled frame to `out`. */
+export function appendRecordLines(out: string[], rec: SpooledFrame, device: string): void {
+  const f = rec.frame;
+  if (f.type === 'R') pushReadingLines(out, f, escapedDevice(device), rec.ts);
+  else out.push(eventLine(f, device, rec.ts));
 }
 
 /** Lines for spooled payloads; `bad` counts payloads that could not be read (damaged disk). */

@@ -3,7 +3,7 @@
  * retention policy, user and password, precision=ms. Plain node:http(s) with keep-alive.
  */
 import http from 'node:http';
-import https from 'node:https';
+import type * as Https from 'node:https';
 import { LineWriter, WriteOutcome, parseRetryAfter } from './write-outcome';
 
 export interface V1Target {
@@ -20,7 +20,9 @@ export function v1Writer(t: V1Target): LineWriter {
   const path = (base.pathname.replace(/\/$/, '') || '') + '/write';
   const q = new URLSearchParams({ db: t.db, precision: 'ms' });
   if (t.rp) q.set('rp', t.rp);
-  const mod = base.protocol === 'https:' ? https : http;
+  // https (and with it TLS and OpenSSL's code) is loaded only for an https URL: on a
+  // small host the pages of native code a module touches count in the resident memory.
+  const mod = base.protocol === 'https:' ? (require('node:https') as typeof Https) : http;
   const agent = new mod.Agent({ keepAlive: true, maxSockets: 4 });
   const headers: http.OutgoingHttpHeaders = { 'content-type': 'text/plain; charset=utf-8' };
   // Basic auth rather than u/p query parameters: those end up in server and proxy logs.
@@ -28,9 +30,9 @@ export function v1Writer(t: V1Target): LineWriter {
   const description = `${base.origin}${path}?db=${t.db}${t.rp ? '&rp=' + t.rp : ''}`;
   return {
     description,
-    write(body: string): Promise<WriteOutcome> {
+    write(body: string | Buffer): Promise<WriteOutcome> {
       return new Promise((resolve) => {
-        const data = Buffer.from(body, 'utf8');
+        const data = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
         const req = mod.request({
           protocol: base.protocol, hostname: base.hostname, port: base.port, path: `${path}?${q}`, method: 'POST', agent,
           headers: { ...headers, 'content-length': data.length }, timeout: t.timeoutMs,

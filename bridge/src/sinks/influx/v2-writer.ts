@@ -25,9 +25,9 @@ export function v2Writer(t: V2Target): LineWriter {
   const path = `/api/v2/write?${q}`;
   return {
     description: `${t.url.replace(/\/$/, '')}/api/v2/write?bucket=${t.bucket}`,
-    async write(body: string): Promise<WriteOutcome> {
+    async write(body: string | Buffer): Promise<WriteOutcome> {
       try {
-        await client.transport.request(path, body, { method: 'POST', headers: { 'content-type': 'text/plain; charset=utf-8' } });
+        await client.transport.request(path, typeof body === 'string' ? body : body.toString('utf8'), { method: 'POST', headers: { 'content-type': 'text/plain; charset=utf-8' } });
         return { ok: true };
       } catch (e) {
         if (e instanceof HttpError) {

@@ -39,5 +39,6 @@ export function parseRetryAfter(header: string | undefined | null, nowMs: number
 export interface LineWriter {
   /** What the writer talks to, for logs: `http://host:8086/write?db=solar`. */
   readonly description: string;
-  write(body: string): Promise<WriteOutcome>;
+  /** Lines separated by '\n'; a Buffer holds them as UTF-8. */
+  write(body: string | Buffer): Promise<WriteOutcome>;
 }

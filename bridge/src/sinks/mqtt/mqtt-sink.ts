@@ -23,8 +23,9 @@ import type { BridgeConfig } from '../../config/schema';
 import type { Logger } from '../../log/logger';
 import { RateLimitedLog } from '../../log/rate-limited-log';
 import type { BridgeMetrics } from '../../metrics/bridge-metrics';
-import { SpooledFrame, decodeSpooledFrame, isSpooledReading } from '../../spool/spooled-frame';
-import type { SinkDelivery } from '../drainer';
+import { SpooledFrame, decodeSpooledFrame, isSpooledReadingBytes } from '../../spool/spooled-frame';
+import { ByteBuilder } from '../byte-builder';
+import type { BatchBuilder, SinkDelivery } from '../drainer';
 import { discoveryMessages } from './ha-discovery';
 import { eventJson, readingState, readingValues } from './state-payload';
 import { OFFLINE, ONLINE, Topics, topicsFor } from './topics';
@@ -40,7 +41,7 @@ export interface MqttSinkHooks {
 
 interface Outgoing {
   topic: string;
-  payload: string;
+  payload: string | Buffer;
   retain: boolean;
 }
 
@@ -188,58 +189,76 @@ export class MqttSink implements SinkDelivery {
     this.publishQuiet(this.topics.commandReply, JSON.stringify(payload), false);
   }
 
-  private messagesFor(payloads: string[]): Outgoing[] {
-    const out: Outgoing[] = [];
-    const readings: string[] = [];
-    for (const p of payloads) {
-      if (isSpooledReading(p)) {
-        readings.push(p);
-        continue;
-      }
-      const rec = decodeSpooledFrame(p);
-      if (!rec || rec.frame.type !== 'E') {
-        // Cannot happen for records this bridge wrote; a record from a damaged disk is
-        // skipped, not retried forever.
-        this.metrics.sinkErrors.inc({ sink: SINK_NAME, kind: 'bad_record' });
-        this.limited.warn('mqtt_bad_record', 'skipped an unreadable spool record');
-        continue;
-      }
-      out.push({ topic: this.topics.event, payload: JSON.stringify(eventJson(rec.frame, rec.ts)), retain: false });
-    }
-    // Only the newest reading is parsed: it becomes the retained state and values.
+  /**
+   * A batch's messages, built as its records are read: readings are copied byte for byte
+   * into one `readings` payload (a Buffer, off the JS heap while it waits for its PUBACK),
+   * events become their own messages, and only the newest reading is parsed, for the
+   * retained state and values.
+   */
+  batch(): BatchBuilder {
+    const events: Outgoing[] = [];
+    const readings = new ByteBuilder(16 * 1024);
+    // [start, end) of each reading inside `readings`, to find the newest readable one.
+    const spans: number[] = [];
+    readings.byte(0x5b /* [ */);
+    return {
+      add: (buf, start, end) => {
+        if (isSpooledReadingBytes(buf, start, end)) {
+          if (spans.length > 0) readings.byte(0x2c /* , */);
+          spans.push(readings.length);
+          readings.bytes(buf, start, end);
+          spans.push(readings.length);
+          return;
+        }
+        const rec = decodeSpooledFrame(buf.toString('latin1', start, end));
+        if (!rec || rec.frame.type !== 'E') {
+          // Cannot happen for records this bridge wrote; a record from a damaged disk is
+          // skipped, not retried forever.
+          this.metrics.sinkErrors.inc({ sink: SINK_NAME, kind: 'bad_record' });
+          this.limited.warn('mqtt_bad_record', 'skipped an unreadable spool record');
+          return;
+        }
+        events.push({ topic: this.topics.event, payload: JSON.stringify(eventJson(rec.frame, rec.ts)), retain: false });
+      },
+      send: () => {
+        let msgs: Outgoing[];
+        try {
+          msgs = events;
+          this.addReadings(msgs, readings, spans);
+        } catch (e) {
+          return Promise.reject(e); // as from an async function: the drainer never sees a throw
+        }
+        return this.publishAll(msgs);
+      },
+    };
+  }
+
+  /** The readings message, and the newest reading as retained state and values. */
+  private addReadings(out: Outgoing[], readings: ByteBuilder, spans: number[]): void {
+    const all = readings.result();
+    // Only the newest reading is parsed; one that cannot be read is left out of the batch.
     let newest: SpooledFrame | null = null;
-    while (readings.length > 0 && !(newest = decodeSpooledFrame(readings[readings.length - 1]))) {
-      readings.pop();
+    while (spans.length > 0 && !(newest = decodeSpooledFrame(all.toString('latin1', spans[spans.length - 2], spans[spans.length - 1])))) {
+      spans.length -= 2;
       this.metrics.sinkErrors.inc({ sink: SINK_NAME, kind: 'bad_record' });
     }
-    if (newest && newest.frame.type === 'R') {
-      const r = newest.frame;
-      out.push({ topic: this.topics.readings, payload: '[' + readings.join(',') + ']', retain: false });
-      out.push({ topic: this.topics.state, payload: JSON.stringify(readingState(r, newest.ts)), retain: true });
-      if (!this.solarCurrent && r.sa !== undefined) {
-        this.solarCurrent = true;
-        this.announce();
-      }
-      for (const [path, value] of readingValues(r)) out.push({ topic: this.topics.value(path), payload: value, retain: true });
+    if (!newest || newest.frame.type !== 'R') return;
+    const r = newest.frame;
+    // Cut at the end of the newest readable reading and close the array.
+    readings.drop(readings.length - spans[spans.length - 1]);
+    readings.byte(0x5d /* ] */);
+    out.push({ topic: this.topics.readings, payload: readings.result(), retain: false });
+    out.push({ topic: this.topics.state, payload: JSON.stringify(readingState(r, newest.ts)), retain: true });
+    if (!this.solarCurrent && r.sa !== undefined) {
+      this.solarCurrent = true;
+      this.announce();
     }
-    return out;
+    for (const [path, value] of readingValues(r)) out.push({ topic: this.topics.value(path), payload: value, retain: true });
   }
 
   private whenConnected(): Promise<void> {
     if (this.connected) return Promise.resolve();
     return new Promise((resolve) => this.connectWaiters.push(resolve));
-  }
-
-  deliver(payloads: string[]): Promise<void> {
-    // Only the messages (flat strings) stay alive while waiting for PUBACKs, not the
-    // batch's payloads: they die young instead of being promoted to the old generation.
-    let msgs: Outgoing[];
-    try {
-      msgs = this.messagesFor(payloads);
-    } catch (e) {
-      return Promise.reject(e); // as from an async function: the drainer never sees a throw
-    }
-    return this.publishAll(msgs);
   }
 
   private async publishAll(msgs: Outgoing[]): Promise<void> {
