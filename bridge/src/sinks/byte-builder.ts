@@ -1,9 +1,11 @@
 /**
  * An append-only byte buffer for what a sink sends (an InfluxDB request body, an MQTT
- * payload). Sinks build their output here record by record, so a batch in flight is one
- * Buffer outside the JS heap instead of one large string plus its encoded copy: large
- * strings go straight to V8's old generation and only a full GC frees them, which is what
- * made the bridge's memory climb at full speed.
+ * payload), built record by record and reused from batch to batch (BuilderPool).
+ *
+ * Why reuse: a batch in flight lives longer than a young-generation cycle, so whatever
+ * holds it is promoted and freed only by a full GC. A large string counts towards the
+ * old generation and brings that GC soon; a Buffer's memory is outside the heap and V8
+ * lets up to 64 MB of dead ones pile up before it collects. Reused Buffers are neither.
  */
 export class ByteBuilder {
   private buf: Buffer;
@@ -11,6 +13,16 @@ export class ByteBuilder {
 
   constructor(initialBytes = 64 * 1024) {
     this.buf = Buffer.allocUnsafeSlow(initialBytes);
+  }
+
+  /** Empties it, keeping its memory. */
+  reset(): void {
+    this.len = 0;
+  }
+
+  /** Bytes of memory it holds. */
+  get capacity(): number {
+    return this.buf.length;
   }
 
   get length(): number {
@@ -57,5 +69,28 @@ export class ByteBuilder {
   /** The bytes so far, as a view of the builder's memory (no copy). */
   result(): Buffer {
     return this.buf.subarray(0, this.len);
+  }
+}
+
+/**
+ * Builders waiting for reuse. Only a builder whose bytes nobody still reads may come back
+ * (e.g. a request body once the server answered it).
+ */
+export class BuilderPool {
+  private readonly free: ByteBuilder[] = [];
+
+  /** `keep`: how many idle builders to hold; `maxBytes`: larger ones are let go. */
+  constructor(private readonly keep: number, private readonly initialBytes: number, private readonly maxBytes = 16 * 1024 * 1024) {}
+
+  take(): ByteBuilder {
+    const b = this.free.pop();
+    if (b) return b;
+    return new ByteBuilder(this.initialBytes);
+  }
+
+  release(b: ByteBuilder): void {
+    if (this.free.length >= this.keep || b.capacity > this.maxBytes) return;
+    b.reset();
+    this.free.push(b);
   }
 }

@@ -15,13 +15,12 @@ import type { Logger } from '../../log/logger';
 import { RateLimitedLog } from '../../log/rate-limited-log';
 import type { BridgeMetrics } from '../../metrics/bridge-metrics';
 import type { BatchBuilder, SinkDelivery } from '../drainer';
-import { ByteBuilder } from '../byte-builder';
+import { BuilderPool, ByteBuilder } from '../byte-builder';
 import { appendRecordLines } from './line-protocol';
 import { decodeSpooledFrame } from '../../spool/spooled-frame';
 import { LineWriter, classifyFailure } from './write-outcome';
 
 export const SINK_NAME = 'influx';
-const EMPTY = Buffer.alloc(0);
 /** Longest single wait, whatever Retry-After says: a bad header must not park the sink for a day. */
 const MAX_RETRY_AFTER_MS = 10 * 60 * 1000;
 /** The parked-points file stops growing here (the counter keeps counting). */
@@ -43,6 +42,8 @@ export class InfluxSink implements SinkDelivery {
   private readonly backoff: Backoff;
   private readonly limited: RateLimitedLog;
   private readonly sleepers = new Set<() => void>();
+  /** Request bodies, reused once answered: two batches in flight, each usually one body. */
+  private readonly builders: BuilderPool;
 
   constructor(
     private readonly writer: LineWriter,
@@ -51,6 +52,8 @@ export class InfluxSink implements SinkDelivery {
     private readonly metrics: BridgeMetrics,
   ) {
     this.backoff = new Backoff({ initialMs: options.retryInitialMs, maxMs: options.retryMaxMs });
+    // About 150 bytes a line: sized so a full body rarely has to grow.
+    this.builders = new BuilderPool(4, Math.min(options.batchLines * 160, 4 * 1024 * 1024));
     this.limited = new RateLimitedLog(log, 10000);
     // HTTP has no connection to watch: "connected" means the last write did not fail, and
     // before the first one nothing has failed.
@@ -64,7 +67,7 @@ export class InfluxSink implements SinkDelivery {
    * their parsed frames and the line strings die young.
    */
   batch(): BatchBuilder {
-    const bodies: Buffer[] = [];
+    const bodies: ByteBuilder[] = [];
     const n = this.options.batchLines;
     const lines: string[] = [];
     let body: ByteBuilder | null = null;
@@ -81,8 +84,8 @@ export class InfluxSink implements SinkDelivery {
         appendRecordLines(lines, rec, this.options.deviceId);
         for (let i = 0; i < lines.length; i++) {
           if (body === null || inBody >= n) {
-            if (body !== null) bodies.push(body.result());
-            body = new ByteBuilder(Math.min(n, 1024) * 160);
+            if (body !== null) bodies.push(body);
+            body = this.builders.take();
             inBody = 0;
           } else {
             body.byte(0x0a /* \n */);
@@ -92,7 +95,7 @@ export class InfluxSink implements SinkDelivery {
         }
       },
       send: () => {
-        if (body !== null) bodies.push(body.result());
+        if (body !== null) bodies.push(body);
         if (bad > 0) {
           this.metrics.sinkErrors.inc({ sink: SINK_NAME, kind: 'bad_record' }, bad);
           this.limited.warn('influx_bad_record', `skipped ${bad} unreadable spool record(s)`);
@@ -102,22 +105,24 @@ export class InfluxSink implements SinkDelivery {
     };
   }
 
-  private async writeAll(bodies: Buffer[]): Promise<void> {
+  private async writeAll(bodies: ByteBuilder[]): Promise<void> {
     for (let i = 0; i < bodies.length; i++) {
-      await this.write(bodies[i]);
-      bodies[i] = EMPTY; // confirmed: let it go before the rest are written
+      // Reused only once the server answered 2xx for it: its bytes were all sent. After a
+      // failure it is left to the GC, in case a dying request still refers to it.
+      if (await this.write(bodies[i].result())) this.builders.release(bodies[i]);
     }
   }
 
   /** Writes one body of lines (no line contains a newline: the line builder escapes them). */
-  private async write(body: string | Buffer): Promise<void> {
-    for (;;) {
+  /** Resolves true if it went through on the first attempt. */
+  private async write(body: string | Buffer): Promise<boolean> {
+    for (let attempt = 0; ; attempt++) {
       if (this.stopped) throw new Error('influx sink stopped');
       const r = await this.writer.write(body);
       if (r.ok) {
         this.backoff.reset();
         this.metrics.sinkConnected.set(1, { sink: SINK_NAME });
-        return;
+        return attempt === 0;
       }
       const kind = classifyFailure(r.status);
       if (kind === 'reject' || kind === 'split') {
@@ -125,13 +130,13 @@ export class InfluxSink implements SinkDelivery {
         const lines = body.toString().split('\n');
         if (lines.length === 1) {
           this.park(lines[0], r.message);
-          return;
+          return false;
         }
         const half = Math.ceil(lines.length / 2);
         const second = lines.slice(half).join('\n');
         await this.write(lines.slice(0, half).join('\n'));
         await this.write(second);
-        return;
+        return false;
       }
       this.metrics.sinkConnected.set(0, { sink: SINK_NAME });
       this.metrics.sinkErrors.inc({ sink: SINK_NAME, kind: kind === 'config' ? 'refused' : r.status === undefined ? 'network' : 'server' });

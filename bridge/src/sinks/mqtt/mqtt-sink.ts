@@ -24,7 +24,7 @@ import type { Logger } from '../../log/logger';
 import { RateLimitedLog } from '../../log/rate-limited-log';
 import type { BridgeMetrics } from '../../metrics/bridge-metrics';
 import { SpooledFrame, decodeSpooledFrame, isSpooledReadingBytes } from '../../spool/spooled-frame';
-import { ByteBuilder } from '../byte-builder';
+import { BuilderPool, ByteBuilder } from '../byte-builder';
 import type { BatchBuilder, SinkDelivery } from '../drainer';
 import { discoveryMessages } from './ha-discovery';
 import { eventJson, readingState, readingValues } from './state-payload';
@@ -41,7 +41,7 @@ export interface MqttSinkHooks {
 
 interface Outgoing {
   topic: string;
-  payload: string | Buffer;
+  payload: string;
   retain: boolean;
 }
 
@@ -59,6 +59,8 @@ export class MqttSink implements SinkDelivery {
   private readonly backoff: Backoff;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private readonly limited: RateLimitedLog;
+  /** The readings payload is built in one reused builder (its string is made at once). */
+  private readonly builders = new BuilderPool(1, 64 * 1024);
 
   constructor(
     private readonly config: BridgeConfig['mqtt'],
@@ -191,13 +193,12 @@ export class MqttSink implements SinkDelivery {
 
   /**
    * A batch's messages, built as its records are read: readings are copied byte for byte
-   * into one `readings` payload (a Buffer, off the JS heap while it waits for its PUBACK),
-   * events become their own messages, and only the newest reading is parsed, for the
-   * retained state and values.
+   * into one `readings` payload, events become their own messages, and only the newest
+   * reading is parsed, for the retained state and values.
    */
   batch(): BatchBuilder {
     const events: Outgoing[] = [];
-    const readings = new ByteBuilder(16 * 1024);
+    const readings = this.builders.take();
     // [start, end) of each reading inside `readings`, to find the newest readable one.
     const spans: number[] = [];
     readings.byte(0x5b /* [ */);
@@ -227,6 +228,8 @@ export class MqttSink implements SinkDelivery {
           this.addReadings(msgs, readings, spans);
         } catch (e) {
           return Promise.reject(e); // as from an async function: the drainer never sees a throw
+        } finally {
+          this.builders.release(readings);
         }
         return this.publishAll(msgs);
       },
@@ -247,7 +250,9 @@ export class MqttSink implements SinkDelivery {
     // Cut at the end of the newest readable reading and close the array.
     readings.drop(readings.length - spans[spans.length - 1]);
     readings.byte(0x5d /* ] */);
-    out.push({ topic: this.topics.readings, payload: readings.result(), retain: false });
+    // A string, not the Buffer: mqtt.js deep-copies a Buffer payload into its store until
+    // the PUBACK (a second copy, off-heap, freed late); a string it shares.
+    out.push({ topic: this.topics.readings, payload: readings.result().toString('latin1'), retain: false });
     out.push({ topic: this.topics.state, payload: JSON.stringify(readingState(r, newest.ts)), retain: true });
     if (!this.solarCurrent && r.sa !== undefined) {
       this.solarCurrent = true;
