@@ -36,6 +36,15 @@ const DEFAULT_START_HOUR = 7;
 /** Flags `npm start` sets itself; the rest of the bridge's flags pass through. */
 const OWN_BRIDGE_KEYS = new Set(['source.url', 'mqtt.url', 'spool.dir', 'device_id', 'http.listen']);
 
+type NumericKey = 'speed' | 'startHour' | 'hours' | 'seed' | 'brokerPort';
+const NUMERIC_FLAGS: { [flag: string]: { key: NumericKey; lo: number; hi: number; integer: boolean } | undefined } = {
+  '--speed': { key: 'speed', lo: 0.001, hi: 1e6, integer: false },
+  '--start-hour': { key: 'startHour', lo: 0, hi: 23.999, integer: false },
+  '--hours': { key: 'hours', lo: 0.001, hi: 24 * 3650, integer: false },
+  '--seed': { key: 'seed', lo: 0, hi: 4294967295, integer: true },
+  '--broker-port': { key: 'brokerPort', lo: 0, hi: 65535, integer: true },
+};
+
 export function startUsage(): string {
   const passed = SETTING_FLAGS.filter((f) => !OWN_BRIDGE_KEYS.has(f.key)).map((f) => f.flag).join(' ');
   return `usage: npm start -- [--speed N] [--scenario NAME] [--start-hour H] [--hours H] [--seed S]
@@ -93,15 +102,17 @@ export function parseStartArgs(argv: readonly string[]): StartArgs {
       }
       return n;
     };
-    let n: number | string;
+    const range = NUMERIC_FLAGS[flag];
+    if (range) {
+      const n = number(range.lo, range.hi, range.integer);
+      if (typeof n === 'string') return { ok: false, error: n };
+      o[range.key] = n;
+      if (flag === '--start-hour') startHourGiven = true;
+      continue;
+    }
     switch (flag) {
       case '--help': case '-h':
         return { ok: true, help: true };
-      case '--speed':
-        n = number(0.001, 1e6, false);
-        if (typeof n === 'string') return { ok: false, error: n };
-        o.speed = n;
-        break;
       case '--scenario': {
         const s = value();
         if (s === null) return { ok: false, error: '--scenario needs a name' };
@@ -109,27 +120,6 @@ export function parseStartArgs(argv: readonly string[]): StartArgs {
         o.scenario = s;
         break;
       }
-      case '--start-hour':
-        n = number(0, 23.999, false);
-        if (typeof n === 'string') return { ok: false, error: n };
-        o.startHour = n;
-        startHourGiven = true;
-        break;
-      case '--hours':
-        n = number(0.001, 24 * 3650, false);
-        if (typeof n === 'string') return { ok: false, error: n };
-        o.hours = n;
-        break;
-      case '--seed':
-        n = number(0, 4294967295, true);
-        if (typeof n === 'string') return { ok: false, error: n };
-        o.seed = n;
-        break;
-      case '--broker-port':
-        n = number(0, 65535, true);
-        if (typeof n === 'string') return { ok: false, error: n };
-        o.brokerPort = n;
-        break;
       case '--mqtt': case '--spool': case '--device-id': case '--http': {
         const s = value();
         if (s === null) return { ok: false, error: `${flag} needs a value` };
