@@ -253,7 +253,11 @@ describe('hardware docs: drawings and prose', () => {
   });
 
   it('WIRING gives the host-side commands for the TS-7670', () => {
-    assert.ok(WIRING.includes('socat TCP-LISTEN:7000,reuseaddr,fork FILE:/dev/ttyACM0,raw,echo=0,b115200'));
+    // The same socat export as hardware/TS-7670.md: one client (no fork), with keepalive.
+    const ts7670 = fs.readFileSync(path.join(HW_DIR, 'TS-7670.md'), 'utf8');
+    const socat = /<!-- socat-export -->\s*```sh\n(.*)\n```/.exec(ts7670)?.[1];
+    assert.ok(socat && !/\bfork\b/.test(socat) && socat.includes('keepalive'), 'TS-7670.md socat-export block');
+    assert.ok(WIRING.split('\n').includes(socat), 'WIRING.md shows the socat command of TS-7670.md');
     assert.ok(WIRING.includes('/dev/ttyACM0:115200'), 'ser2net line');
     assert.ok(containsValue(WIRING, String(hw.HOST_LINK.baud)));
   });
