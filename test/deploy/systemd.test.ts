@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { SERVICE_NODE_FLAGS } from '../../bridge/src/heap-policy';
 import { LineServer, freePort, makeTempDir, removeDir, waitFor } from '../helpers/services';
 import { readingLine } from '../bridge/helpers/frames';
 import { UnitFile, execArgv, expandSpecifiers, parseEnvironmentFile } from './helpers/systemd-unit';
@@ -135,8 +136,12 @@ describe('deploy: systemd units (bridge/systemd)', function () {
     function execStart(stateRoot: string): { argv: string[]; cwd: string; env: NodeJS.ProcessEnv } {
       const u = UnitFile.read(BRIDGE_UNIT);
       const raw = execArgv(u.get('Service', 'ExecStart')!).map((a) => expandSpecifiers(a, { S: stateRoot }));
-      const [node, bundle, ...args] = raw;
+      const [node, ...rest] = raw;
       assert.match(node, /\/node$/);
+      // Node's own flags come before the script: the memory settings the bench measured.
+      const nodeFlags = rest.slice(0, rest.findIndex((a) => !a.startsWith('--')));
+      assert.deepEqual(nodeFlags, SERVICE_NODE_FLAGS, 'the unit runs node with the service heap flags');
+      const [bundle, ...args] = rest.slice(nodeFlags.length);
       // The unit runs what `npm run bridge -- --build` writes by default.
       const help = spawnSync(process.execPath, [bridgeBundle(), '--help'], { encoding: 'utf8', env: bundleEnv() }).stdout;
       const defaultOut = /--build \[FILE\]\s+write the bridge as one JavaScript file \(default ([^)]+)\)/.exec(help);
@@ -149,7 +154,7 @@ describe('deploy: systemd units (bridge/systemd)', function () {
       assert.equal(envFile, '/etc/solar-bridge/bridge.env');
       const env = parseEnvironmentFile(fs.readFileSync(path.join(dir, 'bridge.env.example'), 'utf8'));
       const cwd = expandSpecifiers(u.get('Service', 'WorkingDirectory')!, { S: stateRoot });
-      return { argv: [bridgeBundle(), ...mapped], cwd, env: bundleEnv(env) };
+      return { argv: [...nodeFlags, bridgeBundle(), ...mapped], cwd, env: bundleEnv(env) };
     }
 
     it('--check accepts the unit\'s arguments with the shipped bridge.yaml and bridge.env.example', () => {
