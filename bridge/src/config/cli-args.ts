@@ -95,7 +95,7 @@ export function helpText(): string {
     'SOLAR_BRIDGE_MQTT_PASSWORD, SOLAR_BRIDGE_SPOOL_MAX_BYTES, SOLAR_BRIDGE_INFLUX_TOKEN.',
     '',
     'Examples:',
-    '  npm run bridge -- --source tcp://ts7670.lan:2000 --mqtt mqtt://localhost:1883',
+    '  npm run bridge -- --source tcp://ts7670.lan:7000 --mqtt mqtt://localhost:1883',
     '  npm run bridge -- --source /dev/ttyACM0 --influx-url http://localhost:8086 --influx-api v1 --influx-db solar',
     '  npm run bridge -- --config /etc/solar-bridge.yaml',
     '',
