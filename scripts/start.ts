@@ -14,6 +14,7 @@ import { Bridge } from '../bridge/src/bridge';
 import { resolveConfig } from '../bridge/src/config/resolve-config';
 import type { BridgeConfig } from '../bridge/src/config/schema';
 import { createLogger } from '../bridge/src/log/logger';
+import { brokerCredentials } from '../bridge/src/sinks/mqtt/mqtt-sink';
 import type { StateJson } from '../bridge/src/sinks/mqtt/state-payload';
 import { topicsFor } from '../bridge/src/sinks/mqtt/topics';
 import { SerialEndpoint, startTcpEndpoint } from '../simulator/endpoints';
@@ -68,14 +69,9 @@ function mosquittoArgs(url: string, c: BridgeConfig): string {
 
 /** Watches the state topic as any subscriber would. */
 function watchState(c: BridgeConfig, onState: (s: StateJson) => void): mqtt.MqttClient {
-  const o: mqtt.IClientOptions = { clientId: `npm-start-status-${process.pid}`, reconnectPeriod: 1000, connectTimeout: 5000 };
-  if (c.mqtt.username) o.username = c.mqtt.username;
-  if (c.mqtt.password) o.password = c.mqtt.password;
-  if (c.mqtt.tls.ca) o.ca = fs.readFileSync(c.mqtt.tls.ca);
-  if (c.mqtt.tls.cert) o.cert = fs.readFileSync(c.mqtt.tls.cert);
-  if (c.mqtt.tls.key) o.key = fs.readFileSync(c.mqtt.tls.key);
-  o.rejectUnauthorized = c.mqtt.tls.reject_unauthorized;
-  const client = mqtt.connect(c.mqtt.url, o);
+  const client = mqtt.connect(c.mqtt.url, {
+    clientId: `npm-start-status-${process.pid}`, reconnectPeriod: 1000, connectTimeout: 5000, ...brokerCredentials(c.mqtt),
+  });
   const topic = topicsFor(c.mqtt.base_topic).state;
   client.on('connect', () => client.subscribe(topic, { qos: 0 }));
   client.on('error', () => undefined); // the bridge's own sink reports broker trouble

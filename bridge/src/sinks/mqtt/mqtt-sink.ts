@@ -47,6 +47,17 @@ interface Outgoing {
 
 export class StoppedError extends Error {}
 
+/** Who we are to the broker and how we trust it: what any client of the configured broker needs. */
+export function brokerCredentials(c: BridgeConfig['mqtt']): IClientOptions {
+  const o: IClientOptions = { rejectUnauthorized: c.tls.reject_unauthorized };
+  if (c.username) o.username = c.username;
+  if (c.password) o.password = c.password;
+  if (c.tls.ca) o.ca = fs.readFileSync(c.tls.ca);
+  if (c.tls.cert) o.cert = fs.readFileSync(c.tls.cert);
+  if (c.tls.key) o.key = fs.readFileSync(c.tls.key);
+  return o;
+}
+
 export class MqttSink implements SinkDelivery {
   readonly name = SINK_NAME;
   readonly topics: Topics;
@@ -88,13 +99,7 @@ export class MqttSink implements SinkDelivery {
       protocolVersion: 4,
       will: { topic: this.topics.availability, payload: Buffer.from(OFFLINE), qos: 1, retain: true },
     };
-    if (c.username) o.username = c.username;
-    if (c.password) o.password = c.password;
-    if (c.tls.ca) o.ca = fs.readFileSync(c.tls.ca);
-    if (c.tls.cert) o.cert = fs.readFileSync(c.tls.cert);
-    if (c.tls.key) o.key = fs.readFileSync(c.tls.key);
-    o.rejectUnauthorized = c.tls.reject_unauthorized;
-    return o;
+    return { ...o, ...brokerCredentials(c) };
   }
 
   start(): void {
