@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Influxd1Service, LineServer, MosquittoService, makeTempDir, removeDir, sleep, waitFor } from '../helpers/services';
-import { BridgeProcess, metricValue } from './helpers/bridge-harness';
+import { BridgeProcess, FAST_RETRY_ENV, metricValue } from './helpers/bridge-harness';
 import { readingLine } from './helpers/frames';
 import { MqttRecorder } from './helpers/mqtt-recorder';
 
@@ -51,9 +51,7 @@ describe('bridge zero loss under broker, InfluxDB and bridge failures', function
     sub.client.on('message', (_t, payload) => { for (const r of JSON.parse(payload.toString()) as Array<{ frame: { seq: number } }>) seen.add(r.frame.seq); });
 
     const env = {
-      SOLAR_BRIDGE_INFLUX_RETRY_INITIAL_MS: '100', SOLAR_BRIDGE_INFLUX_RETRY_MAX_MS: '1000',
-      SOLAR_BRIDGE_MQTT_RECONNECT_INITIAL_MS: '100', SOLAR_BRIDGE_MQTT_RECONNECT_MAX_MS: '1000',
-      SOLAR_BRIDGE_SOURCE_RECONNECT_INITIAL_MS: '50', SOLAR_BRIDGE_SOURCE_RECONNECT_MAX_MS: '500',
+      ...FAST_RETRY_ENV,
       // Small segments, so segments roll and are deleted while the test runs.
       SOLAR_BRIDGE_SPOOL_SEGMENT_BYTES: String(64 * 1024),
     };

@@ -18,10 +18,11 @@ import { SerialEndpoint, startPtyEndpoint } from '../../simulator/endpoints';
 import { Simulation } from '../../simulator/simulation';
 import { ensureFirmwareBundle } from '../helpers/firmware-bundle';
 import { MosquittoService, VictoriaMetricsService, makeTempDir, removeDir, waitFor } from '../helpers/services';
+import { FAST_RETRY_ENV } from '../bridge/helpers/bridge-harness';
 import { MqttRecorder } from '../bridge/helpers/mqtt-recorder';
 import { BridgeUnderTest } from './helpers/bridge-under-test';
 import { ChainDriver, FaultAt } from './helpers/chain-driver';
-import { EmittedFrames, readingKey } from './helpers/emitted-frames';
+import { EmittedFrames, ReadingsOnMqtt, readingKey } from './helpers/emitted-frames';
 
 const DEVICE = 'e2epty';
 const PERIOD_S = 2;
@@ -83,24 +84,19 @@ describe('end to end over a socat pty: a simulated day under faults, into Victor
 
     const topic = `solar/${DEVICE}/readings`;
     sub = await MqttRecorder.connect(broker.url, [topic], { clientId: 'e2e-pty-check', clean: false });
-    const seen = new Set<string>();
-    sub.client.on('message', (t, payload) => {
-      if (t === topic) for (const r of JSON.parse(payload.toString()) as Array<{ frame: { boot: number; seq: number } }>) seen.add(readingKey(r.frame.boot, r.frame.seq));
-    });
+    const seen = new ReadingsOnMqtt(sub.client, topic);
 
     bridge = new BridgeUnderTest([
       '--source', `serial:${tty}`, '--mqtt', broker.url, '--influx-url', vm.url, '--influx-api', 'v2', '--influx-bucket', 'solar',
       '--device-id', DEVICE, '--spool', path.join(dir, 'spool'),
     ], {
-      SOLAR_BRIDGE_INFLUX_RETRY_INITIAL_MS: '100', SOLAR_BRIDGE_INFLUX_RETRY_MAX_MS: '1000',
-      SOLAR_BRIDGE_MQTT_RECONNECT_INITIAL_MS: '100', SOLAR_BRIDGE_MQTT_RECONNECT_MAX_MS: '1000',
-      SOLAR_BRIDGE_SOURCE_RECONNECT_INITIAL_MS: '50', SOLAR_BRIDGE_SOURCE_RECONNECT_MAX_MS: '500',
+      ...FAST_RETRY_ENV,
     }, dir);
     const b = bridge;
     const drive = new ChainDriver(sim, ep, b, emitted);
     await drive.connectBridge();
-    const desc = (await b.scrape());
-    assert.equal(desc.sourceConnects, 1, 'the bridge opened the pty as a serial port');
+    const opened = await b.scrape();
+    assert.equal(opened.sourceConnects, 1, 'the bridge opened the pty as a serial port');
     await drive.run(OUTSIDE_FAULTS, async (f) => {
       switch (f) {
         case 'broker-stop': await broker.stop(); break;
@@ -124,7 +120,7 @@ describe('end to end over a socat pty: a simulated day under faults, into Victor
     const missing = emitted.readings.filter((k) => !storedSet.has(k));
     assert.deepEqual(missing.slice(0, 10), [], `${missing.length} readings missing from VictoriaMetrics`);
     assert.equal(stored.length, N, 'nothing stored that was not emitted');
-    await waitFor(() => emitted.readings.every((k) => seen.has(k)), { timeoutMs: 60000, what: 'every reading over MQTT', detail: () => `have ${seen.size} of ${N}` });
+    await waitFor(() => emitted.readings.every((k) => seen.has(k)), { timeoutMs: 60000, what: 'every reading over MQTT', detail: () => `have ${seen.copies.size} of ${N}` });
 
     await b.stop();
     assert.equal(b.total('readings'), N);
@@ -134,7 +130,7 @@ describe('end to end over a socat pty: a simulated day under faults, into Victor
     assert.equal(b.total('rebootsBootChanged'), sim.mcu.resets.length);
     assert.equal(sim.mcu.resets.length, 1, 'the hang ended in a watchdog reset');
     drive.countSimulatedFaults();
-    console.log(`fault suite (pty, VictoriaMetrics) tally: ${N} readings emitted, ${storedSet.size} stored once, ${seen.size} over MQTT, `
+    console.log(`fault suite (pty, VictoriaMetrics) tally: ${N} readings emitted, ${storedSet.size} stored once, ${seen.copies.size} over MQTT, `
       + `${b.restarts + 1} bridge processes; faults: ${Object.entries(drive.applied).map(([k, v]) => `${k} ${v}`).join(', ')}`);
   });
 });

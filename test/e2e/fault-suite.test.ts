@@ -23,10 +23,11 @@ import { Simulation } from '../../simulator/simulation';
 import { SerialEndpoint, startTcpEndpoint } from '../../simulator/endpoints';
 import { ensureFirmwareBundle } from '../helpers/firmware-bundle';
 import { Influxd1Service, MosquittoService, makeTempDir, removeDir, waitFor } from '../helpers/services';
+import { FAST_RETRY_ENV } from '../bridge/helpers/bridge-harness';
 import { MqttRecorder } from '../bridge/helpers/mqtt-recorder';
 import { BridgeUnderTest } from './helpers/bridge-under-test';
 import { ChainDriver } from './helpers/chain-driver';
-import { EmittedFrames, readingKey } from './helpers/emitted-frames';
+import { EmittedFrames, ReadingsOnMqtt, readingKey } from './helpers/emitted-frames';
 
 const DB = 'solar';
 const DEVICE = 'e2e';
@@ -115,25 +116,13 @@ describe('end to end: a simulated week under faults loses nothing', function () 
     // (broker restarts) reaches it when it reconnects.
     const readingsTopic = `solar/${DEVICE}/readings`;
     sub = await MqttRecorder.connect(broker.url, [readingsTopic], { clientId: 'e2e-week-check', clean: false });
-    const seenOnMqtt = new Map<string, number>();
-    let mqttMessages = 0;
-    sub.client.on('message', (topic, payload) => {
-      if (topic !== readingsTopic) return;
-      mqttMessages++;
-      for (const r of JSON.parse(payload.toString()) as Array<{ frame: { boot: number; seq: number } }>) {
-        const k = readingKey(r.frame.boot, r.frame.seq);
-        seenOnMqtt.set(k, (seenOnMqtt.get(k) ?? 0) + 1);
-      }
-    });
-    sub.messages.length = 0;
+    const onMqtt = new ReadingsOnMqtt(sub.client, readingsTopic);
 
     bridge = new BridgeUnderTest([
       '--source', ep.address, '--mqtt', broker.url, '--influx-url', influx.url, '--influx-api', 'v1', '--influx-db', DB,
       '--device-id', DEVICE, '--spool', path.join(dir, 'spool'),
     ], {
-      SOLAR_BRIDGE_INFLUX_RETRY_INITIAL_MS: '100', SOLAR_BRIDGE_INFLUX_RETRY_MAX_MS: '1000',
-      SOLAR_BRIDGE_MQTT_RECONNECT_INITIAL_MS: '100', SOLAR_BRIDGE_MQTT_RECONNECT_MAX_MS: '1000',
-      SOLAR_BRIDGE_SOURCE_RECONNECT_INITIAL_MS: '50', SOLAR_BRIDGE_SOURCE_RECONNECT_MAX_MS: '500',
+      ...FAST_RETRY_ENV,
       // Segments roll and are deleted during the run.
       SOLAR_BRIDGE_SPOOL_SEGMENT_BYTES: String(256 * 1024),
     }, dir);
@@ -192,12 +181,10 @@ describe('end to end: a simulated week under faults loses nothing', function () 
     assert.equal(ev.length === 0 ? 0 : ev[0].values[0][1], emitted.events.length, 'every event stored once');
 
     // MQTT: every reading at least once.
-    await waitFor(() => emitted.readings.every((k) => seenOnMqtt.has(k)), {
+    await waitFor(() => emitted.readings.every((k) => onMqtt.has(k)), {
       timeoutMs: 60000, what: 'every reading over MQTT',
-      detail: () => `missing ${emitted.readings.filter((k) => !seenOnMqtt.has(k)).length}, e.g. ${emitted.readings.filter((k) => !seenOnMqtt.has(k)).slice(0, 5)}`,
+      detail: () => `missing ${emitted.readings.filter((k) => !onMqtt.has(k)).length}, e.g. ${emitted.readings.filter((k) => !onMqtt.has(k)).slice(0, 5)}`,
     });
-    let mqttCopies = 0;
-    for (const n of seenOnMqtt.values()) mqttCopies += n;
 
     // The counters, summed over every bridge process.
     await b.stop();
@@ -234,7 +221,7 @@ describe('end to end: a simulated week under faults loses nothing', function () 
       `fault suite tally (simulated week, seed 11, ${((simulatedAt - started) / 1000).toFixed(0)} s to simulate, ${((Date.now() - started) / 1000).toFixed(0)} s in all)`,
       `  readings emitted ${N}, events emitted ${emitted.events.length}, other lines on the port ${emitted.otherLines}`,
       `  InfluxDB: ${stored.size} readings stored, ${duplicates} duplicates, ${missingInflux.length} missing; ${emitted.events.length} events`,
-      `  MQTT: ${seenOnMqtt.size} distinct readings in ${mqttMessages} messages, ${mqttCopies - seenOnMqtt.size} redelivered copies`,
+      `  MQTT: ${onMqtt.copies.size} distinct readings in ${onMqtt.messages} messages, ${onMqtt.redelivered()} redelivered copies`,
       `  bridge: ${b.restarts + 1} processes, frames ${b.total('readings')} R + ${b.total('events')} E, sent influx ${b.total('influxSent')} / mqtt ${b.total('mqttSent')} records (re-sends after kills included), spool drops ${b.total('spoolDropped')}, gaps ${b.total('gaps')}, reboots seen ${b.total('rebootsBootChanged')}`,
       `  faults injected: ${Object.entries(drive.applied).map(([k, v]) => `${k} ${v}`).join(', ')}`,
     ];

@@ -53,6 +53,13 @@ export function metricValue(metrics: Map<string, number>, name: string, labels =
 }
 
 /** How the bridge process is started: as `npm run bridge` does (ts-node), or from the --build bundle with node flags. */
+/** Short retry and reconnect delays, so fault tests do not wait out production backoffs. */
+export const FAST_RETRY_ENV: NodeJS.ProcessEnv = {
+  SOLAR_BRIDGE_INFLUX_RETRY_INITIAL_MS: '100', SOLAR_BRIDGE_INFLUX_RETRY_MAX_MS: '1000',
+  SOLAR_BRIDGE_MQTT_RECONNECT_INITIAL_MS: '100', SOLAR_BRIDGE_MQTT_RECONNECT_MAX_MS: '1000',
+  SOLAR_BRIDGE_SOURCE_RECONNECT_INITIAL_MS: '50', SOLAR_BRIDGE_SOURCE_RECONNECT_MAX_MS: '500',
+};
+
 export type BridgeLaunch = { kind: 'ts' } | { kind: 'bundle'; file: string; nodeFlags: string[] };
 
 export class BridgeProcess {

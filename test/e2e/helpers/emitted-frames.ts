@@ -2,6 +2,7 @@
  * What the firmware put on its serial port, frame by frame, as the ground truth a fault
  * run is checked against: every reading by (boot, seq), every event, in order.
  */
+import type { MqttClient } from 'mqtt';
 import { LineSplitter, MAX_LINE_LENGTH, decodeLine } from '../../../firmware/src/protocol';
 
 export function readingKey(boot: number, seq: number): string {
@@ -29,5 +30,36 @@ export class EmittedFrames {
     const f = r.frame;
     if (f.type === 'R') this.readings.push(readingKey(f.boot, f.seq));
     else if (f.type === 'E') this.events.push({ boot: f.boot, kind: f.kind, up: f.up });
+  }
+}
+
+/**
+ * Readings as an MQTT subscriber of the bridge's `readings` topic receives them: copies
+ * per (boot, seq), live, so a test can wait for the set to be complete.
+ */
+export class ReadingsOnMqtt {
+  readonly copies = new Map<string, number>();
+  messages = 0;
+
+  constructor(client: MqttClient, private readonly topic: string) {
+    client.on('message', (t, payload) => {
+      if (t !== this.topic) return;
+      this.messages++;
+      for (const r of JSON.parse(payload.toString()) as Array<{ frame: { boot: number; seq: number } }>) {
+        const k = readingKey(r.frame.boot, r.frame.seq);
+        this.copies.set(k, (this.copies.get(k) ?? 0) + 1);
+      }
+    });
+  }
+
+  has(key: string): boolean {
+    return this.copies.has(key);
+  }
+
+  /** Deliveries beyond the first of each reading (redelivery after a reconnect). */
+  redelivered(): number {
+    let n = 0;
+    for (const c of this.copies.values()) n += c - 1;
+    return n;
   }
 }
