@@ -90,9 +90,8 @@ export class ChainDriver {
 
   /** Faults the simulation itself applied (plant, sensors, MCU), counted by kind. */
   countSimulatedFaults(): void {
-    for (const a of this.sim.actions) {
-      const kind = a.what.split(' ')[0];
-      if (!a.what.includes(' ends') && a.what !== 'mains back' && !a.what.startsWith('get settings') && kind !== 'command') this.count(kind);
+    for (const e of this.sim.scenario.events) {
+      if (e.action.kind !== 'command' && e.atHour * 3600 <= this.sim.clock.now) this.count(e.action.kind);
     }
     this.count('watchdog-reset', this.sim.mcu.resets.length);
   }
