@@ -70,7 +70,7 @@ function mosquittoArgs(url: string, c: BridgeConfig): string {
 /** Watches the state topic as any subscriber would. */
 function watchState(c: BridgeConfig, onState: (s: StateJson) => void): mqtt.MqttClient {
   const client = mqtt.connect(c.mqtt.url, {
-    clientId: `npm-start-status-${process.pid}`, reconnectPeriod: 1000, connectTimeout: 5000, ...brokerCredentials(c.mqtt),
+    clientId: `npm-start-status-${process.pid}`, reconnectPeriod: 1000, connectTimeout: 5000, writeCache: false, ...brokerCredentials(c.mqtt),
   });
   const topic = topicsFor(c.mqtt.base_topic).state;
   client.on('connect', () => client.subscribe(topic, { qos: 0 }));

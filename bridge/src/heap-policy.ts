@@ -20,14 +20,15 @@ export const V8_FLAGS: readonly string[] = ['--semi-space-growth-factor=1', '--h
 
 /**
  * Node flags for the service (bridge/systemd/solar-bridge.service puts them on node's
- * command line; they cannot be set once the heap exists). Measured with npm run bench on
- * the 2-core CI machine: peak RSS 78-79 MB at 25-28k readings/s (burst) and a steady
- * 20.6k/s kept up, against 82-87 MB without them. The old-space cap leaves room: the live
- * JavaScript heap is 10-15 MB at full speed, and batches in flight are Buffers, which live
- * outside it. A single GC thread saves the helper threads' memory; at this heap size
- * marking is short anyway.
+ * command line; they cannot be set once the heap exists). --single-threaded runs V8's
+ * garbage collection and optimising compiler on the main thread: their helper threads
+ * and the malloc arenas those threads get cost about 5 MB resident, and at this heap size
+ * the work they would take off the main thread is small. The old-space cap keeps V8 from
+ * letting garbage pile up: the live JavaScript heap is 7-8 MB idle and stays near 12 MB
+ * at full speed, since batches in flight are Buffers, which live outside it.
+ * Figures in bridge/README.md ("Performance and memory"), from npm run bench.
  */
-export const SERVICE_NODE_FLAGS: readonly string[] = ['--max-old-space-size=24', '--single-threaded-gc'];
+export const SERVICE_NODE_FLAGS: readonly string[] = ['--max-old-space-size=24', '--single-threaded'];
 
 let applied = false;
 

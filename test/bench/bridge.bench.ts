@@ -8,6 +8,7 @@
  * goal beyond it: >= 0.5x of mosquitto_pub -l.
  */
 import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { Influxd1Service, LineServer, MosquittoService, makeTempDir, removeDir, sleep, waitFor } from '../helpers/services';
 import { BridgeLaunch, BridgeProcess, metricValue, repoRoot } from '../bridge/helpers/bridge-harness';
@@ -45,6 +46,16 @@ function mosquittoPub(port: number, text: string, qos: 0 | 1): Promise<number> {
   });
 }
 
+/**
+ * The kernel's high-water mark of the process's resident memory (VmHWM), in MB: the true
+ * peak since the process started, which sampling the RSS every so often can miss.
+ */
+function peakResidentMb(pid: number): number {
+  const m = /^VmHWM:\s+(\d+) kB$/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  if (!m) throw new Error(`no VmHWM in /proc/${pid}/status`);
+  return Number(m[1]) / 1024;
+}
+
 interface BridgeRun { seconds: number; peakRssMb: number; lagSeconds: number; feedSeconds: number }
 
 /** Sends the lines at `rate` lines/s in 50 ms slices (a steady stream), or all at once when rate is 0. */
@@ -69,21 +80,18 @@ async function bridgeRun(dir: string, label: string, args: string[], text: strin
   try {
     await waitFor(() => mcu.clientCount === 1, { timeoutMs: 15000, what: 'the bridge to connect' });
     await sleep(300); // let the sinks connect and Home Assistant discovery go out first
-    let peak = 0;
     const t0 = process.hrtime.bigint();
-    const sampler = setInterval(() => { void bridge.metrics().then((m) => { peak = Math.max(peak, metricValue(m, 'process_resident_memory_bytes')); }, () => undefined); }, 100);
     await feed(mcu, text, rate);
     const sent = process.hrtime.bigint();
-    clearInterval(sampler);
     const done = async (): Promise<boolean> => {
+      if (!bridge.proc?.running) throw new Error(`${label}: the bridge exited: ${bridge.output().slice(-2000)}`);
       const m = await bridge.metrics();
-      peak = Math.max(peak, metricValue(m, 'process_resident_memory_bytes'));
       if (sinks.length === 0) return metricValue(m, 'solar_bridge_spool_appended_total') >= N;
       return sinks.every((s) => metricValue(m, 'solar_bridge_sink_sent_total', `sink="${s}"`) >= N);
     };
     await waitFor(done, { timeoutMs: 600000, intervalMs: 20, what: `${label}: ${N} frames confirmed`, detail: () => bridge.output().slice(-2000) });
     const end = process.hrtime.bigint();
-    return { seconds: Number(end - t0) / 1e9, peakRssMb: peak / 1024 / 1024, lagSeconds: Number(end - sent) / 1e9, feedSeconds: Number(sent - t0) / 1e9 };
+    return { seconds: Number(end - t0) / 1e9, peakRssMb: peakResidentMb(bridge.proc!.pid!), lagSeconds: Number(end - sent) / 1e9, feedSeconds: Number(sent - t0) / 1e9 };
   } finally {
     await bridge.stop();
     await waitFor(() => mcu.clientCount === 0, { timeoutMs: 10000, what: 'the bridge to disconnect' });
