@@ -3,7 +3,8 @@
 // The one test entry point: runs every mocha spec (test/**/*.test.ts) through ts-node
 // in transpile-only mode (type checking is `npm run typecheck`, run before this), then
 // prints the line CI reads, "N passed, N failed", and exits non-zero on any failure.
-// `--bench` runs the benchmarks in test/bench/ instead (npm run bench).
+// `--bench [WORD...]` runs the benchmarks in test/bench/ instead (npm run bench), or those
+// whose file name contains one of the words.
 // Extra arguments are spec files or --grep PATTERN, for running a subset by hand.
 const path = require('path');
 const fs = require('fs');
@@ -26,11 +27,14 @@ function findFiles(dir, suffix, out) {
   return out;
 }
 
-async function runBenchmarks() {
+/** `npm run bench -- bridge sim` runs only the benchmarks whose file name contains one of the words. */
+async function runBenchmarks(only) {
   const dir = path.join(__dirname, 'bench');
-  const files = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.bench.ts')).sort() : [];
+  const files = fs.existsSync(dir)
+    ? fs.readdirSync(dir).filter((f) => f.endsWith('.bench.ts') && (only.length === 0 || only.some((w) => f.includes(w)))).sort()
+    : [];
   if (files.length === 0) {
-    console.log('no benchmarks yet in test/bench/');
+    console.log(only.length ? `no benchmark in test/bench/ matches ${only.join(', ')}` : 'no benchmarks yet in test/bench/');
     return;
   }
   const rows = [];
@@ -82,7 +86,7 @@ function runTests(args) {
 
 const args = process.argv.slice(2);
 if (args[0] === '--bench') {
-  runBenchmarks().catch((err) => { console.error(err); process.exitCode = 1; });
+  runBenchmarks(args.slice(1)).catch((err) => { console.error(err); process.exitCode = 1; });
 } else {
   runTests(args);
 }
