@@ -61,12 +61,8 @@ function peakResidentMb(pid: number): number {
 
 interface BridgeRun { count: number; seconds: number; peakRssMb: number; lagSeconds: number; feedSeconds: number }
 
-/** Readings 1..count over the TCP connection: all at once when rate is 0, else at `rate`/s in 50 ms slices (a steady stream). */
-async function feed(mcu: LineServer, count: number, rate: number): Promise<void> {
-  if (rate === 0) {
-    await mcu.send(frames(1, count));
-    return;
-  }
+/** Readings 1..count at `rate`/s in 50 ms slices over the TCP connection: a steady stream. */
+async function feedSteadily(mcu: LineServer, count: number, rate: number): Promise<void> {
   const perSlice = Math.max(1, Math.round(rate / 20));
   const t0 = Date.now();
   for (let first = 1, slice = 0; first <= count; first += perSlice, slice++) {
@@ -82,8 +78,9 @@ async function bridgeRun(dir: string, label: string, args: string[], count: numb
   try {
     await waitFor(() => mcu.clientCount === 1, { timeoutMs: 15000, what: 'the bridge to connect' });
     await sleep(300); // let the sinks connect and Home Assistant discovery go out first
+    const burst = rate === 0 ? frames(1, count) : ''; // made before the clock starts
     const t0 = process.hrtime.bigint();
-    await feed(mcu, count, rate);
+    await (rate === 0 ? mcu.send(burst) : feedSteadily(mcu, count, rate));
     const sent = process.hrtime.bigint();
     const done = async (): Promise<boolean> => {
       if (!bridge.proc?.running) throw new Error(`${label}: the bridge exited: ${bridge.output().slice(-2000)}`);
