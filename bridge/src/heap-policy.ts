@@ -24,8 +24,9 @@ export const V8_FLAGS: readonly string[] = ['--semi-space-growth-factor=1', '--h
  * garbage collection and optimising compiler on the main thread: their helper threads
  * and the malloc arenas those threads get cost about 5 MB resident, and at this heap size
  * the work they would take off the main thread is small. The old-space cap keeps V8 from
- * letting garbage pile up: the live JavaScript heap is 7-8 MB idle and stays near 12 MB
- * at full speed, since batches in flight are Buffers, which live outside it.
+ * letting garbage pile up: the live JavaScript heap is 7-8 MB idle, and a 100,000-reading
+ * burst still runs under a 12 MB cap, since batches in flight are Buffers, which live
+ * outside it.
  * Figures in bridge/README.md ("Performance and memory"), from npm run bench.
  */
 export const SERVICE_NODE_FLAGS: readonly string[] = ['--max-old-space-size=24', '--single-threaded'];

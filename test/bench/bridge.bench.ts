@@ -59,6 +59,9 @@ function peakResidentMb(pid: number): number {
   return Number(m[1]) / 1024;
 }
 
+/** What the bridge is fed: the same lines all at once, or `count` readings at `rate`/s. */
+type Load = { burst: string; count: number } | { rate: number; count: number };
+
 interface BridgeRun { count: number; seconds: number; peakRssMb: number; lagSeconds: number; feedSeconds: number }
 
 /** Readings 1..count at `rate`/s in 50 ms slices over the TCP connection: a steady stream. */
@@ -72,15 +75,15 @@ async function feedSteadily(mcu: LineServer, count: number, rate: number): Promi
   }
 }
 
-async function bridgeRun(dir: string, label: string, args: string[], count: number, sinks: string[], mcu: LineServer, launch: BridgeLaunch, rate = 0): Promise<BridgeRun> {
+async function bridgeRun(dir: string, label: string, args: string[], load: Load, sinks: string[], mcu: LineServer, launch: BridgeLaunch): Promise<BridgeRun> {
+  const count = load.count;
   const bridge = await BridgeProcess.create(['--source', mcu.url, '--spool', path.join(dir, label), '--log-level', 'warn', ...args], path.join(dir, `${label}.log`), {}, launch);
   await bridge.start();
   try {
     await waitFor(() => mcu.clientCount === 1, { timeoutMs: 15000, what: 'the bridge to connect' });
     await sleep(300); // let the sinks connect and Home Assistant discovery go out first
-    const burst = rate === 0 ? frames(1, count) : ''; // made before the clock starts
     const t0 = process.hrtime.bigint();
-    await (rate === 0 ? mcu.send(burst) : feedSteadily(mcu, count, rate));
+    await ('burst' in load ? mcu.send(load.burst) : feedSteadily(mcu, count, load.rate));
     const sent = process.hrtime.bigint();
     const done = async (): Promise<boolean> => {
       if (!bridge.proc?.running) throw new Error(`${label}: the bridge exited: ${bridge.output().slice(-2000)}`);
@@ -123,11 +126,13 @@ export async function run(): Promise<BenchRow[]> {
     // As the systemd unit runs it (bridge/systemd/solar-bridge.service, checked by test/deploy/systemd.test.ts).
     const service: BridgeLaunch = { kind: 'bundle', file: BUNDLE, nodeFlags: [...SERVICE_NODE_FLAGS] };
     const sinks = ['--mqtt', broker.url, '--influx-url', influx.url, '--influx-api', 'v1', '--influx-db', 'bench'];
-    const spoolOnly = await bridgeRun(dir, 'spool', ['--device-id', 'b0'], N, [], mcu, plain);
-    const full = await bridgeRun(dir, 'full', [...sinks, '--device-id', 'b1'], N, ['mqtt', 'influx'], mcu, service);
-    const small = await bridgeRun(dir, 'plain', [...sinks, '--device-id', 'b2'], N, ['mqtt', 'influx'], mcu, plain);
-    const steady = await bridgeRun(dir, 'steady', [...sinks, '--device-id', 'b3'], STEADY_RATE * STEADY_SECONDS, ['mqtt', 'influx'], mcu, service, STEADY_RATE);
-    const steadySmall = await bridgeRun(dir, 'steady-plain', [...sinks, '--device-id', 'b4'], STEADY_RATE * STEADY_SECONDS, ['mqtt', 'influx'], mcu, plain, STEADY_RATE);
+    const burst: Load = { burst: text, count: N };
+    const stream: Load = { rate: STEADY_RATE, count: STEADY_RATE * STEADY_SECONDS };
+    const spoolOnly = await bridgeRun(dir, 'spool', ['--device-id', 'b0'], burst, [], mcu, plain);
+    const full = await bridgeRun(dir, 'full', [...sinks, '--device-id', 'b1'], burst, ['mqtt', 'influx'], mcu, service);
+    const small = await bridgeRun(dir, 'plain', [...sinks, '--device-id', 'b2'], burst, ['mqtt', 'influx'], mcu, plain);
+    const steady = await bridgeRun(dir, 'steady', [...sinks, '--device-id', 'b3'], stream, ['mqtt', 'influx'], mcu, service);
+    const steadySmall = await bridgeRun(dir, 'steady-plain', [...sinks, '--device-id', 'b4'], stream, ['mqtt', 'influx'], mcu, plain);
     const ref = N / refQ0;
     const row = (what: string, rate: number, rss: string): string => `| ${what} | ${Math.round(rate)} | ${(rate / ref).toFixed(2)} | ${rss} |`;
     console.log(`${N} readings of ${Math.round(text.length / N)} bytes sent at once over one TCP connection; the bridge runs from its --build bundle`);
