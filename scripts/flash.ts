@@ -11,7 +11,7 @@ import net from 'node:net';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { buildFirmware } from './build-firmware';
-import { crc32, decodeLine, encodeCommand, LineSplitter, MAX_LINE_LENGTH } from '../firmware/src/protocol';
+import { crc32, decodeLine, encodeCommand, LineSplitter, MAX_LINE_LENGTH } from '../protocol';
 
 interface Options { port: string; board: string; dryRun: boolean }
 

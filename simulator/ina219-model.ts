@@ -18,7 +18,7 @@ import {
   INA219_BUS_CNVR, INA219_BUS_LSB_V, INA219_BUS_OVF, INA219_CONFIG_RST, INA219_PGA_MILLIVOLTS,
   INA219_REG_BUS, INA219_REG_CALIBRATION, INA219_REG_CONFIG, INA219_REG_CURRENT, INA219_REG_POWER,
   INA219_REG_SHUNT, INA219_RESET_CONFIG, INA219_SHUNT_LSB_V, ina219ConversionTimeS,
-} from '../firmware/src/ina219';
+} from '../drivers/ina219';
 
 export interface Ina219Errors {
   /** Added to the true shunt voltage, volts. */

@@ -3,7 +3,7 @@
  * (faults, mains outages, a hung MCU, host commands) at fixed times. Everything random
  * comes from the run's seed, so a scenario and a seed fix the run.
  */
-import type { Command } from '../firmware/src/protocol';
+import type { Command } from '../protocol';
 import type { PlantParams } from './plant-params';
 
 export type SensorName = 'battery' | 'load';

@@ -17,7 +17,7 @@ import {
 } from '../hardware';
 import {
   Command, DecodeResult, LineSplitter, MAX_LINE_LENGTH, ReadingFrame, decodeLine, encodeCommand,
-} from '../firmware/src/protocol';
+} from '../protocol';
 import { SolarAdc } from './adc';
 import { ComparatorCheck, ComparatorMargins, ComparatorResult, DEFAULT_MARGINS } from './comparator-check';
 import { EspruinoMcu, PinDrive, SerialName } from './espruino-shim';

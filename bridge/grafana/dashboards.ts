@@ -16,7 +16,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { BATTERY_FLOOR_V, DEFAULT_THRESHOLDS, SOLAR_CONTROLLER, VOLTAGE_RANGES } from '../../hardware';
-import { FLT_RESERVED } from '../../firmware/src/protocol';
+import { FLT_RESERVED } from '../../protocol';
 import { REASONS } from '../src/sinks/mqtt/ha-discovery';
 
 export type Flavor = 'influxql' | 'flux';

@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { LineSplitter, MAX_LINE_LENGTH, ReplyFrame } from '../../firmware/src/protocol';
+import { LineSplitter, MAX_LINE_LENGTH, ReplyFrame } from '../../protocol';
 import { CommandRouter } from './commands/command-router';
 import type { BridgeConfig } from './config/schema';
 import { applyHeapPolicy } from './heap-policy';

@@ -3,7 +3,7 @@
  * per-value topics, Home Assistant discovery and the InfluxDB fields are all generated
  * from it, so a quantity cannot be named or unitised differently in two places.
  */
-import type { Reading } from '../../firmware/src/protocol';
+import type { Reading } from '../../protocol';
 
 export type Channel = 'battery' | 'load' | 'solar';
 

@@ -8,13 +8,13 @@
  * A closure rather than a class: on the MCU every `this.` and `prototype` costs bytes of
  * the 12 KB budget, and there is only ever one instance.
  */
-import type { CrcFn } from './protocol-spec';
-import { FLT_ERROR, FLT_SOLAR_INVALID, FLT_STORAGE } from './protocol-spec';
+import type { CrcFn } from '../../protocol/spec';
+import { FLT_ERROR, FLT_SOLAR_INVALID, FLT_STORAGE } from '../../protocol/spec';
 import type { FirmwareBoard } from './board';
-import { Ina219, errorMessage } from './ina219';
+import { Ina219, errorMessage } from '../../drivers/ina219';
 import { ControllerState, controllerStep, initialControllerState, setForce } from './controller';
 import { ENERGY_KEYS, EnergyCounters, accumulate, emptySample, energyFromRecord, zeroEnergy } from './energy';
-import { hexUpper } from './crc32';
+import { hexUpper } from '../../protocol/crc32';
 import { McuCommand, ampHours, amps, fix, frame, parseCommand, text, volts, wattHours, watts } from './mcu-codec';
 import { openRecord, recordNumber, sealRecord } from './stored-record';
 import { Settings, withChanges } from './settings';

@@ -9,7 +9,7 @@ import {
   REMOTE_DRIVER, SOLAR_INPUT, solarDividerGain,
 } from '../../hardware';
 import type { Settings } from './settings';
-import { Ina219Calibration, ina219Calibration } from './ina219';
+import { Ina219Calibration, ina219Calibration } from '../../drivers/ina219';
 
 export interface ChannelConfig {
   address: number;

@@ -6,7 +6,7 @@
  * Pure: inputs and the clock come in as arguments; the state is a plain object the
  * caller keeps (one per MCU, mutated in place so nothing is allocated per poll).
  */
-import type { ChargerReason, ForceMode } from './protocol-spec';
+import type { ChargerReason, ForceMode } from '../../protocol/spec';
 
 export interface ControllerSettings {
   batteryOnV: number;

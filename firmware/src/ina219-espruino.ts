@@ -4,7 +4,7 @@
  * datasheet's "Reading From the INA219" describes. Espruino throws on NACK or timeout
  * ("I2C got NACK", "I2C Error: Timeout"); those propagate as the transport contract says.
  */
-import { Ina219Transport } from './ina219';
+import { Ina219Transport } from '../../drivers/ina219';
 
 /** The part of Espruino's I2C class this transport uses (also what the simulator's bus offers). */
 export interface EspruinoI2cLike {

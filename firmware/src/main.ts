@@ -6,10 +6,10 @@
  * boot and reset; `onInit` is also defined for images made with save(). Start-up is
  * idempotent either way.
  */
-import { Ina219 } from './ina219';
+import { Ina219 } from '../../drivers/ina219';
 import { espruinoI2cTransport } from './ina219-espruino';
-import { LineSplitter } from './line-splitter';
-import { MAX_LINE_LENGTH } from './protocol-spec';
+import { LineSplitter } from '../../protocol/line-splitter';
+import { MAX_LINE_LENGTH } from '../../protocol/spec';
 import { Firmware, McuIo, createFirmware } from './app';
 import type { ChannelConfig } from './board';
 import { BOARD } from './board-data';

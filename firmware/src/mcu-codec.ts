@@ -1,6 +1,6 @@
 /**
  * The MCU's side of protocol v1, small enough for the 12 KB firmware budget: it builds
- * R/E/A frame bodies and parses C frames. The full codec (protocol.ts) validates every
+ * R/E/A frame bodies and parses C frames. The full codec (protocol/codec.ts) validates every
  * frame type for the bridge; tests hold the two together (everything encoded here is
  * decoded there, and both accept and reject the same command lines).
  *
@@ -8,9 +8,9 @@
  * where V8 rounds (14.4999999 → "14.49" vs "14.50"), and a frame must read the same on
  * the board and in the simulator.
  */
-import type { CrcFn } from './protocol-spec';
-import { COMMANDS, FORCE_ARGS, LIMITS, MAX_LINE_LENGTH, MODES, SET_ARGS, limitText } from './protocol-spec';
-import { hexUpper } from './crc32';
+import type { CrcFn } from '../../protocol/spec';
+import { COMMANDS, FORCE_ARGS, LIMITS, MAX_LINE_LENGTH, MODES, SET_ARGS, limitText } from '../../protocol/spec';
+import { hexUpper } from '../../protocol/crc32';
 
 /** `$body*CRC`, without the line terminator. */
 export function frame(body: string, crc: CrcFn): string {
@@ -81,7 +81,7 @@ function refuse(id: number, err: string, msg: string): McuCommandError {
 /**
  * Parses one line from the host. A line that is not an intact C frame with a valid id
  * is refused with id 0, which the caller answers with silence: the host's request times
- * out rather than being matched to a guess. The rules are protocol.ts's validateCommand,
+ * out rather than being matched to a guess. The rules are protocol/codec.ts's validateCommand,
  * reproduced compactly (a differential test keeps the two in agreement).
  */
 export function parseCommand(input: string, crc: CrcFn): McuCommand | McuCommandError {

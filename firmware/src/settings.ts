@@ -3,7 +3,7 @@
  * names. A change is checked against the current values (a lone `bon` must still be
  * below the stored `boff`) and applied whole or not at all.
  */
-import { LIMITS, limitText } from './protocol-spec';
+import { LIMITS, limitText } from '../../protocol/spec';
 
 export interface Settings {
   bon: number;

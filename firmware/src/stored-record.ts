@@ -2,8 +2,8 @@
  * Records in Espruino's Storage (flash): JSON followed by `*` and its CRC-32, so a torn
  * or corrupted write is detected and ignored instead of trusted.
  */
-import type { CrcFn } from './protocol-spec';
-import { hexUpper } from './crc32';
+import type { CrcFn } from '../../protocol/spec';
+import { hexUpper } from '../../protocol/crc32';
 
 export function sealRecord(value: object, crc: CrcFn): string {
   const json = JSON.stringify(value);

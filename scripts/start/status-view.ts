@@ -4,7 +4,7 @@
  * clock) and draws the lines; nothing here reads a clock or a socket.
  */
 import type { StateJson } from '../../bridge/src/sinks/mqtt/state-payload';
-import type { ChargerReason } from '../../firmware/src/protocol';
+import type { ChargerReason } from '../../protocol';
 
 export interface SinkStatus {
   name: string;

@@ -4,7 +4,7 @@
  * machine is noisy; the ratio is what to compare between runs). The bridge's bar is
  * 20,000 frames/s end to end, so the decoder must be far above that.
  */
-import { LineSplitter, MAX_LINE_LENGTH, Reading, decodeLine, encodeReading } from '../../firmware/src/protocol';
+import { LineSplitter, MAX_LINE_LENGTH, Reading, decodeLine, encodeReading } from '../../protocol';
 import type { BenchRow } from './bench-row';
 
 const N = 50000;

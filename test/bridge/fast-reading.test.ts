@@ -7,9 +7,9 @@
  * CRC, so the field checks are reached and not just the CRC.
  */
 import assert from 'node:assert/strict';
-import { Reading, crc32, decodeLine, encodeReading } from '../../firmware/src/protocol';
-import { MODES, REASONS } from '../../firmware/src/protocol-spec';
-import { fastReading } from '../../bridge/src/ingest/fast-reading';
+import { Reading, crc32, decodeLine, encodeReading } from '../../protocol';
+import { MODES, REASONS } from '../../protocol/spec';
+import { fastReading } from '../../protocol/fast-reading';
 import { seededRandom } from '../../simulator/random';
 
 const SEED = Number(process.env.FAST_READING_SEED ?? 20261125);

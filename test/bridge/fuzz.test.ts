@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { LineSplitter, MAX_LINE_LENGTH, crc32, decodeLine, encodeCommand, encodeReply } from '../../firmware/src/protocol';
+import { LineSplitter, MAX_LINE_LENGTH, crc32, decodeLine, encodeCommand, encodeReply } from '../../protocol';
 import { Bridge } from '../../bridge/src/bridge';
 import { LineServer, MosquittoService, makeTempDir, removeDir, waitFor } from '../helpers/services';
 import { LogCapture, metricValue, parseMetrics, startBridge } from './helpers/bridge-harness';

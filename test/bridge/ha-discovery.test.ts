@@ -5,7 +5,7 @@
  * below is written out from those pages, not derived from the code under test.
  */
 import assert from 'node:assert/strict';
-import { decodeLine, ReadingFrame } from '../../firmware/src/protocol';
+import { decodeLine, ReadingFrame } from '../../protocol';
 import { discoveryMessages, DiscoveryMessage } from '../../bridge/src/sinks/mqtt/ha-discovery';
 import { readingState } from '../../bridge/src/sinks/mqtt/state-payload';
 import { topicsFor } from '../../bridge/src/sinks/mqtt/topics';

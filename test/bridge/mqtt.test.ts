@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { decodeLine, encodeReply } from '../../firmware/src/protocol';
+import { decodeLine, encodeReply } from '../../protocol';
 import { Bridge } from '../../bridge/src/bridge';
 import type { StateJson } from '../../bridge/src/sinks/mqtt/state-payload';
 import { LineServer, MosquittoService, makeTempDir, makeTestPki, removeDir, waitFor } from '../helpers/services';

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { Spool, SpoolOptions, SpoolPosition } from '../../bridge/src/spool/spool';
 import { HEADER_BYTES, MAX_PAYLOAD, checkRecord, encodeRecord, resync } from '../../bridge/src/spool/record-codec';
 import { decodeSpooledFrame, encodeSpooledFrame, isSpooledReading } from '../../bridge/src/spool/spooled-frame';
-import { ReadingFrame, decodeLine } from '../../firmware/src/protocol';
+import { ReadingFrame, decodeLine } from '../../protocol';
 import { eventLine, readingLine } from './helpers/frames';
 import { ManagedProcess, makeTempDir, removeDir, waitFor } from '../helpers/services';
 

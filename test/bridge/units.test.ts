@@ -1,6 +1,6 @@
 /** The bridge's pure logic, without services: decisions that the integration tests rely on. */
 import assert from 'node:assert/strict';
-import { ReadingFrame, decodeLine, encodeReply } from '../../firmware/src/protocol';
+import { ReadingFrame, decodeLine, encodeReply } from '../../protocol';
 import { Backoff } from '../../bridge/src/backoff';
 import { CommandReply, CommandRouter, parseCommandPayload } from '../../bridge/src/commands/command-router';
 import { AnchorStore, BootClock } from '../../bridge/src/ingest/boot-clock';

@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import mqtt, { IClientOptions } from 'mqtt';
-import { decodeLine, encodeReply } from '../../firmware/src/protocol';
+import { decodeLine, encodeReply } from '../../protocol';
 import { BridgeProcess, metricValue } from '../bridge/helpers/bridge-harness';
 import { readingLine } from '../bridge/helpers/frames';
 import { MqttRecorder } from '../bridge/helpers/mqtt-recorder';

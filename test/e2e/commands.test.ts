@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import mqtt from 'mqtt';
 import { DEFAULT_THRESHOLDS } from '../../hardware';
-import { LineSplitter, MAX_LINE_LENGTH, ReadingFrame, decodeLine } from '../../firmware/src/protocol';
+import { LineSplitter, MAX_LINE_LENGTH, ReadingFrame, decodeLine } from '../../protocol';
 import { SerialEndpoint, startTcpEndpoint } from '../../simulator/endpoints';
 import { runPaced } from '../../simulator/runner';
 import { SCENARIOS } from '../../simulator/scenarios';

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { createFirmware, McuIo } from '../../firmware/src/app';
 import { firmwareBoard } from '../../firmware/src/board';
-import { Ina219 } from '../../firmware/src/ina219';
+import { Ina219 } from '../../drivers/ina219';
 import { espruinoI2cTransport } from '../../firmware/src/ina219-espruino';
 import {
   EventFrame, FLT_BAT_COMM, FLT_ERROR, FLT_STORAGE, ReadingFrame, ReplyFrame, crc32, decodeLine, encodeCommand, Command,
-} from '../../firmware/src/protocol';
+} from '../../protocol';
 import { VirtualI2cBus } from '../../simulator/i2c-bus';
 import { Ina219Model } from '../../simulator/ina219-model';
 

@@ -3,7 +3,7 @@ import { BATTERY_FLOOR_V, DEFAULT_THRESHOLDS } from '../../hardware';
 import {
   ControllerInputs, ControllerSettings, ControllerState, controllerStep, initialControllerState, setForce,
 } from '../../firmware/src/controller';
-import type { ChargerReason, ForceMode } from '../../firmware/src/protocol-spec';
+import type { ChargerReason, ForceMode } from '../../protocol/spec';
 
 // The comparator board's trip points, as the firmware uses them by default.
 const ON = DEFAULT_THRESHOLDS.batteryOnV;

@@ -3,7 +3,7 @@ import {
   ENERGY_KEYS, EnergyCounters, accumulate, emptySample, energyFromRecord, splitArea, zeroEnergy,
 } from '../../firmware/src/energy';
 import { openRecord, sealRecord } from '../../firmware/src/stored-record';
-import { crc32 } from '../../firmware/src/crc32';
+import { crc32 } from '../../protocol/crc32';
 
 type Channel = 'b' | 'l';
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import {
   INA219_MODE_BOTH_TRIGGERED, INA219_REG_CALIBRATION, INA219_REG_CONFIG, INA_FLAG_COMM, INA_FLAG_OVF,
   INA_FLAG_RESET, INA_FLAG_STALE, Ina219Options, createIna219, ina219Calibration, ina219ConfigWord, ina219ReadyAfterS,
-} from '../../firmware/src/ina219';
+} from '../../drivers/ina219';
 import { espruinoI2cTransport } from '../../firmware/src/ina219-espruino';
 import { linuxI2cTransport, openLinuxI2cTransport } from '../../bridge/src/i2c/linux-i2c-transport';
 import { VirtualI2cBus } from '../../simulator/i2c-bus';

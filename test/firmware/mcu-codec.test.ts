@@ -6,8 +6,8 @@ import {
 import {
   Command, CommandFrame, DecodeResult, EventFrame, Reading, ReadingFrame, ReplyFrame,
   crc32, decodeLine, encodeCommand, encodeReading, sanitizeText,
-} from '../../firmware/src/protocol';
-import { LIMITS } from '../../firmware/src/protocol-spec';
+} from '../../protocol';
+import { LIMITS } from '../../protocol/spec';
 import { Settings, withChanges } from '../../firmware/src/settings';
 
 // ---------------------------------------------------------------------------

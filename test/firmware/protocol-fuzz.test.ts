@@ -4,7 +4,7 @@ import {
   Command, CommandFrame, DecodeResult, EventFrame, EventKind, ForceMode, Frame, LineSplitter, Reading,
   ReadingFrame, RejectReason, ReplyFrame, ChargerReason, SetCommand, Value,
   decodeLine, encodeCommand, encodeEvent, encodeReading, encodeReply, sanitizeText,
-} from '../../firmware/src/protocol';
+} from '../../protocol';
 import { seededRandom } from '../../simulator/random';
 
 // Deterministic (seeded), so a failure reproduces exactly.

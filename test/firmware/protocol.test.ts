@@ -11,7 +11,7 @@ import {
   WHY_FORCED_ON, WHY_RELEASED, WHY_SUN_DOWN,
   crc32, decodeLine, encodeCommand, encodeEvent, encodeReading, encodeReply, faultNames,
   sanitizeText, validateCommand,
-} from '../../firmware/src/protocol';
+} from '../../protocol';
 
 // ---------------------------------------------------------------------------
 // Independent references: zlib's CRC-32 over the body's bytes, and frames written by
@@ -844,7 +844,7 @@ describe('protocol: LineSplitter', () => {
 
 describe('protocol: PROTOCOL.md', () => {
   let doc = '';
-  before(() => { doc = fs.readFileSync(path.join(__dirname, '..', '..', 'firmware', 'PROTOCOL.md'), 'utf8'); });
+  before(() => { doc = fs.readFileSync(path.join(__dirname, '..', '..', 'protocol', 'PROTOCOL.md'), 'utf8'); });
 
   it('shows the worked example exactly as the encoder writes it, with a CRC zlib agrees on', () => {
     const m = /<!-- example-reading -->\s*```\s*\n(\$R,[^\n]*)\n/.exec(doc);

@@ -4,9 +4,9 @@ import net from 'node:net';
 import path from 'node:path';
 import { createFirmware } from '../../firmware/src/app';
 import { firmwareBoard } from '../../firmware/src/board';
-import { createIna219 } from '../../firmware/src/ina219';
+import { createIna219 } from '../../drivers/ina219';
 import { espruinoI2cTransport } from '../../firmware/src/ina219-espruino';
-import { LineSplitter, crc32 } from '../../firmware/src/protocol';
+import { LineSplitter, crc32 } from '../../protocol';
 import { VirtualI2cBus } from '../../simulator/i2c-bus';
 import { parseFlashArgs, uploaderCommand } from '../../scripts/flash';
 

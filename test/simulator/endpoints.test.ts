@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import tty from 'node:tty';
 import { performance } from 'node:perf_hooks';
-import { LineSplitter, MAX_LINE_LENGTH, Frame, decodeLine, encodeCommand } from '../../firmware/src/protocol';
+import { LineSplitter, MAX_LINE_LENGTH, Frame, decodeLine, encodeCommand } from '../../protocol';
 import { SerialEndpoint, parseEndpoint, startPtyEndpoint, startTcpEndpoint } from '../../simulator/endpoints';
 import { runPaced } from '../../simulator/runner';
 import { Simulation } from '../../simulator/simulation';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { VirtualI2cBus } from '../../simulator/i2c-bus';
 import { Ina219Model, IDEAL_INA219, INA219B_LIMITS, sampleIna219BErrors } from '../../simulator/ina219-model';
 import { seededRandom } from '../../simulator/random';
-import { ina219ConfigWord } from '../../firmware/src/ina219';
+import { ina219ConfigWord } from '../../drivers/ina219';
 
 const CONFIG = 0, SHUNT = 1, BUS = 2, POWER = 3, CURRENT = 4, CAL = 5;
 

@@ -12,7 +12,7 @@
  * The transport is injected (send a line to the MCU, publish a reply), so this file has
  * no I/O and tests drive it with real frames.
  */
-import { Command, ReplyFrame, encodeCommand, validateCommand } from '../../../firmware/src/protocol';
+import { Command, ReplyFrame, encodeCommand, validateCommand } from '../../../protocol';
 
 export interface CommandReply {
   request_id?: string | number;

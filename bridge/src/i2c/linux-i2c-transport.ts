@@ -6,7 +6,7 @@
  * words are little-endian while the INA219 sends MSB first, and a raw transfer keeps
  * the byte order visible here instead of hidden in a swap.
  */
-import type { Ina219Transport } from '../../../firmware/src/ina219';
+import type { Ina219Transport } from '../../../drivers/ina219';
 
 /** The synchronous subset of i2c-bus's `I2CBus` this transport needs. */
 export interface I2cBusSync {

@@ -4,13 +4,13 @@
  * command (they answer a request in flight and mean nothing after a restart). A bad line
  * is counted by reason, logged at most once per reason per interval, and dropped.
  */
-import { Frame, ReplyFrame, decodeLine } from '../../../firmware/src/protocol';
+import { Frame, ReplyFrame, decodeLine } from '../../../protocol';
 import type { BridgeMetrics } from '../metrics/bridge-metrics';
 import type { Logger } from '../log/logger';
 import { RateLimitedLog } from '../log/rate-limited-log';
 import { encodeSpooledFrame } from '../spool/spooled-frame';
 import type { BootClock } from './boot-clock';
-import { fastReading } from './fast-reading';
+import { fastReading } from '../../../protocol/fast-reading';
 import type { SequenceTracker } from './sequence-tracker';
 
 export interface SpoolWriter {

@@ -12,7 +12,7 @@
  */
 
 import zlib from 'node:zlib';
-import { crc32Table } from '../../../firmware/src/crc32';
+import { crc32Table } from '../../../protocol/crc32';
 
 export const RECORD_MAGIC = 0xb5;
 export const RECORD_VERSION = 0x01;

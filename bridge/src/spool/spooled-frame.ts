@@ -6,7 +6,7 @@
  * has its own CRC, so sinks read it back with JSON.parse instead of running the protocol
  * decoder again: several times cheaper per frame, which is most of the bridge's CPU.
  */
-import type { EventFrame, ReadingFrame } from '../../../firmware/src/protocol';
+import type { EventFrame, ReadingFrame } from '../../../protocol';
 
 export interface SpooledFrame {
   /** Milliseconds since the epoch, from the boot anchor (see ingest/boot-clock.ts). */

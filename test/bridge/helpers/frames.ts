@@ -1,5 +1,5 @@
 /** Test frames made with the protocol's own encoders. */
-import { EventInfo, Reading, crc32, encodeEvent, encodeReading } from '../../../firmware/src/protocol';
+import { EventInfo, Reading, crc32, encodeEvent, encodeReading } from '../../../protocol';
 
 export function reading(seq: number, boot = 7, overrides: Partial<Reading> = {}): Reading {
   return {

@@ -3,7 +3,7 @@
  * run is checked against: every reading by (boot, seq), every event, in order.
  */
 import type { MqttClient } from 'mqtt';
-import { LineSplitter, MAX_LINE_LENGTH, decodeLine } from '../../../firmware/src/protocol';
+import { LineSplitter, MAX_LINE_LENGTH, decodeLine } from '../../../protocol';
 
 export function readingKey(boot: number, seq: number): string {
   return `${boot}:${seq}`;

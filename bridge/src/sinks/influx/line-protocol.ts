@@ -17,7 +17,7 @@
  * counted and found. A value the MCU could not measure is simply absent from the point.
  * Unknown reading keys from newer firmware go to `charger` as x_<key>.
  */
-import type { EventFrame, ReadingFrame } from '../../../../firmware/src/protocol';
+import type { EventFrame, ReadingFrame } from '../../../../protocol';
 import { CHANNELS, QUANTITIES } from '../../reading-model';
 import { SpooledFrame, decodeSpooledFrame } from '../../spool/spooled-frame';
 

@@ -7,7 +7,7 @@
  * Config topics: <prefix>/<component>/<node_id>/<object_id>/config with
  * node_id = solar_<device_id>, object_id = <device_id>_<entity>.
  */
-import { WHY_BAT_LOW, WHY_BAT_LOW_SUN_DOWN, WHY_BOOT, WHY_DWELL, WHY_FAILSAFE, WHY_FLOOR, WHY_FORCED_OFF, WHY_FORCED_ON, WHY_RELEASED, WHY_SUN_DOWN } from '../../../../firmware/src/protocol';
+import { WHY_BAT_LOW, WHY_BAT_LOW_SUN_DOWN, WHY_BOOT, WHY_DWELL, WHY_FAILSAFE, WHY_FLOOR, WHY_FORCED_OFF, WHY_FORCED_ON, WHY_RELEASED, WHY_SUN_DOWN } from '../../../../protocol';
 import { QUANTITIES } from '../../reading-model';
 import { OFFLINE, ONLINE, Topics } from './topics';
 

@@ -11,7 +11,7 @@
  * A value the MCU could not measure is null. Per-value topics carry the same values as
  * plain text (`12.734`, `ON`, `sun_down`, `null`).
  */
-import { EventFrame, ReadingFrame, faultNames } from '../../../../firmware/src/protocol';
+import { EventFrame, ReadingFrame, faultNames } from '../../../../protocol';
 import { CHANNELS, quantitiesOf } from '../../reading-model';
 
 export interface StateJson {

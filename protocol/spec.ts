@@ -1,7 +1,7 @@
 /**
- * The protocol's vocabulary, shared by the full codec (protocol.ts: bridge, simulator,
+ * The protocol's vocabulary, shared by the full codec (codec.ts: bridge, simulator,
  * tests) and the MCU's lean codec (mcu-codec.ts). Constants only, no code with side
- * effects, so a bundler keeps just what the firmware uses. Spec: firmware/PROTOCOL.md.
+ * effects, so a bundler keeps just what the firmware uses. Spec: protocol/PROTOCOL.md.
  */
 
 export const PROTOCOL_VERSION = 1;

@@ -9,16 +9,16 @@
  * the same order (so the spool's JSON is byte-identical); when it returns null, nothing is
  * claimed and the caller runs decodeLine, which also says why a line is bad. Anything
  * unusual (console noise is fine, but a trailing CR, a foreign key, another frame type, a
- * value out of range) goes the slow way; firmware/src/protocol.ts stays the reference.
+ * value out of range) goes the slow way; protocol/codec.ts stays the reference.
  *
  * Why not decodeLine itself: it splits the line into ~60 strings and a field map that V8
  * keeps in dictionary mode, about a quarter of the bridge's CPU at full speed and much of
  * its garbage. The MCU's codec is size-budgeted and shared, so the speed lives here.
  */
-import { FLT_RESERVED, MAX_LINE_LENGTH, ReadingFrame } from '../../../firmware/src/protocol';
-import { MODES, REASONS } from '../../../firmware/src/protocol-spec';
-import type { ChargerReason, ForceMode } from '../../../firmware/src/protocol-spec';
-import { crc32Table } from '../../../firmware/src/crc32';
+import { FLT_RESERVED, MAX_LINE_LENGTH, ReadingFrame } from './codec';
+import { MODES, REASONS } from './spec';
+import type { ChargerReason, ForceMode } from './spec';
+import { crc32Table } from './crc32';
 
 const UINT32_MAX = 4294967295;
 
@@ -32,7 +32,7 @@ const REASON_LIST = REASONS.split('|').filter((w) => w !== '') as ChargerReason[
 const MODE_LIST = MODES.split('|').filter((w) => w !== '') as ForceMode[];
 const BIT_LIST = ['0', '1'];
 
-/** Accepted ranges per unit, as the protocol decoder's (firmware/src/protocol.ts). */
+/** Accepted ranges per unit, as the protocol decoder's (protocol/codec.ts). */
 interface Unit { lo: number; hi: number }
 const RANGES: { [k in 'v' | 'a' | 'w' | 'ah' | 'wh' | 's']: Unit } = {
   v: { lo: 0, hi: 40 }, a: { lo: -250, hi: 250 }, w: { lo: -10000, hi: 10000 },

@@ -1,9 +1,9 @@
 /**
  * Serial protocol v1 between the MCU and its host: line frames a person can read in a
- * terminal and a machine can trust. The wire format is specified in firmware/PROTOCOL.md.
+ * terminal and a machine can trust. The wire format is specified in protocol/PROTOCOL.md.
  *
  * This is the full codec: every frame type, every field validated, for the bridge, the
- * simulator and the tests. Its vocabulary (protocol-spec.ts), command validation and
+ * simulator and the tests. Its vocabulary (spec.ts), command validation and
  * line splitter are shared with the MCU, whose lean encoder lives in mcu-codec.ts
  * because the whole firmware must fit in 12 KB. Pure: no I/O, no clock, no state other
  * than the CRC table built on first use.
@@ -15,19 +15,19 @@
 
 import {
   MAX_LINE_LENGTH, MAX_TEXT_LENGTH, FLT_RESERVED, REASONS, MODES, KINDS, COMMANDS, BITS, SET_ARGS, FORCE_ARGS, R_KEYS, E_KEYS, A_KEYS, LIMITS,
-} from './protocol-spec';
+} from './spec';
 import type {
   CrcFn, FrameType, ChargerReason, ForceMode, EventKind, CommandName,
-} from './protocol-spec';
+} from './spec';
 export {
   PROTOCOL_VERSION, MAX_LINE_LENGTH, MAX_TEXT_LENGTH, WHY_RELEASED, WHY_BAT_LOW, WHY_SUN_DOWN, WHY_BAT_LOW_SUN_DOWN, WHY_FORCED_ON, WHY_FORCED_OFF, WHY_FLOOR, WHY_DWELL, WHY_FAILSAFE, WHY_BOOT, FLT_BAT_COMM, FLT_BAT_OVF, FLT_BAT_RESET, FLT_BAT_STALE, FLT_LOAD_COMM, FLT_LOAD_OVF, FLT_LOAD_RESET, FLT_LOAD_STALE, FLT_SOLAR_INVALID, FLT_SOLAR_STALE, FLT_STORAGE, FLT_ERROR, FLT_RESERVED, faultNames,
-} from './protocol-spec';
+} from './spec';
 export { LineSplitter } from './line-splitter';
 export { crc32 } from './crc32';
 import { crc32, hexUpper } from './crc32';
 export type {
   CrcFn, FrameType, ChargerReason, ForceMode, EventKind, CommandName,
-} from './protocol-spec';
+} from './spec';
 
 // ---- Frames ----
 
