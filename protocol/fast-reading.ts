@@ -22,6 +22,7 @@ import type { ReadingField } from './fields';
 import { UINT32_MAX, UPTIME } from './frames';
 import type { ReadingFrame, Value } from './frames';
 import { crc32Table } from './crc32';
+import { readingBuilder } from './reading-builder';
 
 /** Exact powers of ten: M / 10^k is correctly rounded (as parseFloat) for M < 2^53, k <= 22. */
 const POW10: number[] = [];
@@ -177,7 +178,7 @@ interface ValueStep {
   readonly lo: number;
   readonly hi: number;
   readonly optional: boolean;
-  /** Index into the scan's value slots (the field's row in the table). */
+  /** The field's row in the table, where its value goes. */
   readonly slot: number;
 }
 
@@ -192,11 +193,9 @@ export function fastReadingDecoder(fields: readonly ReadingField[]): FastReading
   const steps = fields.map((f, i): ValueStep => ({ key: f.key, prefix: ',' + f.key + '=', lo: f.lo, hi: f.hi, optional: f.optional, slot: i }));
   const measurements = steps.filter((s) => fields[s.slot].block === 'measurement');
   const counters = steps.filter((s) => fields[s.slot].block === 'counter');
-  // The frame's key order, as the reference decoder builds it (so both give the same JSON).
-  const requiredMeasurements = measurements.filter((s) => !s.optional);
-  const requiredCounters = counters.filter((s) => !s.optional);
-  const optional = steps.filter((s) => s.optional);
-  const slots: (Value | undefined)[] = steps.map(() => undefined);
+  // Per table row: the value found (undefined while absent).
+  const values: (Value | undefined)[] = steps.map(() => undefined);
+  const build = readingBuilder(fields);
   const scan = new Scan();
 
   /** The block's values into their slots; false at the first that is not as expected. */
@@ -205,15 +204,15 @@ export function fastReadingDecoder(fields: readonly ReadingField[]): FastReading
     for (let i = 0; i < block.length; i++) {
       const step = block[i];
       if (step.optional) {
-        slots[step.slot] = undefined;
+        values[step.slot] = undefined;
         if (!s.line.startsWith(step.prefix, s.pos)) continue;
       }
       if (!s.lit(step.prefix) || !s.number(false, true)) return false;
-      if (s.isNull) slots[step.slot] = null;
+      if (s.isNull) values[step.slot] = null;
       else {
         const x = s.num;
         if (!(x >= step.lo && x <= step.hi)) return false;
-        slots[step.slot] = x;
+        values[step.slot] = x;
       }
     }
     return true;
@@ -245,19 +244,7 @@ export function fastReadingDecoder(fields: readonly ReadingField[]): FastReading
     if (flt < 0 || (flt & FLT_RESERVED) !== 0 || !readBlock(counters)) return null;
     // Anything after the last known field (a key from newer firmware) is the decoder's job.
     if (s.pos !== star || ((s.crc ^ -1) >>> 0) !== s.sent) return null;
-    const r = { type: 'R', seq: seq, boot: boot, up: up } as ReadingFrame;
-    const values = r as unknown as { [key: string]: Value | undefined };
-    for (let i = 0; i < requiredMeasurements.length; i++) values[requiredMeasurements[i].key] = slots[requiredMeasurements[i].slot];
-    r.chg = chg === '1' ? 1 : 0;
-    r.why = why;
-    r.mode = mode;
-    r.flt = flt;
-    for (let i = 0; i < requiredCounters.length; i++) values[requiredCounters[i].key] = slots[requiredCounters[i].slot];
-    for (let i = 0; i < optional.length; i++) {
-      const v = slots[optional[i].slot];
-      if (v !== undefined) values[optional[i].key] = v;
-    }
-    return r;
+    return build(seq, boot, up, chg === '1' ? 1 : 0, why, mode, flt, values);
   };
 
   /**

@@ -108,3 +108,4 @@ export type CommandCheck = { ok: true; command: Command } | { ok: false; reason:
 export const UINT32_MAX = 4294967295;
 /** `up`, seconds since boot: decimals on the wire and accepted range. */
 export const UPTIME = { decimals: 3, lo: 0, hi: 1e9 } as const;
+

@@ -7,7 +7,8 @@
 import { BITS, FLT_RESERVED, MODES, READING_HEADER_KEYS, REASONS } from './spec';
 import type { ChargerReason, CrcFn, ForceMode } from './spec';
 import type { ReadingField } from './fields';
-import { DecodeResult, Reading, ReadingFrame, UINT32_MAX, UPTIME } from './frames';
+import { DecodeResult, Reading, UINT32_MAX, UPTIME, Value } from './frames';
+import { readingBuilder } from './reading-builder';
 import { FieldReader, WireMap } from './field-reader';
 import { isHex, isKey, quoted } from './scan';
 import { cannotEncode, fixedText, frameLine, listWord, requiredFixedText, unsignedText } from './encode';
@@ -31,6 +32,19 @@ export function readingCodec(fields: readonly ReadingField[]): ReadingCodec {
   const optional = fields.filter((f) => f.optional);
   const requiredMeasurements = required.filter((f) => f.block === 'measurement');
   const requiredCounters = required.filter((f) => f.block === 'counter');
+  const rowsOf = (some: readonly ReadingField[]): number[] => some.map((f) => fields.indexOf(f));
+  const requiredMeasurementRows = rowsOf(requiredMeasurements);
+  const requiredCounterRows = rowsOf(requiredCounters);
+  const optionalRows = rowsOf(optional);
+  const build = readingBuilder(fields);
+  // One value per table row, reused: the builder copies them into the frame.
+  const rowValues: (Value | undefined)[] = fields.map(() => undefined);
+  const readRows = (c: FieldReader, rows: readonly number[], optionalOnes: boolean): void => {
+    for (let i = 0; i < rows.length; i++) {
+      const f = fields[rows[i]];
+      rowValues[rows[i]] = optionalOnes && !c.has(f.key) ? undefined : c.measured(f.key, f);
+    }
+  };
   let knownKeys = READING_HEADER_KEYS;
   for (const f of fields) {
     if (!isKey(f.key) || knownKeys.indexOf('|' + f.key + '|') >= 0) throw new Error('protocol: reading field ' + quoted(f.key) + ' is not a key, is listed twice or is a header key');
@@ -65,35 +79,26 @@ export function readingCodec(fields: readonly ReadingField[]): ReadingCodec {
     const seq = c.unsigned('seq', 1, UINT32_MAX);
     const boot = c.unsigned('boot', 0, UINT32_MAX);
     const up = c.decimal('up', UPTIME.lo, UPTIME.hi);
-    const r = { type: 'R', seq: seq, boot: boot, up: up } as ReadingFrame;
-    const values = r as unknown as WireMap;
-    for (let i = 0; i < requiredMeasurements.length; i++) {
-      const f = requiredMeasurements[i];
-      values[f.key] = c.measured(f.key, f);
-    }
-    r.chg = c.oneOf('chg', BITS) === '1' ? 1 : 0;
-    r.why = c.oneOf('why', REASONS) as ChargerReason;
-    r.mode = c.oneOf('mode', MODES) as ForceMode;
-    r.flt = 0;
-    for (let i = 0; i < requiredCounters.length; i++) {
-      const f = requiredCounters[i];
-      values[f.key] = c.measured(f.key, f);
-    }
-    for (let i = 0; i < optional.length; i++) {
-      const f = optional[i];
-      if (c.has(f.key)) values[f.key] = c.measured(f.key, f);
-    }
+    readRows(c, requiredMeasurementRows, false);
+    const chg = c.oneOf('chg', BITS) === '1' ? 1 : 0;
+    const why = c.oneOf('why', REASONS) as ChargerReason;
+    const mode = c.oneOf('mode', MODES) as ForceMode;
+    readRows(c, requiredCounterRows, false);
+    readRows(c, optionalRows, true);
+    let fltWord = 0;
     const flt = c.take('flt');
     if (typeof flt === 'string') {
       if (!isHex(flt, 0, 4, true)) c.fail('bad_value', 'field flt: ' + quoted(flt) + ' is not 4 uppercase hex digits');
       else {
-        r.flt = parseInt(flt, 16);
-        if (r.flt & FLT_RESERVED) c.fail('out_of_range', 'field flt: ' + flt + ' sets reserved bits 12-15');
+        fltWord = parseInt(flt, 16);
+        if (fltWord & FLT_RESERVED) c.fail('out_of_range', 'field flt: ' + flt + ' sets reserved bits 12-15');
       }
     }
     const extra = c.unknownFields(keys, knownKeys);
+    if (c.err) return c.err;
+    const r = build(seq, boot, up, chg, why, mode, fltWord, rowValues);
     if (extra) r.extra = extra;
-    return c.err || { ok: true, frame: r };
+    return { ok: true, frame: r };
   };
 
   return { fields: fields, knownKeys: knownKeys, encode: encode, decode: decode };
