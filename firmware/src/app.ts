@@ -181,7 +181,7 @@ export function createFirmware(io: McuIo, board: FirmwareBoard, battery: Ina219,
       accumulate(energy, 'l', loadPrev, l.currentA, l.powerW, now, maxGap);
       io.setCharger(controllerStep(state, control, inputs));
       // The driver's flags (COMM, OVF, RESET, STALE) are in the order of the protocol's four
-      // fault bits per sensor (test/firmware/reading-writer.test.ts holds this): scaled to
+      // fault bits per sensor (test/firmware/field-table.test.ts holds this): scaled to
       // the sensor's first fault bit they are its faults.
       const flt = (b.flags & DRIVER_FAULT_FLAGS) * FLT_BAT_COMM | (l.flags & DRIVER_FAULT_FLAGS) * FLT_LOAD_COMM |
         (sv === null ? FLT_SOLAR_INVALID : 0) | (storageFault ? FLT_STORAGE : 0) | (errorSince ? FLT_ERROR : 0);
