@@ -11,6 +11,7 @@
  *   field-reader.ts   reading a frame's fields with first-error bookkeeping
  *   encode.ts         wire spellings of values, and the frame around a body
  *   reading-codec.ts  R frames, from a field table
+ *   reading-builder.ts  the frame object both reading decoders build
  *   messages.ts       E and A frames
  *   commands.ts       C frames and the command rules
  *   line-decoder.ts   framing, CRC, version and type, dispatch

@@ -1,15 +1,15 @@
 /**
  * A bridge-side fast path for the one line that arrives thousands of times: a reading in
- * the exact form the firmware's encoder writes (fields in encoder order, optional sa/sw,
- * no keys from newer firmware). One pass over the characters checks the CRC, the version
- * and every field, and fills a frame of one fixed shape.
+ * the exact form the firmware's encoder writes (the field table's order, its optional
+ * values present or not, no keys from newer firmware). One pass over the characters
+ * checks the CRC, the version and every field, and fills a frame of one fixed shape.
  *
  * Contract, enforced by a differential test against the protocol's decodeLine: when this
  * returns a frame, decodeLine accepts the line and returns an equal frame with its keys in
  * the same order (so the spool's JSON is byte-identical); when it returns null, nothing is
  * claimed and the caller runs decodeLine, which also says why a line is bad. Anything
  * unusual (console noise is fine, but a trailing CR, a foreign key, another frame type, a
- * value out of range) goes the slow way; protocol/codec.ts stays the reference.
+ * value out of range) goes the slow way; the reference codec stays the reference.
  *
  * Why not decodeLine itself: it splits the line into ~60 strings and a field map that V8
  * keeps in dictionary mode, about a quarter of the bridge's CPU at full speed and much of
@@ -47,7 +47,7 @@ class Scan {
   sent = 0;
 
   /** Consumes `text` (ASCII) at pos, folding it into the CRC; false if the line differs. */
-  lit(text: string): boolean {
+  literal(text: string): boolean {
     const s = this.line;
     let p = this.pos;
     if (p + text.length > this.end) return false;
@@ -142,7 +142,7 @@ class Scan {
     for (let i = 0; i < list.length; i++) {
       const w = list[i];
       if (w.length === n && s.startsWith(w, p)) {
-        this.lit(w);
+        this.literal(w);
         return w;
       }
     }
@@ -207,7 +207,7 @@ export function fastReadingDecoder(fields: readonly ReadingField[]): FastReading
         values[step.slot] = undefined;
         if (!s.line.startsWith(step.prefix, s.pos)) continue;
       }
-      if (!s.lit(step.prefix) || !s.number(false, true)) return false;
+      if (!s.literal(step.prefix) || !s.number(false, true)) return false;
       if (s.isNull) values[step.slot] = null;
       else {
         const x = s.num;
@@ -219,27 +219,27 @@ export function fastReadingDecoder(fields: readonly ReadingField[]): FastReading
   };
 
   const unsigned = (k: string, lo: number): number => {
-    if (!scan.lit(k) || !scan.number(true, false)) return -1;
+    if (!scan.literal(k) || !scan.number(true, false)) return -1;
     const x = scan.num;
     return x >= lo && x <= UINT32_MAX ? x : -1;
   };
 
   const decode = (star: number): ReadingFrame | null => {
     const s = scan;
-    if (!s.lit('R,v=1,')) return null;
+    if (!s.literal('R,v=1,')) return null;
     const seq = unsigned('seq=', 1);
-    if (seq < 0 || !s.lit(',')) return null;
+    if (seq < 0 || !s.literal(',')) return null;
     const boot = unsigned('boot=', 0);
-    if (boot < 0 || !s.lit(',up=') || !s.number(false, false)) return null;
+    if (boot < 0 || !s.literal(',up=') || !s.number(false, false)) return null;
     const up = s.num;
     if (!(up >= UPTIME.lo && up <= UPTIME.hi)) return null;
-    if (!readBlock(measurements) || !s.lit(',chg=')) return null;
+    if (!readBlock(measurements) || !s.literal(',chg=')) return null;
     const chg = s.oneOf(BIT_LIST);
-    if (chg === null || !s.lit(',why=')) return null;
+    if (chg === null || !s.literal(',why=')) return null;
     const why = s.oneOf(REASON_LIST);
-    if (why === null || !s.lit(',mode=')) return null;
+    if (why === null || !s.literal(',mode=')) return null;
     const mode = s.oneOf(MODE_LIST);
-    if (mode === null || !s.lit(',flt=')) return null;
+    if (mode === null || !s.literal(',flt=')) return null;
     const flt = s.hex4();
     if (flt < 0 || (flt & FLT_RESERVED) !== 0 || !readBlock(counters)) return null;
     // Anything after the last known field (a key from newer firmware) is the decoder's job.

@@ -7,7 +7,7 @@
 import { MAX_TEXT_LENGTH } from './spec';
 
 
-export function isDigit(c: number): boolean { return c >= 48 && c <= 57; }
+function isDigit(c: number): boolean { return c >= 48 && c <= 57; }
 function isLower(c: number): boolean { return c >= 97 && c <= 122; }
 
 /** `-?digits(.digits)?` */

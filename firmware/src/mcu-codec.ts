@@ -1,7 +1,7 @@
 /**
  * The MCU's side of protocol v1, small enough for the 12 KB firmware budget: it builds
  * R/E/A frame bodies and parses C frames; a reading's values are written by
- * reading-writer.ts, from the protocol's field table. The full codec (protocol/codec.ts) validates every
+ * reading-writer.ts, from the protocol's field table. The full codec (protocol/) validates every
  * frame type for the bridge; tests hold the two together (everything encoded here is
  * decoded there, and both accept and reject the same command lines).
  *
@@ -76,7 +76,7 @@ function refuse(id: number, err: string, msg: string): McuCommandError {
 /**
  * Parses one line from the host. A line that is not an intact C frame with a valid id
  * is refused with id 0, which the caller answers with silence: the host's request times
- * out rather than being matched to a guess. The rules are protocol/codec.ts's validateCommand,
+ * out rather than being matched to a guess. The rules are validateCommand's (protocol/commands.ts),
  * reproduced compactly (a differential test keeps the two in agreement).
  */
 export function parseCommand(input: string, crc: CrcFn): McuCommand | McuCommandError {

@@ -6,6 +6,8 @@
  * and the order of the driver's flags that app.ts relies on for the fault bits.
  */
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 import {
   CHANNELS, FLT_BAT_COMM, FLT_BAT_OVF, FLT_BAT_RESET, FLT_BAT_STALE, FLT_LOAD_COMM, FLT_LOAD_OVF, FLT_LOAD_RESET, FLT_LOAD_STALE,
   READING_FIELDS, Reading, ReadingField, ReadingFrame, createCodec, crc32, decodeLine, fastReading,
@@ -57,6 +59,34 @@ describe('reading field table', () => {
         assert.ok(f.lo < f.hi, f.key);
         if (f.block === 'counter') assert.equal(f.lo, 0, `${f.key}: counters only grow from zero`);
       }
+    });
+
+    it('is what the R table of PROTOCOL.md says: keys, decimals and ranges', () => {
+      const doc = fs.readFileSync(path.join(__dirname, '..', '..', 'protocol', 'PROTOCOL.md'), 'utf8');
+      const section = doc.slice(doc.indexOf('## R — reading'), doc.indexOf('### Reasons'));
+      const byKey = new Map((READING_FIELDS as readonly ReadingField[]).map((f) => [f.key, f]));
+      const documented = new Set<string>();
+      // "as battery": the battery's range for the same unit.
+      const batteryRange = new Map<string, string>();
+      for (const row of section.split('\n').filter((l) => l.startsWith('| `'))) {
+        const cells = row.split('|').map((c) => c.trim());
+        const keys = [...cells[1].matchAll(/`([a-z]+)`/g)].map((m) => m[1]);
+        if (!keys.every((k) => byKey.has(k))) continue;
+        // "3 / 4 / 2 decimals" or "4 decimals"; "0..40, −250..250, …", or "as battery".
+        const decimals = cells[4].replace(' decimals', '').split('/').map((d) => Number(d.trim()));
+        const ranges = cells[5].split(',').map((r) => r.trim().replace(/−/g, '-'));
+        keys.forEach((k, i) => {
+          const f = byKey.get(k) as ReadingField;
+          documented.add(k);
+          assert.equal(decimals.length === 1 ? decimals[0] : decimals[i], f.decimals, `${k} decimals`);
+          let range = ranges.length === 1 ? ranges[0] : ranges[i];
+          if (range === 'as battery') range = batteryRange.get(f.unit) ?? '';
+          else if (f.channel === 'battery') batteryRange.set(f.unit, range);
+          const [lo, hi] = range.split('..').map(Number);
+          assert.deepEqual([lo, hi], [f.lo, f.hi], `${k} range`);
+        });
+      }
+      assert.deepEqual([...documented].sort(), [...byKey.keys()].sort(), 'every row of the table is documented');
     });
 
     it('refuses a row whose key is a header key, repeated, or not a key', () => {
