@@ -26,16 +26,17 @@ export interface ReadingCodec {
 export function readingCodec(fields: readonly ReadingField[]): ReadingCodec {
   const measurements = fields.filter((f) => f.block === 'measurement');
   const counters = fields.filter((f) => f.block === 'counter');
-  // Required values first (measurements, status, counters: wire order), then the optional
-  // ones a frame carries: the order earlier versions gave, so spooled JSON keeps its shape.
-  const required = fields.filter((f) => !f.optional);
-  const optional = fields.filter((f) => f.optional);
-  const requiredMeasurements = required.filter((f) => f.block === 'measurement');
-  const requiredCounters = required.filter((f) => f.block === 'counter');
-  const rowsOf = (some: readonly ReadingField[]): number[] => some.map((f) => fields.indexOf(f));
-  const requiredMeasurementRows = rowsOf(requiredMeasurements);
-  const requiredCounterRows = rowsOf(requiredCounters);
-  const optionalRows = rowsOf(optional);
+  const rowsWhere = (keep: (f: ReadingField) => boolean): number[] => {
+    const rows: number[] = [];
+    fields.forEach((f, i) => { if (keep(f)) rows.push(i); });
+    return rows;
+  };
+  // The decoder reads required measurements, the status, required counters, then the
+  // optional values: the order it always had, so a line with several faults is refused
+  // for the same first one.
+  const requiredMeasurementRows = rowsWhere((f) => f.block === 'measurement' && !f.optional);
+  const requiredCounterRows = rowsWhere((f) => f.block === 'counter' && !f.optional);
+  const optionalRows = rowsWhere((f) => f.optional);
   const build = readingBuilder(fields);
   // One value per table row, reused: the builder copies them into the frame.
   const rowValues: (Value | undefined)[] = fields.map(() => undefined);
