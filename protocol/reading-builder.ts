@@ -34,6 +34,5 @@ export function readingBuilder(fields: readonly ReadingField[]): ReadingBuilder 
     if (f.optional) source += 'if (values[' + i + '] !== undefined) r.' + f.key + ' = values[' + i + '];\n';
   });
   source += 'return r;';
-  // eslint-disable-next-line no-new-func
   return new Function('seq', 'boot', 'up', 'chg', 'why', 'mode', 'flt', 'values', source) as ReadingBuilder;
 }
