@@ -77,12 +77,13 @@ export function referenceVoltage(board: ComparatorBoardParts): number {
 }
 
 /**
- * IN+ at which the output switches: the reference divider plus the bias current out
- * of IN− through its Thevenin resistance, plus the offset.
+ * IN+ at which the output switches: the reference divider plus the bias currents out
+ * of both IN− pins (the two channels share the reference) through its Thevenin
+ * resistance, plus the offset.
  */
 export function switchingInputV(board: ComparatorBoardParts): number {
   const rRef = board.rRefTop * board.rRefBottom / (board.rRefTop + board.rRefBottom);
-  return referenceVoltage(board) + board.inputBiasA * rRef + board.inputOffsetV;
+  return referenceVoltage(board) + 2 * board.inputBiasA * rRef + board.inputOffsetV;
 }
 
 /**

@@ -75,8 +75,9 @@ function nodalInPlus(board: ComparatorBoardParts, ch: ComparatorChannelParts, vi
 
 /** IN− with its bias current, plus the offset: the IN+ at which the output switches. */
 function nodalVref(board: ComparatorBoardParts): number {
+  // Both channels' IN− pins hang on the reference: two bias currents.
   return solveNodes({ VCC: board.vcc, GND: 0, BIAS: board.inputBiasA * NORTON_OHMS }, [
-    ['VCC', 'REF', board.rRefTop], ['REF', 'GND', board.rRefBottom], ['BIAS', 'REF', NORTON_OHMS],
+    ['VCC', 'REF', board.rRefTop], ['REF', 'GND', board.rRefBottom], ['BIAS', 'REF', NORTON_OHMS], ['BIAS', 'REF', NORTON_OHMS],
   ]).REF + board.inputOffsetV;
 }
 
