@@ -279,8 +279,17 @@ export const REMOTE_DRIVER = {
   // 10 k (not 100 k): Q2 then needs ≈ 0.95 V at the pin to turn on, so tens of µA of
   // pin leakage or noise on a floating pin cannot switch the charger OFF.
   rPulldownQ2: 10000,
-  /** REMOTE's pull-up to +5 V (the comparator board's R2 when it is fitted). */
-  rRemotePullup: 4700,
+  /**
+   * REMOTE's pull-up to +5 V (the comparator board's R103 when it is fitted). 3.3 k, not the
+   * blog's 4.7 k: the charger's REMOTE input current is unpublished, and the OFF level is this
+   * pull-up against it. In the schematics' tolerance analysis (worst corners, 0–50 °C) 4.7 k
+   * holds OFF above 4.0 V only into ≥ ≈ 27 kΩ (≈ 0.15 mA); 3.3 k into ≥ ≈ 19 kΩ (≈ 0.21 mA),
+   * while the comparator board's worst ON level rises from ≈ 0.52 V to ≈ 0.58 V. 2.2 k would
+   * take ≈ 12.5 kΩ but leave ON only ≈ 0.11 V under 0.8 V, and ON is the side that keeps the
+   * batteries safe (a failed OFF only leaves the charger on). A heavier input needs an active
+   * driver (see WIRING.md).
+   */
+  rRemotePullup: 3300,
   transistor: '2N3904',
 };
 

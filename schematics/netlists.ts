@@ -37,8 +37,8 @@ export const LM393_MODEL = {
   lagSeconds: 50e-9,
 };
 
-/** Our small-signal Schottky (BAT54-class: ~0.3 V at 1 mA) for the diode-OR into REMOTE. */
-export const SCHOTTKY_MODEL = 'D(IS=16n N=1.05 RS=2 CJO=10p BV=30 IBV=1u)';
+/** Our small-signal Schottky (BAT54-class: ~0.3 V at 1 mA; a Schottky barrier's EG and XTI, so its drop falls ≈ 1 mV/°C) for the diode-OR into REMOTE. */
+export const SCHOTTKY_MODEL = 'D(IS=16n N=1.05 RS=2 CJO=10p BV=30 IBV=1u EG=0.69 XTI=2)';
 
 /**
  * Our Gummel-Poon 2N3904, from datasheet-typical figures: hFE ≈ 200 at 1–10 mA falling
@@ -53,7 +53,7 @@ export const NPN_2N3904_MODEL =
 /**
  * Assumed load of the HEP-600C-12's REMOTE input: a logic input, modelled as 100 kΩ to
  * ground. The OFF level is the pull-up/load divider, so REMOTE stays above the 4.0 V OFF
- * threshold only while the load is ≥ 4.7 kΩ × 4 / (5 − 4) ≈ 18.8 kΩ (see README).
+ * threshold only while the load is ≥ 4 × the pull-up / (5 − 4) at nominal parts (13.2 kΩ with 3.3 kΩ; see README).
  */
 export const HEP600_REMOTE_LOAD_OHMS = 100e3;
 

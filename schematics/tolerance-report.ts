@@ -99,18 +99,21 @@ export async function analyse(
     const base = first[at++];
     const effect: Sample[] = [];
     for (let j = 0; j < np; j++) if (j !== tIndex) effect[j] = first[at++];
-    for (const mode of ['untrimmed', 'trimmed'] as const) {
-      for (const m of METRICS) {
-        for (const dir of [-1, 1]) {
-          const u = zero();
-          u[tIndex] = t;
-          for (let j = 0; j < np; j++) {
-            if (j === tIndex) continue;
-            const d = metric(effect[j], mode, m) - metric(base, mode, m);
-            u[j] = Math.abs(d) < 1e-9 ? 0 : Math.sign(d) * dir;
-          }
-          corners.push(u);
+    const targets: ((s: Sample) => number)[] = [
+      ...(['untrimmed', 'trimmed'] as const).flatMap((mode) => METRICS.map((m) => (s: Sample) => metric(s, mode, m))),
+      (s) => Math.max(s.remoteOn_b, s.remoteOn_s),
+      (s) => s.remoteOff,
+    ];
+    for (const f of targets) {
+      for (const dir of [-1, 1]) {
+        const u = zero();
+        u[tIndex] = t;
+        for (let j = 0; j < np; j++) {
+          if (j === tIndex) continue;
+          const d = f(effect[j]) - f(base);
+          u[j] = Math.abs(d) < 1e-12 ? 0 : Math.sign(d) * dir;
         }
+        corners.push(u);
       }
     }
   }

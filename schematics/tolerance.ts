@@ -37,6 +37,10 @@ const CHANNEL_KEY: Record<C, 'battery' | 'sun'> = { b: 'battery', s: 'sun' };
 /** Trip points are written as mV from these, so ngspice's 6-digit echo keeps 0.01 mV. */
 export const REFERENCE_V: Record<C, number> = { b: BLOG_TARGETS.batteryOnV, s: BLOG_TARGETS.sunDownV };
 const SERVO_GAIN = 1e8;
+/** Our Schottky model drops 0.30 V at 1 mA; the BAT54's limit there is 0.32 V: +20 mV is its 3σ. */
+export const SCHOTTKY_VF_SPREAD_V = 0.02;
+const SCHOTTKY_IS = 16e-9;
+const SCHOTTKY_N = 1.05;
 
 const RESISTORS = ['top', 'bot', 'in', 'fb', 'pu'] as const;
 type Res = typeof RESISTORS[number];
@@ -65,6 +69,7 @@ export function parameters(): Param[] {
     out.push({ name: `u_meter_${c}`, kind: 'unif', meaning: `meter error at the ${CHANNEL_KEY[c]} trim` });
     out.push({ name: `u_potres_${c}`, kind: 'unif', meaning: `${CHANNEL_KEY[c]} trimmer setting ±${COMMISSIONING_TRIM.potResolution / 2} of travel` });
   }
+  out.push({ name: 'u_vf', kind: 'gauss', meaning: `Schottky forward drop ±${SCHOTTKY_VF_SPREAD_V * 1000} mV (BAT54: 320 mV max at 1 mA)` });
   out.push({ name: 'u_vcc', kind: 'gauss', meaning: `LM78C05 ±${REGULATOR_7805_DATASHEET.toleranceV} V` });
   out.push({ name: 'u_vccdrift', kind: 'unif', meaning: 'LM78C05 drift 0 … 2 × typical' });
   out.push({ name: 'u_ib', kind: 'gauss', meaning: `bias current typ ${d.inputBiasTypA * 1e9} nA, +1 = ${d.inputBiasMaxA * 1e9} nA` });
@@ -169,6 +174,8 @@ function computeValues(board: ComparatorBoardParts, v: string, dt: string): stri
     `let ${v}_reft = ${res(board.rRefTop, t.resistor, t.resistorTcrPerC, 'reft', dt)}`,
     `let ${v}_refb = ${res(board.rRefBottom, t.resistor, t.resistorTcrPerC, 'refb', dt)}`,
     `let ${v}_rem = ${res(board.rRemotePullup, t.remotePullup, t.remotePullupTcrPerC, 'rem', dt)}`,
+    // A forward drop higher by ΔV at the same current is IS × exp(−ΔV / (N·kT/q)).
+    `let ${v}_is = ${SCHOTTKY_IS}*exp(-${SCHOTTKY_VF_SPREAD_V}*u_vf/(${SCHOTTKY_N}*0.025693))`,
   ];
   for (const c of CHANNELS) {
     const ch = board[CHANNEL_KEY[c]];
@@ -185,6 +192,9 @@ function computeValues(board: ComparatorBoardParts, v: string, dt: string): stri
 /** alter lines putting the values `${v}_…` into the shared parts and the given copies of each channel. */
 function alterValues(v: string, copies: string[]): string[] {
   const out: string[] = [
+    // The semiconductor models (the Schottkys) follow the temperature; the resistors' drift is in their values.
+    `option temp = $&${v}_temp`,
+    `altermod schottky is = ${v}_is`,
     `alter VCC dc = ${v}_vcc`,
     `alter RRT = ${v}_reft`,
     `alter RRB = ${v}_refb`,
@@ -267,6 +277,8 @@ export function toleranceNetlist(board: ComparatorBoardParts, run: ToleranceRun)
     `let p_temp = ${tMid} + ${tHalf}*u_temp`,
     'let dt = p_temp - 25',
     `let dtc = ${trim.temperatureC} - 25`,
+    'let a_temp = p_temp',
+    `let t_temp = ${trim.temperatureC}`,
     '* untrimmed: the wipers where the design puts them, at the sample\'s temperature',
     `let w_b = ${board.battery.potWiper}`,
     `let w_s = ${board.sun.potWiper}`,
