@@ -8,9 +8,9 @@
  * sensitivities at both ends of the temperature range; then the worst-case corners,
  * each quantity pushed to ±1 in the direction that moves a trip point its way.
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { COMPARATOR_BOARD, ComparatorBoardParts, DEFAULT_THRESHOLDS, MAINS_CHARGER } from '../hardware';
+import { COMPARATOR_BOARD, ComparatorBoardParts, DEFAULT_THRESHOLDS, MAINS_CHARGER, SITE } from '../hardware';
 import { RunOptions, runNgspice } from './run-ngspice';
 import { REFERENCE_V, RESULT_COLUMNS, ResultColumn, parameters, toleranceNetlist } from './tolerance';
 import { escapeXml } from './svg';
@@ -89,7 +89,14 @@ export async function analyse(
       fixed.push(u);
     }
   }
-  const first = await run(board, monteCarlo, seed, fixed, opts);
+  // Two ngspice processes (CI has two cores): half the Monte Carlo each, the second with
+  // seed + 1 so the halves are different draws; the fixed samples ride on the second.
+  const half = Math.ceil(monteCarlo / 2);
+  const [a, b] = await Promise.all([
+    run(board, half, seed, [], opts),
+    run(board, monteCarlo - half, seed + 1, fixed, opts),
+  ]);
+  const first = [...a, ...b];
   const samples = first.slice(0, monteCarlo);
   const typical = first[monteCarlo];
   // Corners: at each temperature end, every quantity at ±1 by the sign of its effect.
@@ -117,7 +124,10 @@ export async function analyse(
       }
     }
   }
-  const cornerSamples = await run(board, 0, seed, corners, opts);
+  const split = Math.ceil(corners.length / 2);
+  const cornerSamples = (await Promise.all([
+    run(board, 0, seed, corners.slice(0, split), opts), run(board, 0, seed, corners.slice(split), opts),
+  ])).flat();
   const spreads = {} as Record<Mode, Record<Metric, Spread>>;
   for (const mode of ['untrimmed', 'trimmed'] as const) {
     spreads[mode] = {} as Record<Metric, Spread>;
@@ -181,26 +191,62 @@ const NAMES: Record<Metric, string> = {
   fall_s: 'panel falling (charger ON)', rise_s: 'panel rising (released)', hyst_s: 'panel hysteresis',
 };
 
-const mv = (x: number): string => `${x >= 0 ? '+' : '−'}${Math.abs(x * 1000).toFixed(0)} mV`;
+export interface MetricSummary { typical: number; sigma3Mv: number; worstLowMv: number; worstHighMv: number }
 
-/** The spreads as Markdown: what the docs quote. */
-export function toleranceTable(r: ToleranceResult): string {
+/** The figures the docs quote, rounded as they print them (committed as tolerance-summary.json). */
+export interface ToleranceSummary {
+  runs: number;
+  seed: number;
+  corners: number;
+  shedC: [number, number];
+  metrics: Record<string, MetricSummary>;
+  /** Rising trip with the other channel also low, minus alone (mV): mean and worst. */
+  sharedShiftMv: { battery: number; batteryWorst: number; sun: number; sunWorst: number };
+  remote: { onMaxV: number; offMinV: number; minLoadKohm: number };
+}
+
+export function summary(r: ToleranceResult): ToleranceSummary {
+  const round = (x: number, d: number): number => Number(x.toFixed(d));
+  const metrics: Record<string, MetricSummary> = {};
+  for (const mode of ['untrimmed', 'trimmed'] as const) {
+    for (const m of METRICS) {
+      const s = r.spreads[mode][m];
+      const typ = metric(r.typical, 'trimmed', m);
+      metrics[`${mode}.${m}`] = {
+        typical: round(typ, 3), sigma3Mv: round(3 * s.sigma * 1000, 0),
+        worstLowMv: round((s.worstMin - typ) * 1000, 0), worstHighMv: round((s.worstMax - typ) * 1000, 0),
+      };
+    }
+  }
+  return {
+    runs: r.runs, seed: r.seed, corners: r.corners.length, shedC: [SITE.shedMinC, SITE.shedMaxC], metrics,
+    sharedShiftMv: {
+      battery: round(r.sharedShiftMv.b.mean, 0), batteryWorst: round(r.sharedShiftMv.b.worstMax, 0),
+      sun: round(r.sharedShiftMv.s.mean, 0), sunWorst: round(r.sharedShiftMv.s.worstMax, 0),
+    },
+    remote: { onMaxV: round(r.remote.onMaxV, 2), offMinV: round(r.remote.offMinV, 2), minLoadKohm: round(r.remote.minLoadOhmsWorst / 1000, 1) },
+  };
+}
+
+const signed = (x: number): string => `${x >= 0 ? '+' : '−'}${Math.abs(x)}`;
+
+/** The spreads as Markdown, from the summary: what README.md and WIRING.md carry between their markers. */
+export function toleranceTable(s: ToleranceSummary): string {
   const lines = [
-    `${r.runs} Monte Carlo runs (seed ${r.seed}) and ${r.corners.length} worst-case corners, shed ${'0–50'} °C. Typical = all parts typical at 25 °C.`,
+    `${s.runs} Monte Carlo runs (ngspice, two processes seeded ${s.seed} and ${s.seed + 1}) and ${s.corners} worst-case corners, shed ${s.shedC[0]}–${s.shedC[1]} °C; typical = every part typical at 25 °C. Worst case is the extreme over the runs and the corners.`,
     '',
     '| quantity | typical | untrimmed 3σ | untrimmed worst case | trimmed 3σ | trimmed worst case |',
     '|---|---:|---:|---:|---:|---:|',
   ];
   for (const m of METRICS) {
-    const u = r.spreads.untrimmed[m];
-    const t = r.spreads.trimmed[m];
-    const typ = metric(r.typical, 'trimmed', m);
-    lines.push(`| ${NAMES[m]} | ${typ.toFixed(3)} V | ±${(3 * u.sigma * 1000).toFixed(0)} mV | ${mv(u.worstMin - typ)} / ${mv(u.worstMax - typ)} | ±${(3 * t.sigma * 1000).toFixed(0)} mV | ${mv(t.worstMin - typ)} / ${mv(t.worstMax - typ)} |`);
+    const u = s.metrics[`untrimmed.${m}`];
+    const t = s.metrics[`trimmed.${m}`];
+    lines.push(`| ${NAMES[m]} | ${t.typical.toFixed(3)} V | ±${u.sigma3Mv} mV | ${signed(u.worstLowMv)} / ${signed(u.worstHighMv)} mV | ±${t.sigma3Mv} mV | ${signed(t.worstLowMv)} / ${signed(t.worstHighMv)} mV |`);
   }
   lines.push(
     '',
-    `Rising trip with the other channel also low (REMOTE's current shared), minus alone: battery ${mv(r.sharedShiftMv.b.mean / 1000)} (worst ${mv(r.sharedShiftMv.b.worstMax / 1000)}), panel ${mv(r.sharedShiftMv.s.mean / 1000)} (worst ${mv(r.sharedShiftMv.s.worstMax / 1000)}).`,
-    `REMOTE: ON level at most ${r.remote.onMaxV.toFixed(3)} V (limit ${MAINS_CHARGER.remoteOnBelowV} V); OFF level at least ${r.remote.offMinV.toFixed(3)} V into the assumed 100 kΩ (limit ${MAINS_CHARGER.remoteOffAboveV} V); OFF stays above ${MAINS_CHARGER.remoteOffAboveV} V only while the charger's input is at least ${(r.remote.minLoadOhmsWorst / 1000).toFixed(1)} kΩ in the worst case.`,
+    `A rising trip sits ${s.sharedShiftMv.battery} mV (battery) and ${s.sharedShiftMv.sun} mV (panel) higher on average while the other channel is low too, ${s.sharedShiftMv.batteryWorst} and ${s.sharedShiftMv.sunWorst} mV at worst: the two outputs then share REMOTE's current.`,
+    `REMOTE: ON level at most ${s.remote.onMaxV.toFixed(2)} V (the charger needs < ${MAINS_CHARGER.remoteOnBelowV} V); OFF level at least ${s.remote.offMinV.toFixed(2)} V into the assumed 100 kΩ (needs > ${MAINS_CHARGER.remoteOffAboveV} V), and above ${MAINS_CHARGER.remoteOffAboveV} V into any REMOTE input of at least ${s.remote.minLoadKohm} kΩ.`,
   );
   return lines.join('\n');
 }
@@ -245,45 +291,52 @@ export function histogramSvg(r: ToleranceResult): string {
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${2 * w + 20}" height="${total}" viewBox="0 0 ${2 * w + 20} ${total}" font-family="sans-serif">`,
     '<rect width="100%" height="100%" fill="#fff"/>',
-    `<text x="40" y="22" font-size="14">Comparator trip points, ${r.runs} Monte Carlo runs (seed ${r.seed}): blue untrimmed, red after the commissioning trim</text>`,
+    `<text x="40" y="22" font-size="14">Comparator trip points, ${r.runs} Monte Carlo runs (seeds ${r.seed}, ${r.seed + 1}): blue untrimmed, red after the commissioning trim</text>`,
     ...parts,
     '</svg>',
     '',
   ].join('\n');
 }
 
+export const BLOCK_START = '<!-- tolerance:start (generated by npm run schematics:tolerance) -->';
+export const BLOCK_END = '<!-- tolerance:end -->';
+
+/** The text between the tolerance markers of a document. */
+export function blockIn(doc: string, what: string): string {
+  const a = doc.indexOf(BLOCK_START);
+  const b = doc.indexOf(BLOCK_END);
+  if (a < 0 || b < a) throw new Error(`${what} has lost its tolerance-table markers`);
+  return doc.slice(a + BLOCK_START.length, b).trim();
+}
+
+function withBlock(doc: string, what: string, block: string): string {
+  blockIn(doc, what);
+  return `${doc.slice(0, doc.indexOf(BLOCK_START) + BLOCK_START.length)}\n${block}\n${doc.slice(doc.indexOf(BLOCK_END))}`;
+}
+
+/** Documents that carry the table, relative to the repository root. */
+export const DOCS_WITH_TABLE = ['schematics/README.md', 'hardware/WIRING.md'];
+export const SUMMARY_FILE = path.join(__dirname, 'tolerance-summary.json');
+
 async function main(): Promise<void> {
   const r = await analyse();
   const failures = checks(r);
-  const table = toleranceTable(r);
-  writeFileSync(path.join(__dirname, 'tolerance.md'), `# Comparator board tolerance analysis\n\nGenerated by \`npm run schematics:tolerance\` (schematics/tolerance-report.ts); see README.md.\n\n${table}\n`);
+  const s = summary(r);
+  const table = toleranceTable(s);
+  writeFileSync(path.join(__dirname, 'tolerance.md'), `# Comparator board tolerance analysis\n\nGenerated by \`npm run schematics:tolerance\` (schematics/tolerance-report.ts); how to read it: README.md.\n\n${table}\n`);
   writeFileSync(path.join(__dirname, 'tolerance-histogram.svg'), histogramSvg(r));
-  writeFileSync(path.join(__dirname, 'tolerance-summary.json'), `${JSON.stringify(summary(r), null, 1)}\n`);
+  writeFileSync(SUMMARY_FILE, `${JSON.stringify(s, null, 1)}\n`);
+  for (const doc of DOCS_WITH_TABLE) {
+    const file = path.join(__dirname, '..', doc);
+    writeFileSync(file, withBlock(readFileSync(file, 'utf8'), doc, table));
+  }
   console.log(table);
-  console.log(`\nanalysis took ${(r.runtimeMs / 1000).toFixed(1)} s; wrote schematics/tolerance.md, tolerance-histogram.svg, tolerance-summary.json`);
+  console.log(`\nanalysis took ${(r.runtimeMs / 1000).toFixed(1)} s; wrote schematics/tolerance.md, tolerance-histogram.svg, tolerance-summary.json and the tables in ${DOCS_WITH_TABLE.join(', ')}`);
   if (failures.length > 0) {
     console.error(`\nFAILED:\n${failures.join('\n')}`);
     process.exitCode = 1;
   }
 }
-
-/** The figures the docs quote, rounded as they print them (committed; a test compares it with a fresh run). */
-export function summary(r: ToleranceResult): Record<string, unknown> {
-  const round = (x: number, d: number): number => Number(x.toFixed(d));
-  const out: Record<string, unknown> = { runs: r.runs, seed: r.seed, corners: r.corners.length };
-  for (const mode of ['untrimmed', 'trimmed'] as const) {
-    for (const m of METRICS) {
-      const s = r.spreads[mode][m];
-      const typ = metric(r.typical, 'trimmed', m);
-      out[`${mode}.${m}`] = { typical: round(typ, 4), sigma3Mv: round(3 * s.sigma * 1000, 0), worstLowMv: round((s.worstMin - typ) * 1000, 0), worstHighMv: round((s.worstMax - typ) * 1000, 0) };
-    }
-  }
-  out.sharedShiftMv = { b: round(r.sharedShiftMv.b.mean, 1), s: round(r.sharedShiftMv.s.mean, 1) };
-  out.remote = { onMaxV: round(r.remote.onMaxV, 3), offMinV: round(r.remote.offMinV, 3), minLoadKohm: round(r.remote.minLoadOhmsWorst / 1000, 1) };
-  return out;
-}
-
-
 
 // ts-run.js (npm run) requires this file with argv[1] set to it; ts-node runs it as main.
 if (require.main === module || process.argv[1] === __filename) {
