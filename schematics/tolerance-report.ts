@@ -17,6 +17,8 @@ import { escapeXml } from './svg';
 
 export const MONTE_CARLO_RUNS = 500;
 export const SEED = 20;
+/** How close the typical board must trip to the firmware defaults. */
+export const FIRMWARE_MATCH_V = 0.005;
 
 export type Sample = Record<ResultColumn, number>;
 
@@ -170,7 +172,7 @@ export function checks(r: ToleranceResult): string[] {
     sunUpV: [metric(t, 'trimmed', 'rise_s'), DEFAULT_THRESHOLDS.sunUpV],
   };
   for (const [k, [sim, fw]] of Object.entries(typicalV)) {
-    if (Math.abs(sim - fw) > 0.005) fail.push(`typical board ${k} ${sim.toFixed(4)} V differs from the firmware default ${fw.toFixed(4)} V by more than 5 mV`);
+    if (Math.abs(sim - fw) > FIRMWARE_MATCH_V) fail.push(`typical board ${k} ${sim.toFixed(4)} V differs from the firmware default ${fw.toFixed(4)} V by more than ${FIRMWARE_MATCH_V * 1000} mV`);
   }
   for (const s of [...r.samples, ...r.corners]) {
     for (const w of [s.wiper_b, s.wiper_s]) if (!(w > 0 && w < 1)) { fail.push(`a trim needs wiper ${w}, outside its pot`); break; }
