@@ -291,6 +291,7 @@ export function histogramSvg(r: ToleranceResult): string {
   });
   const total = 2 * (h + 40) + 50;
   return [
+    '<?xml version="1.0" encoding="UTF-8"?>',
     `<svg xmlns="http://www.w3.org/2000/svg" width="${2 * w + 20}" height="${total}" viewBox="0 0 ${2 * w + 20} ${total}" font-family="sans-serif">`,
     '<rect width="100%" height="100%" fill="#fff"/>',
     `<text x="40" y="22" font-size="14">Comparator trip points, ${r.runs} Monte Carlo runs (seeds ${r.seed}, ${r.seed + 1}): blue untrimmed, red after the commissioning trim</text>`,
