@@ -262,7 +262,7 @@ export function histogramSvg(r: ToleranceResult): string {
   const parts: string[] = [];
   panels.forEach((m, p) => {
     const x0 = (p % 2) * w + 40;
-    const y0 = Math.floor(p / 2) * (h + 40) + 40;
+    const y0 = Math.floor(p / 2) * (h + 40) + 64;
     const un = r.samples.map((s) => metric(s, 'untrimmed', m));
     const tr = r.samples.map((s) => metric(s, 'trimmed', m));
     const lo = Math.min(...un, ...tr);
@@ -286,15 +286,21 @@ export function histogramSvg(r: ToleranceResult): string {
       if (hu > 0) parts.push(`<rect x="${x}" y="${(y0 + h - 20 - hu).toFixed(1)}" width="${bw.toFixed(1)}" height="${hu.toFixed(1)}" fill="#9ab6e0"/>`);
       if (ht > 0) parts.push(`<rect x="${x}" y="${(y0 + h - 20 - ht).toFixed(1)}" width="${bw.toFixed(1)}" height="${ht.toFixed(1)}" fill="#c0392b" fill-opacity="0.75"/>`);
     }
+    // The typical board's trip, which is the firmware default.
+    const typ = metric(r.typical, 'trimmed', m);
+    const xt = (x0 + ((typ - lo) / (hi - lo)) * (w - 60)).toFixed(1);
+    parts.push(`<line x1="${xt}" y1="${y0}" x2="${xt}" y2="${y0 + h - 20}" stroke="#111" stroke-dasharray="4 3"/>`);
+    parts.push(`<text x="${xt}" y="${y0 + h - 4}" font-size="11" text-anchor="middle">${typ.toFixed(3)} V</text>`);
     parts.push(`<text x="${x0}" y="${y0 + h - 4}" font-size="11">${lo.toFixed(3)} V</text>`);
     parts.push(`<text x="${x0 + w - 60}" y="${y0 + h - 4}" font-size="11" text-anchor="end">${hi.toFixed(3)} V</text>`);
   });
-  const total = 2 * (h + 40) + 50;
+  const total = 2 * (h + 40) + 74;
   return [
     '<?xml version="1.0" encoding="UTF-8"?>',
     `<svg xmlns="http://www.w3.org/2000/svg" width="${2 * w + 20}" height="${total}" viewBox="0 0 ${2 * w + 20} ${total}" font-family="sans-serif">`,
     '<rect width="100%" height="100%" fill="#fff"/>',
-    `<text x="40" y="22" font-size="14">Comparator trip points, ${r.runs} Monte Carlo runs (seeds ${r.seed}, ${r.seed + 1}): blue untrimmed, red after the commissioning trim</text>`,
+    `<text x="40" y="22" font-size="14" font-weight="bold">Comparator trip points, ${r.runs} Monte Carlo boards (ngspice, seeds ${r.seed} and ${r.seed + 1})</text>`,
+    '<text x="40" y="40" font-size="12">blue: untrimmed; red: after the commissioning trim; dashed: the typical board, which is the firmware default</text>',
     ...parts,
     '</svg>',
     '',
