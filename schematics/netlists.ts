@@ -192,6 +192,19 @@ function controlBlock(analysis: string[], writes: string[]): string[] {
   ];
 }
 
+/** REMOTE's pull-up and the charger's input, the models, and a transient at `maxStep` to `tStop`. */
+function remoteAndModels(board: ComparatorBoardParts, maxStep: number, tStop: number): string[] {
+  return [
+    `RREM vcc remote ${spiceNumber(board.rRemotePullup)}`,
+    `RHEP remote 0 ${spiceNumber(HEP600_REMOTE_LOAD_OHMS)}`,
+    '',
+    ...lm393Subcircuit(board),
+    `.model schottky ${SCHOTTKY_MODEL}`,
+    '',
+    `.tran ${spiceNumber(maxStep)} ${spiceNumber(tStop)} 0 ${spiceNumber(maxStep)}`,
+  ];
+}
+
 /** The input a channel senses and the range it is swept over. */
 export function channelInput(id: ChannelId): { node: string; min: number; max: number } {
   const r = id === 'battery' ? VOLTAGE_RANGES.battery : VOLTAGE_RANGES.panel;
@@ -225,13 +238,7 @@ export function channelNetlist(board: ComparatorBoardParts, id: ChannelId, sweep
     `D${id === 'battery' ? 'B' : 'S'} remote out_${s} schottky`,
     `* the other channel's IN- also draws its bias current from the reference`,
     `IBOTHER 0 vref DC ${spiceNumber(board.inputBiasA)}`,
-    `RREM vcc remote ${spiceNumber(board.rRemotePullup)}`,
-    `RHEP remote 0 ${spiceNumber(HEP600_REMOTE_LOAD_OHMS)}`,
-    '',
-    ...lm393Subcircuit(board),
-    `.model schottky ${SCHOTTKY_MODEL}`,
-    '',
-    `.tran ${spiceNumber(maxStep)} ${spiceNumber(tStop)} 0 ${spiceNumber(maxStep)}`,
+    ...remoteAndModels(board, maxStep, tStop),
     ...controlBlock(['run'], [`wrdata ${data} v(${input.node}) v(inp_${s}) v(vref) v(out_${s}) v(cmm_${s})`]),
     '.end',
   ];
@@ -289,13 +296,7 @@ export function boardNetlist(
     '* diode-OR: cathodes at the comparator outputs, anodes on REMOTE',
     'DB remote out_b schottky',
     'DS remote out_s schottky',
-    `RREM vcc remote ${spiceNumber(board.rRemotePullup)}`,
-    `RHEP remote 0 ${spiceNumber(HEP600_REMOTE_LOAD_OHMS)}`,
-    '',
-    ...lm393Subcircuit(board),
-    `.model schottky ${SCHOTTKY_MODEL}`,
-    '',
-    `.tran ${spiceNumber(maxStep)} ${spiceNumber(tStop)} 0 ${spiceNumber(maxStep)}`,
+    ...remoteAndModels(board, maxStep, tStop),
     ...controlBlock(['run'], [
       `wrdata ${data} v(vbat) v(vpanel) v(vcc) v(vref) v(inp_b) v(inp_s) v(out_b) v(out_s) v(remote) v(cmm_b) v(cmm_s)`,
     ]),
