@@ -217,6 +217,8 @@ describe('hardware docs: drawings and prose', () => {
     const t = hw.DEFAULT_THRESHOLDS;
     const computed = [
       t.batteryOnV, t.batteryOffV, t.sunDownV, t.sunUpV,
+      // The typical hysteresis, in the tolerance table.
+      t.batteryOffV - t.batteryOnV, t.sunUpV - t.sunDownV,
       hw.referenceVoltage(b),
       b.vcc - b.inputHeadroomV,
       hw.comparatorInputV(b, b.battery, hw.VOLTAGE_RANGES.battery.max, false),
