@@ -10,7 +10,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { COMPARATOR_BOARD, ComparatorBoardParts, DEFAULT_THRESHOLDS, MAINS_CHARGER, SITE } from '../hardware';
+import { COMPARATOR_BOARD, ComparatorBoardParts, DEFAULT_THRESHOLDS, LM393_DATASHEET, MAINS_CHARGER, SITE } from '../hardware';
 import { RunOptions, runNgspice } from './run-ngspice';
 import { REFERENCE_V, RESULT_COLUMNS, ResultColumn, parameters, toleranceNetlist } from './tolerance';
 import { escapeXml } from './svg';
@@ -176,6 +176,12 @@ export function checks(r: ToleranceResult): string[] {
   }
   for (const s of [...r.samples, ...r.corners]) {
     for (const w of [s.wiper_b, s.wiper_s]) if (!(w > 0 && w < 1)) { fail.push(`a trim needs wiper ${w}, outside its pot`); break; }
+  }
+  // The decision happens with IN+ = IN− ≈ the reference: that must be inside the LM393's
+  // full-temperature common-mode range (VCC − 2 V) on every board.
+  for (const s of [...r.samples, ...r.corners]) {
+    const limit = s.vcc - LM393_DATASHEET.commonModeHeadroomFullRangeV;
+    if (s.vref > limit) { fail.push(`the reference reaches ${s.vref.toFixed(3)} V, above the common-mode limit ${limit.toFixed(3)} V`); break; }
   }
   const rb = r.spreads.trimmed.rise_b;
   if (rb.worstMax >= MAINS_CHARGER.chargeV) fail.push(`trimmed battery release reaches ${rb.worstMax.toFixed(3)} V, not below the charger's ${MAINS_CHARGER.chargeV} V`);
