@@ -57,6 +57,12 @@ export interface BatteryMonitorParams {
   maxPlausibleA: number;
   /** Capacity is learned only from discharges at least this deep (fraction of capacity). */
   learnMinDepth: number;
+  /**
+   * Starting value of the bank's effective resistance under a steady light discharge
+   * (ohmic plus polarisation), volts of sag per amp; the estimator re-learns it early in
+   * each discharge and uses it to read a loaded voltage as a resting one.
+   */
+  loadedResistanceOhm: number;
 }
 
 export const BATTERY_MONITOR: BatteryMonitorParams = {
@@ -107,6 +113,10 @@ export const BATTERY_MONITOR: BatteryMonitorParams = {
   // [assumed] A cycle shallower than 30 % of capacity leaves the learned capacity to the
   // OCV table's slope, where 25 mV is ≈ 2 points: too little to learn from.
   learnMinDepth: 0.3,
+  // [AGM] a charged 105 Ah block is ≈ 4–5 mΩ (so ≈ 2.5 mΩ for two in parallel); a steady
+  // C/100–C/20 discharge adds polarisation of a few tens of millivolts. [assumed] 20 mΩ
+  // overall to start with; the estimator replaces it with what it measures.
+  loadedResistanceOhm: 0.02,
 };
 
 /**

@@ -142,6 +142,13 @@ export interface LoadParams {
   burstMeanDurationS: number;
   /** RMS of the slow wander of the base power, as a fraction. */
   jitterFraction: number;
+  /**
+   * Day-to-day change of the cluster's work: each day's power is the previous day's times
+   * exp(N(0, spread)), kept between dayScaleMin and dayScaleMax (0 = every day alike).
+   */
+  dayToDaySpread: number;
+  dayScaleMin: number;
+  dayScaleMax: number;
 }
 
 export interface AdcParams {
@@ -279,6 +286,9 @@ export function defaultPlantParams(): PlantParams {
       burstMeanIntervalS: 15 * 60,
       burstMeanDurationS: 4 * 60,
       jitterFraction: 0.02,
+      dayToDaySpread: 0,
+      dayScaleMin: 0.5,
+      dayScaleMax: 4,
     },
     adc: {
       referenceV: MCU_BOARD.adcReferenceV,
