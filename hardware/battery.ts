@@ -34,6 +34,16 @@ export interface BatteryMonitorParams {
   peukertExponent: number;
   /** Fraction of the charge current that ends up stored. */
   chargeEfficiency: number;
+  /**
+   * A bank charging at or above gassingV with less than gassingCurrentFraction of its
+   * capacity per hour going in is near full and gassing: only gassingChargeEfficiency of
+   * that current is stored.
+   */
+  gassingV: number;
+  gassingCurrentFraction: number;
+  gassingChargeEfficiency: number;
+  /** Fraction of the stored charge a resting bank loses in 30 days. */
+  selfDischargePerMonth: number;
   /** Battery voltage at or above which the bank may be declared full. */
   chargedV: number;
   /** Charge current under which (with chargedV met) the bank is full, as a fraction of capacityAh per hour. */
@@ -77,6 +87,17 @@ export const BATTERY_MONITOR: BatteryMonitorParams = {
   peukertExponent: 1.25,
   // [BMV] default charge efficiency factor.
   chargeEfficiency: 0.95,
+  // [AGM] gassing starts at ≈ 2.35 V per cell (14.1 V) at 25 °C. [assumed] Once the
+  // current at that voltage has tapered under 2 % of C (twice the tail current, where a
+  // bank is ≈ 95 % full) a large share goes to gas (recombined in an AGM): 60 % stored.
+  // A single efficiency (the BMV's) over-counts the end of every charge, which a bank
+  // topped up daily between syncs turns into points of error; applied at any current
+  // above 14.1 V it would under-count a bulk charge that reaches 14.4 V at 70 %.
+  gassingV: 14.1,
+  gassingCurrentFraction: 0.02,
+  gassingChargeEfficiency: 0.6,
+  // [AGM] ≈ 3 % a month at 25 °C.
+  selfDischargePerMonth: 0.03,
   // [assumed] The BMV's 13.2 V default suits a charger that floats at 13.5 V; here the
   // HEP-600C-12 holds 14.4 V [seed] and the MP3735 absorbs at 14.4 V, so 14.2 V (0.2 V
   // under the charge voltage, the BMV manual's rule for the charged voltage) is only met
@@ -110,9 +131,10 @@ export const BATTERY_MONITOR: BatteryMonitorParams = {
   // [assumed] The battery INA219 is calibrated to 80 A (hardware/system.ts); anything past
   // twice that is a corrupted reading, not a current.
   maxPlausibleA: 160,
-  // [assumed] A cycle shallower than 30 % of capacity leaves the learned capacity to the
-  // OCV table's slope, where 25 mV is ≈ 2 points: too little to learn from.
-  learnMinDepth: 0.3,
+  // [assumed] Capacity is read from how far the voltage falls over the discharge: over
+  // 25 % of capacity that is ≈ 0.3 V, so the ≈ 25 mV the voltage may be off costs < 10 %
+  // per cycle, and cycles are averaged. Shallower cycles teach nothing.
+  learnMinDepth: 0.25,
   // [AGM] a charged 105 Ah block is ≈ 4–5 mΩ (so ≈ 2.5 mΩ for two in parallel); a steady
   // C/100–C/20 discharge adds polarisation of a few tens of millivolts. [assumed] 20 mΩ
   // overall to start with; the estimator replaces it with what it measures.

@@ -22,6 +22,9 @@ export interface CapacityState {
   calDeficit: number; calV: number; calI: number;
   /** Deepest qualifying point of this discharge. */
   deepDeficit: number; deepV: number; deepI: number;
+  /** The averages' weight for the last reading interval (readings come at a fixed period). */
+  lastSpan: number;
+  lastAlpha: number;
   /** Learned resistance (Ω) from the last solved cycle. */
   rOhm: number;
   /** Depth-weighted sums over learned cycles. */
@@ -35,16 +38,26 @@ export function newCapacityState(p: EstimatorParams): CapacityState {
   return {
     clean: false, lastChargeT: -Infinity, steadySince: NaN, vAvg: NaN, iAvg: NaN,
     calDeficit: NaN, calV: NaN, calI: NaN, deepDeficit: NaN, deepV: NaN, deepI: NaN,
-    rOhm: p.loadedResistanceOhm, weight: 0, weightedAh: 0, cycles: 0, lastCycleAh: NaN,
+    lastSpan: NaN, lastAlpha: 0, rOhm: p.loadedResistanceOhm, weight: 0, weightedAh: 0, cycles: 0, lastCycleAh: NaN,
   };
 }
 
-/** A steady discharge must last this long (surface charge gone, averages settled) before a point is taken. */
-const STEADY_S = 3600;
-const SINCE_CHARGE_S = 3600;
+/** A steady discharge must last this long before a point is taken: after a charge the voltage keeps relaxing (surface charge, diffusion) by ≈ 50 mV in the first hour, ≈ 10 mV in the second and
+ * still a few in the third, faster than it falls from the charge taken out. */
+const STEADY_S = 3 * 3600;
+const SINCE_CHARGE_S = 3 * 3600;
+/** Short enough that the average's lag on a falling voltage (slope × this) is a few mV at both points. */
 const AVERAGE_S = 600;
-/** The calibration point is taken while the counted depth is below this. */
+/** The calibration point must be taken while the counted depth is below this. */
 const CAL_MAX_DEPTH = 0.12;
+/**
+ * The deep point is not taken once the voltage says the bank is below this: there the
+ * polarisation of a discharging AGM grows faster than in proportion to the current (acid
+ * depletion at the plates), so the loaded voltage reads low and the capacity would come
+ * out small. Judged by the voltage, not the count, because the count depends on the
+ * capacity being learned.
+ */
+const DEEP_MIN_SOC = 0.4;
 
 export function learnedCapacityAh(c: CapacityState): number {
   return c.weight > 0 ? c.weightedAh / c.weight : NaN;
@@ -93,19 +106,27 @@ export function capacityStep(
     c.steadySince = t;
     return;
   }
-  const a = 1 - Math.exp(-span / AVERAGE_S);
+  if (span !== c.lastSpan) {
+    c.lastSpan = span;
+    c.lastAlpha = 1 - Math.exp(-span / AVERAGE_S);
+  }
+  const a = c.lastAlpha;
   c.vAvg += a * (bv - c.vAvg);
   c.iAvg += a * (-ba - c.iAvg);
   if (t - c.steadySince < STEADY_S || t - c.lastChargeT < SINCE_CHARGE_S) return;
+  const v = c.vAvg;
+  const i = c.iAvg;
   const depth = deficitAh / capacityAh;
-  if (depth < CAL_MAX_DEPTH) {
+  if (c.calDeficit !== c.calDeficit) {
+    // The first settled point of the discharge, as near full as it can be.
+    if (depth >= CAL_MAX_DEPTH) return;
     c.calDeficit = deficitAh;
-    c.calV = c.vAvg;
-    c.calI = c.iAvg;
-  } else if (c.calDeficit === c.calDeficit && depth - c.calDeficit / capacityAh >= p.learnMinDepth) {
+    c.calV = v;
+    c.calI = i;
+  } else if (depth - c.calDeficit / capacityAh >= p.learnMinDepth && lookup(p.ocvTable, v + c.rOhm * i, true) >= DEEP_MIN_SOC) {
     c.deepDeficit = deficitAh;
-    c.deepV = c.vAvg;
-    c.deepI = c.iAvg;
+    c.deepV = v;
+    c.deepI = i;
   }
 }
 

@@ -42,27 +42,36 @@ export function newCounterState(): CounterState {
 export function updateCounters(s: CounterState, boot: number, r: CounterReading, gapEstimate: number[]): void {
   const newBoot = boot !== s.boot;
   if (newBoot && s.boot !== -1) s.restarts++;
-  for (let i = 0; i < COUNTER_KEYS.length; i++) {
-    const v = r[COUNTER_KEYS[i]];
-    if (v === null || !(v >= 0)) continue;
-    const last = s.raw[i];
-    if (last !== last) {
-      s.raw[i] = v;
-      continue;
-    }
-    if (v < last) {
-      // The MCU restarted from its last save (or was told to reset): carry the published
-      // value on from where it was, plus, across a reboot, what flowed while nobody
-      // counted. If a rebooted MCU's saved value is ahead of ours (the bridge missed
-      // readings), its own count covers the gap and nothing is added.
-      const est = newBoot && gapEstimate[i] > 0 ? gapEstimate[i] : 0;
-      s.offset[i] += last - v + est;
-      s.bridged[i] += est;
-      if (!newBoot) s.inBootDrops++;
-    }
-    s.raw[i] = v;
-  }
+  take(s, 0, r.bahi, newBoot, gapEstimate);
+  take(s, 1, r.baho, newBoot, gapEstimate);
+  take(s, 2, r.bwhi, newBoot, gapEstimate);
+  take(s, 3, r.bwho, newBoot, gapEstimate);
+  take(s, 4, r.lahi, newBoot, gapEstimate);
+  take(s, 5, r.laho, newBoot, gapEstimate);
+  take(s, 6, r.lwhi, newBoot, gapEstimate);
+  take(s, 7, r.lwho, newBoot, gapEstimate);
   s.boot = boot;
+}
+
+/** One counter, index i in COUNTER_KEYS order (spelt out above: a fixed property read is much faster than a keyed one). */
+function take(s: CounterState, i: number, v: number | null, newBoot: boolean, gapEstimate: number[]): void {
+  if (v === null || !(v >= 0)) return;
+  const last = s.raw[i];
+  if (last !== last) {
+    s.raw[i] = v;
+    return;
+  }
+  if (v < last) {
+    // The MCU restarted from its last save (or was told to reset): carry the published
+    // value on from where it was, plus, across a reboot, what flowed while nobody
+    // counted. If a rebooted MCU's saved value is ahead of ours (the bridge missed
+    // readings), its own count covers the gap and nothing is added.
+    const est = newBoot && gapEstimate[i] > 0 ? gapEstimate[i] : 0;
+    s.offset[i] += last - v + est;
+    s.bridged[i] += est;
+    if (!newBoot) s.inBootDrops++;
+  }
+  s.raw[i] = v;
 }
 
 /** Published value of counter i (NaN until the MCU has sent one). */

@@ -15,7 +15,7 @@ import {
 } from './capacity';
 import { COUNTER_KEYS, CounterReading, CounterState, newCounterState, updateCounters } from './counters';
 import { HistoryState, historyOnSync, historyStep, newHistoryState } from './history';
-import { NightState, newNightState, nightStep } from './night';
+import { AvailableAh, NightState, newNightState, nightStep } from './night';
 import { EstimatorParams, checkParams, lookup } from './params';
 
 /** What the estimator reads from a reading frame (a protocol ReadingFrame has all of it). */
@@ -45,8 +45,8 @@ export interface BatteryState {
   lastSync: SyncKind; lastSyncT: number;
   chargedSince: number; fullLatched: boolean;
   restSince: number; restUsed: boolean;
-  /** Smoothed battery and load currents (A), NaN until seen. */
-  batteryAvgA: number; loadAvgA: number;
+  /** Smoothed battery and load currents (A), NaN until seen; the load also over hours (night forecast). */
+  batteryAvgA: number; loadAvgA: number; loadSlowA: number;
   /** The battery reading is missing, faulted or implausible now; since when. */
   sensorFault: boolean; faultSinceT: number;
   implausibleReadings: number; faultedReadings: number; gaps: number; unmeasuredS: number; outOfOrder: number;
@@ -57,6 +57,10 @@ export interface BatteryState {
 }
 
 const BATTERY_FAULTS = FLT_BAT_COMM | FLT_BAT_OVF | FLT_BAT_STALE;
+/** The learned capacity replaces the nameplate once this sure (two or more deep cycles). */
+const USE_LEARNED_CONFIDENCE = 0.7;
+/** Time constant of the load average the night forecast starts from. */
+const LOAD_SLOW_S = 3 * 3600;
 
 export function newBatteryState(p: EstimatorParams): BatteryState {
   checkParams(p);
@@ -67,7 +71,7 @@ export function newBatteryState(p: EstimatorParams): BatteryState {
     prevLa: NaN, prevLv: NaN, prevLoadT: NaN,
     deficitAh: deficit, lowAh: 0, highAh: p.capacityAh,
     lastSync: 'none', lastSyncT: NaN, chargedSince: NaN, fullLatched: false, restSince: NaN, restUsed: false,
-    batteryAvgA: NaN, loadAvgA: NaN,
+    batteryAvgA: NaN, loadAvgA: NaN, loadSlowA: NaN,
     sensorFault: false, faultSinceT: NaN, implausibleReadings: 0, faultedReadings: 0, gaps: 0, unmeasuredS: 0, outOfOrder: 0,
     counters: newCounterState(), capacity: newCapacityState(p), night: newNightState(), history: newHistoryState(),
   };
@@ -75,8 +79,9 @@ export function newBatteryState(p: EstimatorParams): BatteryState {
 
 /** Capacity the state of charge is taken over: learned once confident, else the nameplate. */
 export function capacityInUse(s: BatteryState, p: EstimatorParams): number {
+  if (s.capacity.weight === 0) return p.capacityAh;
   const learned = learnedCapacityAh(s.capacity);
-  return learned === learned && capacityConfidence(s.capacity) >= 0.5 ? learned : p.capacityAh;
+  return learned === learned && capacityConfidence(s.capacity) >= USE_LEARNED_CONFIDENCE ? learned : p.capacityAh;
 }
 
 export function stateOfCharge(s: BatteryState, p: EstimatorParams): number {
@@ -94,6 +99,7 @@ export function setStateOfCharge(s: BatteryState, p: EstimatorParams, soc: numbe
   capacitySpoilt(s.capacity);
 }
 
+const available: AvailableAh = { pointAh: 0, lowAh: 0, highAh: 0, anchored: false };
 const gapEstimate = new Array<number>(COUNTER_KEYS.length).fill(0);
 const split = [0, 0];
 
@@ -132,13 +138,15 @@ export function batteryStep(s: BatteryState, p: EstimatorParams, r: BatteryReadi
   if (s.prevValid) count(s, p, r, bv, ba, t, cap);
   s.sensorFault = false;
   const step = s.prevValid ? t - s.prevT : 0;
-  const a = step > 0 ? 1 - Math.exp(-step / p.timeToGoAveragingS) : 1;
+  const a = step > 0 ? smoothing(step, p.timeToGoAveragingS, 0) : 1;
   s.batteryAvgA = s.batteryAvgA === s.batteryAvgA ? s.batteryAvgA + a * (ba - s.batteryAvgA) : ba;
   let loadSpanA = NaN;
   if (r.la !== null) {
     if (s.prevLa === s.prevLa && t - s.prevLoadT <= p.maxGapS) loadSpanA = (s.prevLa + r.la) / 2;
-    const la = 1 - Math.exp(-(t - s.prevLoadT) / p.timeToGoAveragingS);
+    const la = smoothing(t - s.prevLoadT, p.timeToGoAveragingS, 1);
     s.loadAvgA = s.loadAvgA === s.loadAvgA && la === la ? s.loadAvgA + la * (r.la - s.loadAvgA) : r.la;
+    const slow = smoothing(t - s.prevLoadT, LOAD_SLOW_S, 2);
+    s.loadSlowA = s.loadSlowA === s.loadSlowA && slow === slow ? s.loadSlowA + slow * (r.la - s.loadSlowA) : r.la;
     s.prevLa = r.la;
     s.prevLv = r.lv === null ? NaN : r.lv;
     s.prevLoadT = t;
@@ -149,8 +157,12 @@ export function batteryStep(s: BatteryState, p: EstimatorParams, r: BatteryReadi
   const soc = 1 - s.deficitAh / cap;
   historyStep(s.history, p, t, step, bv, ba, soc, s.deficitAh, s.lastSync !== 'none');
   const sunDown = r.why === WHY_SUN_DOWN || r.why === WHY_BAT_LOW_SUN_DOWN;
-  const fallbackA = s.loadAvgA === s.loadAvgA ? s.loadAvgA : -s.batteryAvgA;
-  nightStep(s.night, p, t, span, sunDown, loadSpanA, (soc - p.floorSoc) * cap, fallbackA);
+  const recentA = s.loadSlowA === s.loadSlowA ? s.loadSlowA : -s.batteryAvgA;
+  available.pointAh = (soc - p.floorSoc) * cap;
+  available.lowAh = (1 - s.highAh / cap - p.floorSoc) * cap;
+  available.highAh = (1 - s.lowAh / cap - p.floorSoc) * cap;
+  available.anchored = s.lastSync !== 'none';
+  nightStep(s.night, p, t, span, sunDown, loadSpanA, available, recentA);
   s.prevValid = true;
   s.prevT = t;
   s.prevBoot = r.boot;
@@ -207,7 +219,10 @@ function count(s: BatteryState, p: EstimatorParams, r: BatteryReading, bv: numbe
   const ratedA = p.capacityAh / p.ratedHours;
   const iOut = dOut / hours;
   const peukert = iOut > ratedA ? Math.pow(iOut / ratedA, p.peukertExponent - 1) : 1;
-  const delta = dOut * peukert - dIn * p.chargeEfficiency;
+  const gassing = bv >= p.gassingV && s.prevBv >= p.gassingV && dIn / hours < p.gassingCurrentFraction * p.capacityAh;
+  const efficiency = gassing ? p.gassingChargeEfficiency : p.chargeEfficiency;
+  const selfDischarge = (cap - s.deficitAh) * p.selfDischargePerMonth * span / (30 * 86400);
+  const delta = dOut * peukert - dIn * efficiency + selfDischarge;
   widen += (dIn + dOut) * p.countErrorFraction;
   s.deficitAh = clamp(s.deficitAh + delta, 0, cap);
   s.lowAh = clamp(s.lowAh + delta - widen, 0, cap);
@@ -216,7 +231,20 @@ function count(s: BatteryState, p: EstimatorParams, r: BatteryReading, bv: numbe
   if (s.deficitAh > s.highAh) s.deficitAh = s.highAh;
   s.history.ahOut += dOut;
   s.history.ahIn += dIn;
-  void bv;
+}
+
+const memoSpan = [NaN, NaN, NaN];
+const memoTau = [NaN, NaN, NaN];
+const memoAlpha = [0, 0, 0];
+
+/** 1 − exp(−span / tau): the weight of a new sample in an exponential average. Readings come at a fixed period, so slot `slot` remembers its last answer. */
+function smoothing(span: number, tau: number, slot: number): number {
+  if (span !== memoSpan[slot] || tau !== memoTau[slot]) {
+    memoSpan[slot] = span;
+    memoTau[slot] = tau;
+    memoAlpha[slot] = 1 - Math.exp(-span / tau);
+  }
+  return memoAlpha[slot];
 }
 
 function clamp(x: number, lo: number, hi: number): number {
@@ -271,7 +299,7 @@ function detectRest(s: BatteryState, p: EstimatorParams, bv: number, ba: number,
  * counters to the monotonic counters.
  */
 function bridgeCounters(s: BatteryState, r: BatteryReading): void {
-  for (let i = 0; i < gapEstimate.length; i++) gapEstimate[i] = 0;
+  if (r.boot !== s.counters.boot) for (let i = 0; i < gapEstimate.length; i++) gapEstimate[i] = 0;
   if (r.boot !== s.counters.boot && s.prevValid) {
     const h = (s.t - s.prevT) / 3600;
     const a = s.prevBa;

@@ -15,10 +15,14 @@ export interface NightForecast {
   /** Load current the forecast assumes, A, and the Ah it needs until sunrise (Peukert-corrected). */
   loadA: number;
   needAh: number;
-  /** Ah above the floor now. */
+  /** Ah above the floor now (point estimate), and the margin left at sunrise. */
   availableAh: number;
   marginAh: number;
-  lasts: boolean;
+  /**
+   * Would the battery alone last until sunrise? null when the state of charge has not
+   * been anchored yet and its interval allows both answers.
+   */
+  lasts: boolean | null;
   /** True for the forecast made at sun-down (the one that matters most). */
   atSundown: boolean;
 }
@@ -46,18 +50,21 @@ export function newNightState(): NightState {
   };
 }
 
+export interface AvailableAh { pointAh: number; lowAh: number; highAh: number; anchored: boolean }
+
 /** A sun-down report this soon after a night ended is the same dusk flickering, not a new night. */
 const MIN_DAY_S = 2 * 3600;
 
 /**
- * One reading. `sunDown` is the firmware's sun-down state; `loadA` the load current of
- * this reading and `loadSpanA` the mean load current since the previous one (NaN when
- * unknown); `availableAh` is what the battery holds above the floor now; `fallbackA`
- * the load to assume when no night has been measured yet.
+ * One reading. `sunDown` is the firmware's sun-down state; `loadSpanA` the mean load
+ * current since the previous reading (NaN when unknown); `availableAh` is what the
+ * battery holds above the floor now, with the low and high ends of its interval;
+ * `anchored` whether the state of charge has been synced since start; `recentA` the
+ * load of the last hours.
  */
 export function nightStep(
   n: NightState, p: EstimatorParams, t: number, span: number, sunDown: boolean, loadSpanA: number,
-  availableAh: number, fallbackA: number,
+  avail: AvailableAh, recentA: number,
 ): void {
   if (!n.active) {
     if (!sunDown || t - n.lastEndT < MIN_DAY_S) return;
@@ -68,7 +75,7 @@ export function nightStep(
     n.sunriseT = sunrise;
     n.loadAh = 0;
     n.measuredS = 0;
-    forecast(n, p, t, availableAh, fallbackA, true);
+    forecast(n, p, t, avail, recentA, true);
     return;
   }
   if (loadSpanA === loadSpanA && span <= p.maxGapS) {
@@ -84,15 +91,18 @@ export function nightStep(
     n.lastEndT = t;
     return;
   }
-  if (t - n.lastForecastT >= 3600) forecast(n, p, t, availableAh, fallbackA, false);
+  if (t - n.lastForecastT >= 3600) forecast(n, p, t, avail, recentA, false);
 }
 
-function forecast(n: NightState, p: EstimatorParams, t: number, availableAh: number, fallbackA: number, atSundown: boolean): void {
-  let rate = fallbackA > 0 ? fallbackA : 0;
+function forecast(n: NightState, p: EstimatorParams, t: number, avail: AvailableAh, recentA: number, atSundown: boolean): void {
+  // A cluster's work changes from day to day more than from day to night: the last hours'
+  // load counts as much as the remembered nights together.
+  const recent = recentA > 0 ? recentA : 0;
+  let rate = recent;
   if (n.rates.length > 0) {
     let sum = 0;
     for (let i = 0; i < n.rates.length; i++) sum += n.rates[i];
-    rate = sum / n.rates.length;
+    rate = recentA === recentA ? (sum / n.rates.length + recent) / 2 : sum / n.rates.length;
   }
   // After an hour of tonight, tonight's own load counts as much as the remembered nights.
   if (n.measuredS >= 3600) rate = (rate + n.loadAh / (n.measuredS / 3600)) / 2;
@@ -100,8 +110,9 @@ function forecast(n: NightState, p: EstimatorParams, t: number, availableAh: num
   const ratedA = p.capacityAh / p.ratedHours;
   const peukert = rate > ratedA ? Math.pow(rate / ratedA, p.peukertExponent - 1) : 1;
   const needAh = rate * hoursLeft * peukert;
-  const marginAh = availableAh - needAh;
-  n.forecast = { atT: t, sunriseT: n.sunriseT, hoursLeft, loadA: rate, needAh, availableAh, marginAh, lasts: marginAh >= 0, atSundown };
+  const marginAh = avail.pointAh - needAh;
+  const lasts = avail.lowAh >= needAh ? true : avail.highAh < needAh ? false : avail.anchored ? marginAh >= 0 : null;
+  n.forecast = { atT: t, sunriseT: n.sunriseT, hoursLeft, loadA: rate, needAh, availableAh: avail.pointAh, marginAh, lasts, atSundown };
   if (atSundown) n.sundownForecast = n.forecast;
   n.lastForecastT = t;
 }
