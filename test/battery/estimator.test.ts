@@ -46,8 +46,11 @@ describe('battery estimator: counting, sync, resync', () => {
     let t = hold(s, p, { ba: 10, bv: 13.2 }, T0, 3600 + 1);
     assert.ok(Math.abs(stateOfCharge(s, p) - (0.5 + 10 * 0.95 / 210)) < 1e-3);
     const before = stateOfCharge(s, p);
-    t = hold(s, p, { ba: 5, bv: 14.3 }, t, 3600);
-    assert.ok(Math.abs(stateOfCharge(s, p) - before - 5 * 0.6 / 210) < 1e-3, 'absorption stores 60 %');
+    t = hold(s, p, { ba: 3, bv: 14.3 }, t, 3600);
+    assert.ok(Math.abs(stateOfCharge(s, p) - before - 3 * 0.6 / 210) < 1e-3, 'the end of absorption (under 2 % of C at 14.1 V+) stores 60 %');
+    const bulk = stateOfCharge(s, p);
+    t = hold(s, p, { ba: 20, bv: 14.3 }, t, 1800);
+    assert.ok(Math.abs(stateOfCharge(s, p) - bulk - 10 * 0.95 / 210) < 1e-3, 'a bulk current at 14.3 V is not gassing');
     const q = newBatteryState(p);
     setStateOfCharge(q, p, 0.7, T0);
     // 2.5 h: under the 3 h a resting-voltage resync would need.

@@ -211,7 +211,7 @@ describe('battery estimator against the simulator: aged bank, time to go', funct
 describe('battery estimator against the simulator: energy counters across MCU restarts', function () {
   this.timeout(600000);
 
-  it('across 3 watchdog resets and a power cut between saves the counters never decrease and match the true energy within 1 %', () => {
+  it('across 3 watchdog resets and a power cut between saves the counters never decrease and match the energy within 1 % (plus the sensors\' own error against the truth)', () => {
     const spec: RunSpec = {
       date: '2025-03-21', startHour: 0, hours: 48, seed: 6,
       events: [
@@ -242,21 +242,46 @@ describe('battery estimator against the simulator: energy counters across MCU re
     });
     assert.ok(mcuWentBack >= 4, `the MCU's own counters stepped back ${mcuWentBack} times`);
     assert.equal(state.counters.restarts, 4);
-    // The plant's true energy over the same span, from its true currents and voltages.
+    // The plant's true energy over the same span, from its true currents and voltages, and
+    // the same integral of what the sensors reported (the INA219Bs' offset and gain error,
+    // drawn per run within the datasheet's limits, is there before any counting: seed 6's
+    // load shunt reads 47 µV low, 2 % of the cluster's current).
     const truth = { bahi: 0, baho: 0, bwhi: 0, bwho: 0, laho: 0, lwho: 0 };
+    const measured = { bahi: 0, baho: 0, bwhi: 0, bwho: 0, laho: 0, lwho: 0 };
+    /** Positive and negative areas of the line from y0 to y1 over h, cut at the zero crossing. */
+    const areas = (y0: number, y1: number, h: number): [number, number] => {
+      if (y0 >= 0 && y1 >= 0) return [(y0 + y1) / 2 * h, 0];
+      if (y0 <= 0 && y1 <= 0) return [0, -(y0 + y1) / 2 * h];
+      const h0 = h * Math.abs(y0) / (Math.abs(y0) + Math.abs(y1));
+      const first = Math.abs(y0) * h0 / 2;
+      const second = Math.abs(y1) * (h - h0) / 2;
+      return y0 > 0 ? [first, second] : [second, first];
+    };
+    const add = (into: typeof truth, a0: number, a1: number, v0: number, v1: number, la0: number, la1: number, lv0: number, lv1: number, h: number): void => {
+      const [ai, ao] = areas(a0, a1, h);
+      const [wi, wo] = areas(a0 * v0, a1 * v1, h);
+      into.bahi += ai;
+      into.baho += ao;
+      into.bwhi += wi;
+      into.bwho += wo;
+      into.laho += (la0 + la1) / 2 * h;
+      into.lwho += (la0 * lv0 + la1 * lv1) / 2 * h;
+    };
     const rows = sim.rows;
     for (let i = 1; i < rows.length; i++) {
-      const h = (rows[i].t - rows[i - 1].t) / H;
-      const a = (rows[i].trueBatteryA + rows[i - 1].trueBatteryA) / 2;
-      const w = (rows[i].trueBatteryA * rows[i].trueBatteryV + rows[i - 1].trueBatteryA * rows[i - 1].trueBatteryV) / 2;
-      if (a > 0) truth.bahi += a * h; else truth.baho -= a * h;
-      if (w > 0) truth.bwhi += w * h; else truth.bwho -= w * h;
-      truth.laho += (rows[i].trueLoadA + rows[i - 1].trueLoadA) / 2 * h;
-      truth.lwho += (rows[i].trueLoadA * rows[i].trueLoadV + rows[i - 1].trueLoadA * rows[i - 1].trueLoadV) / 2 * h;
+      const r0 = rows[i - 1];
+      const r1 = rows[i];
+      const h = (r1.t - r0.t) / H;
+      add(truth, r0.trueBatteryA, r1.trueBatteryA, r0.trueBatteryV, r1.trueBatteryV, r0.trueLoadA, r1.trueLoadA, r0.trueLoadV, r1.trueLoadV, h);
+      add(measured, r0.ba as number, r1.ba as number, r0.bv as number, r1.bv as number, r0.la as number, r1.la as number, r0.lv as number, r1.lv as number, h);
     }
+    const report = keys.map((k) => `${k} ${(last[k] - first[k]).toFixed(3)} (measured ${measured[k].toFixed(3)}, true ${truth[k].toFixed(3)})`).join(', ');
     for (const k of keys) {
       const counted = last[k] - first[k];
-      assert.ok(Math.abs(counted - truth[k]) <= 0.01 * truth[k], `${k}: published ${counted.toFixed(3)}, true ${truth[k].toFixed(3)}`);
+      assert.ok(Math.abs(counted - measured[k]) <= 0.01 * measured[k], `${k}: ${report}`);
+      const sensorError = Math.abs(measured[k] - truth[k]);
+      assert.ok(Math.abs(counted - truth[k]) <= 0.01 * truth[k] + sensorError, `${k}: ${report}`);
     }
+    console.log(`      counters over 48 h with 4 restarts: ${report}`);
   });
 });

@@ -57,6 +57,8 @@ export interface BatteryState {
 }
 
 const BATTERY_FAULTS = FLT_BAT_COMM | FLT_BAT_OVF | FLT_BAT_STALE;
+/** Deficit (fraction of capacity) below which only a sync, not counting, takes the estimate. */
+const FULL_BY_COUNT = 0.01;
 /** The learned capacity replaces the nameplate once this sure (two or more deep cycles). */
 const USE_LEARNED_CONFIDENCE = 0.7;
 /** Time constant of the load average the night forecast starts from. */
@@ -224,7 +226,10 @@ function count(s: BatteryState, p: EstimatorParams, r: BatteryReading, bv: numbe
   const selfDischarge = (cap - s.deficitAh) * p.selfDischargePerMonth * span / (30 * 86400);
   const delta = dOut * peukert - dIn * efficiency + selfDischarge;
   widen += (dIn + dOut) * p.countErrorFraction;
-  s.deficitAh = clamp(s.deficitAh + delta, 0, cap);
+  // Counting alone never claims the last 1 %: only a sync says full (the count may be
+  // ahead of a bank that still takes current at the end of its charge).
+  const ceiling = s.deficitAh < FULL_BY_COUNT * cap ? s.deficitAh : FULL_BY_COUNT * cap;
+  s.deficitAh = clamp(s.deficitAh + delta, delta < 0 ? ceiling : 0, cap);
   s.lowAh = clamp(s.lowAh + delta - widen, 0, cap);
   s.highAh = clamp(s.highAh + delta + widen, 0, cap);
   if (s.deficitAh < s.lowAh) s.deficitAh = s.lowAh;
