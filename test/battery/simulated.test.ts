@@ -97,6 +97,7 @@ describe('battery estimator against the simulator: 14 days of mixed weather, mai
         const e = Math.abs(r.trace.est[i] - r.trace.truth[i]);
         if (e > worst) { worst = e; at = i; }
       }
+      console.log(`      seed ${r.spec.seed}: worst |est − true| after the first sync ${(worst * 100).toFixed(2)} points (at ${(r.trace.t[at] / H).toFixed(1)} h), ${r.state.history.fullSyncs} full syncs, lowest true SoC ${(Math.min(...r.trace.truth) * 100).toFixed(1)} %`);
       assert.ok(worst <= 0.03, `seed ${r.spec.seed}: worst error ${(worst * 100).toFixed(2)} points at ${(r.trace.t[at] / H).toFixed(2)} h ` +
         `(est ${r.trace.est[at].toFixed(3)}, true ${r.trace.truth[at].toFixed(3)})`);
     }
@@ -146,6 +147,7 @@ describe('battery estimator against the simulator: 14 days of mixed weather, mai
         else wrong.push(`seed ${r.spec.seed} ${(r.rows[n.row].t / H).toFixed(1)} h: said ${f.lasts} (margin ${f.marginAh.toFixed(1)} Ah), truth margin ${(available - need).toFixed(1)} Ah`);
       }
     }
+    console.log(`      night forecast: ${right}/${total} right, ${yes} would last, ${total - yes} would not, ${unknown} unanswered before the first sync`);
     assert.ok(total >= 30, `${total} nights answered (${unknown} before the first sync were not)`);
     assert.ok(unknown <= 2 * runs.length, `${unknown} nights unanswered`);
     assert.ok(yes >= 3 && total - yes >= 3, `${yes} nights the battery alone would last, ${total - yes} not`);
@@ -175,6 +177,7 @@ describe('battery estimator against the simulator: aged bank, time to go', funct
     const { state } = replay(sim.rows, epochOf(spec), params);
     const health = batteryStatus(state, params).health;
     assert.ok(health.soh !== null, 'health learned');
+    console.log(`      learned health ${(health.soh * 100).toFixed(1)} % (true 80 %) from ${health.cycles} cycles, confidence ${health.confidence.toFixed(2)}`);
     assert.ok(Math.abs(health.soh - 0.8) <= 0.05, `learned health ${(health.soh * 100).toFixed(1)} % (true 80 %), from ${health.cycles} cycles`);
     assert.ok(health.cycles >= 2 && health.confidence > 0.5, `${health.cycles} cycles, confidence ${health.confidence.toFixed(2)}`);
   });
@@ -204,6 +207,7 @@ describe('battery estimator against the simulator: aged bank, time to go', funct
     const floorRow = sim.rows.find((r) => r.t > forecastAt && r.trueSoc <= 0.5);
     assert.ok(floorRow, 'the true battery reached the floor');
     const actual = floorRow.t - forecastAt;
+    console.log(`      time to go at 80 %: forecast ${(forecastS / H).toFixed(2)} h, actual ${(actual / H).toFixed(2)} h`);
     assert.ok(Math.abs(forecastS - actual) <= 0.1 * actual, `forecast ${(forecastS / H).toFixed(2)} h, actual ${(actual / H).toFixed(2)} h`);
   });
 });
