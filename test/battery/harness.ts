@@ -3,15 +3,20 @@
  * with their times, to the battery estimator: the path production takes (MCU → frames
  * → bridge), judged against the plant's true battery.
  *
- * The firmware is told to poll every POLL_S (20) seconds instead of its default 1 s: at 1 s a
- * simulated day costs ≈ 8 s on this 2-core machine (measured: the `day` scenario, 86,400
- * frames, 8.2 s), so the 14-day, 10-day and 30-night runs these tests need would take
- * over 10 minutes; at 10 s a day costs ≈ 1.7 s (3 days: 5.2 s) and the plant still
- * steps every second (at 20 s a 10-day run took 20–45 s here, depending on the other jobs). The frames are the same kind the firmware sends at any period; the
- * MCU integrates its energy counters at its poll, so nothing but time resolution changes.
+ * The firmware is told to poll every POLL_S = 20 s instead of its default 1 s (a `set
+ * period` command, as a host would send). At 1 s a simulated day costs ≈ 8 s on this
+ * shared 2-core machine (measured: the `day` scenario, 86,400 frames, 8.2 s), so the
+ * 14-day × 3, 10-day and 2-day runs here (≈ 54 days) would take over 7 minutes; at 20 s
+ * they take 2–4 minutes depending on the other jobs (the plant still steps every second,
+ * ≈ 0.6 s a day, and is then the larger share). The frames are the ones the firmware
+ * sends at any period, decoded as the bridge decodes them; the MCU integrates its energy
+ * counters at its poll, so only the time resolution changes (the 3 min full-charge
+ * detection still spans 9 readings).
  */
 import { SITE } from '../../hardware';
-import { BatteryState, EstimatorParams, batteryStep, defaultEstimatorParams, newBatteryState, stateOfCharge } from '../../bridge/src/battery';
+import {
+  BatteryState, EstimatorParams, batteryStep, capacityInUse, defaultEstimatorParams, newBatteryState, stateOfCharge,
+} from '../../bridge/src/battery';
 import type { PlantParams } from '../../simulator/plant-params';
 import type { ScenarioEvent } from '../../simulator/scenarios';
 import { ReadingRow, Simulation } from '../../simulator/simulation';
@@ -68,13 +73,11 @@ export function replay(rows: ReadingRow[], epoch: number, params: EstimatorParam
   const trace: Trace = { t: [], est: [], low: [], high: [], truth: [] };
   rows.forEach((row, i) => {
     batteryStep(state, params, row, epoch + row.t);
-    const cap = state.capacity.weight > 0 ? undefined : undefined;
-    void cap;
     trace.t.push(row.t);
     trace.est.push(stateOfCharge(state, params));
-    const c = params.capacityAh;
-    trace.low.push(1 - state.highAh / c);
-    trace.high.push(1 - state.lowAh / c);
+    const c = capacityInUse(state, params);
+    trace.low.push(Math.max(0, 1 - state.highAh / c));
+    trace.high.push(Math.max(0, 1 - state.lowAh / c));
     trace.truth.push(row.trueSoc);
     onRow?.(state, row, i);
   });
