@@ -110,15 +110,27 @@ function drawTimeAxis(canvas: ChartCanvas, panels: Panels, info: ChartInfo): num
 function drawBatteryPanel(canvas: ChartCanvas, p: Panel, info: ChartInfo): void {
   const thresholds = info.thresholds;
   canvas.yAxis(p, 'V', 'battery');
-  canvas.band(p, 'bv', COLORS.batteryBand);
-  canvas.line(p, 'trueBv', COLORS.truth, 1.2, '5 3');
-  canvas.line(p, 'bv', COLORS.battery, 1.6);
-  if (thresholds) {
-    canvas.thresholdLine(p, thresholds.batteryOnV, COLORS.off, `battery low: charger ON below ${rounded(thresholds.batteryOnV, 2)} V`);
-    canvas.thresholdLine(p, thresholds.batteryOffV, COLORS.on, `battery released above ${rounded(thresholds.batteryOffV, 2)} V`);
-  }
+  drawLatchVoltage(canvas, p, { measured: 'bv', truth: 'trueBv', color: COLORS.battery, band: COLORS.batteryBand },
+    thresholds && [thresholds.batteryOnV, `battery low: charger ON below ${rounded(thresholds.batteryOnV, 2)} V`],
+    thresholds && [thresholds.batteryOffV, `battery released above ${rounded(thresholds.batteryOffV, 2)} V`]);
   canvas.thresholdLine(p, info.loadDisconnectV, '#666666', `MP3735 load disconnect ${rounded(info.loadDisconnectV, 1)} V`);
   canvas.legend(p, [[COLORS.battery, 'battery V (firmware)', ''], [COLORS.truth, 'true battery V', '5 3'], [COLORS.batteryBand, 'min-max per column', '']]);
+}
+
+/**
+ * A voltage one of the comparator's latches watches: the reported band and mean over the
+ * true value, and the latch's two thresholds (the one that sets it, turning the charger
+ * ON, and the one that releases it) when the firmware reported them.
+ */
+function drawLatchVoltage(
+  canvas: ChartCanvas, p: Panel, series: { measured: SeriesName; truth: SeriesName; color: string; band: string },
+  setAt: [number, string] | null, releasedAt: [number, string] | null,
+): void {
+  canvas.band(p, series.measured, series.band);
+  canvas.line(p, series.truth, COLORS.truth, 1.2, '5 3');
+  canvas.line(p, series.measured, series.color, 1.6);
+  if (setAt) canvas.thresholdLine(p, setAt[0], COLORS.off, setAt[1]);
+  if (releasedAt) canvas.thresholdLine(p, releasedAt[0], COLORS.on, releasedAt[1]);
 }
 
 function drawCurrentPanel(canvas: ChartCanvas, p: Panel): void {
@@ -155,13 +167,9 @@ function drawSolarPanel(canvas: ChartCanvas, p: Panel, thresholds: ChargerThresh
     out.push(`<text x="${LEFT + PLOT_WIDTH + 6}" y="${(yOfIrradiance(g) + 4).toFixed(1)}" fill="#a08000">${g.toFixed(0)}</text>`);
   }
   out.push(`<text transform="translate(${WIDTH - 22},${p.top + p.height / 2}) rotate(90)" text-anchor="middle" font-size="13" fill="#a08000">irradiance (W/m²)</text>`);
-  canvas.band(p, 'sv', COLORS.solarBand);
-  canvas.line(p, 'trueSv', COLORS.truth, 1.2, '5 3');
-  canvas.line(p, 'sv', COLORS.solarV, 1.6);
-  if (thresholds) {
-    canvas.thresholdLine(p, thresholds.sunDownV, COLORS.off, `sun down: charger ON below ${rounded(thresholds.sunDownV, 2)} V`);
-    canvas.thresholdLine(p, thresholds.sunUpV, COLORS.on, `sun up above ${rounded(thresholds.sunUpV, 2)} V`);
-  }
+  drawLatchVoltage(canvas, p, { measured: 'sv', truth: 'trueSv', color: COLORS.solarV, band: COLORS.solarBand },
+    thresholds && [thresholds.sunDownV, `sun down: charger ON below ${rounded(thresholds.sunDownV, 2)} V`],
+    thresholds && [thresholds.sunUpV, `sun up above ${rounded(thresholds.sunUpV, 2)} V`]);
   canvas.legend(p, [[COLORS.solarV, 'panel V (firmware; band = PWM on/off)', ''], [COLORS.truth, 'true panel V', '5 3'], ['#e8d27a', 'irradiance (right axis)', '']]);
 }
 

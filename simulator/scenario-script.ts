@@ -48,14 +48,19 @@ export class ScenarioScript {
     list.splice(i, 0, step);
   }
 
+  /** A fault that lasts: switched on now, and off again (a step named `endWhat`) after `durationS`. */
+  private during(now: number, durationS: number, endWhat: string, fault: (on: boolean) => void): void {
+    fault(true);
+    this.at(now + durationS, endWhat, () => fault(false));
+  }
+
   private apply(action: ScenarioAction): void {
     const site = this.installation;
     const now = site.clock.now;
     switch (action.kind) {
       case 'ina-nack': {
         const chip = site.sensors[action.sensor];
-        chip.nack = true;
-        this.at(now + action.durationS, `ina-nack ${action.sensor} ends`, () => { chip.nack = false; });
+        this.during(now, action.durationS, `ina-nack ${action.sensor} ends`, (on) => { chip.nack = on; });
         break;
       }
       case 'ina-reset':
@@ -63,24 +68,20 @@ export class ScenarioScript {
         break;
       case 'ina-freeze': {
         const chip = site.sensors[action.sensor];
-        chip.frozen = true;
-        this.at(now + action.durationS, `ina-freeze ${action.sensor} ends`, () => { chip.frozen = false; });
+        this.during(now, action.durationS, `ina-freeze ${action.sensor} ends`, (on) => { chip.frozen = on; });
         break;
       }
       case 'bus-stuck':
-        site.bus.stuck = true;
-        this.at(now + action.durationS, 'bus-stuck ends', () => { site.bus.stuck = false; });
+        this.during(now, action.durationS, 'bus-stuck ends', (on) => { site.bus.stuck = on; });
         break;
       case 'mains-outage':
-        site.plant.setMains(false);
-        this.at(now + action.durationS, 'mains back', () => site.plant.setMains(true));
+        this.during(now, action.durationS, 'mains back', (on) => site.plant.setMains(!on));
         break;
       case 'mcu-hang':
         site.mcu.hang(action.durationS);
         break;
       case 'storage-fail':
-        site.storage.failWrites = true;
-        this.at(now + action.durationS, 'storage-fail ends', () => { site.storage.failWrites = false; });
+        this.during(now, action.durationS, 'storage-fail ends', (on) => { site.storage.failWrites = on; });
         break;
       case 'command':
         this.sendCommand(action.command);
