@@ -44,40 +44,36 @@ export interface HostDirectOptions {
   saveEveryS?: number;
 }
 
-/** What one link has seen, for logs, health and tests. */
-export interface HostDirectStats {
-  polls: number;
-  /** Failed transfers the driver counted, per channel. */
-  commErrors: { battery: number; load: number };
-  encodeErrors: number;
-  stateSaveErrors: number;
-}
-
 export const MONITOR_ONLY = 'host-direct mode is monitor only: the REMOTE pin (charger on/off) stays with the MCU or the comparator board, so commands need an MCU source';
 
-export function hostDirectConnector(options: HostDirectOptions, onStats?: (stats: HostDirectStats) => void): Connector {
-  return async (events) => openHostDirectLink(options, (line) => events.data(line), onStats);
+export function hostDirectConnector(options: HostDirectOptions): Connector {
+  return async (events) => openHostDirectLink(options, (line) => events.data(line));
 }
 
-function openHostDirectLink(options: HostDirectOptions, send: (text: string) => void, onStats?: (stats: HostDirectStats) => void): Link {
+function openHostDirectLink(options: HostDirectOptions, send: (text: string) => void): Link {
   const log = options.log;
   const clock = options.clock ?? (() => performance.now() / 1000);
   const bus = (options.openBus ?? openLinuxI2cBus)(options.busNumber);
   // i2c-bus opens the device on first transfer; without this a missing device would look
   // like two silent sensors instead of a source that is down.
-  if (!options.openBus) fs.accessSync(options.devicePath, fs.constants.R_OK | fs.constants.W_OK);
+  if (!options.openBus) {
+    try {
+      fs.accessSync(options.devicePath, fs.constants.R_OK | fs.constants.W_OK);
+    } catch (e) {
+      bus.closeSync?.();
+      throw e;
+    }
+  }
   const transport = namedTransport(options.devicePath, linuxI2cTransport(bus));
   const battery = channelSensor(transport, channelConfig(INA219_CHANNELS.battery));
   const load = channelSensor(transport, channelConfig(INA219_CHANNELS.load));
   const state = loadHostDirectState(options.stateDir);
   const meter = new HostDirectMeter(battery, load, state.boot, state.energy, options.pollPeriodS);
-  const stats: HostDirectStats = { polls: 0, commErrors: { battery: 0, load: 0 }, encodeErrors: 0, stateSaveErrors: 0 };
   const save = (): void => {
     try {
       saveHostDirectState(options.stateDir, meter.boot, meter.energy);
       meter.storageFault = false;
     } catch (e) {
-      stats.stateSaveErrors++;
       meter.storageFault = true;
       log.warn(`host-direct state not saved: ${(e as Error).message}`);
     }
@@ -90,8 +86,8 @@ function openHostDirectLink(options: HostDirectOptions, send: (text: string) => 
   }
   const t0 = clock();
   const failing = { battery: false, load: false };
+  // The driver counts failed transfers; the log says when a channel stops and starts answering, with that count.
   const watch = (channel: 'battery' | 'load', r: Ina219Reading, errorsNow: number): void => {
-    stats.commErrors[channel] = errorsNow;
     const down = (r.flags & INA_FLAG_COMM) !== 0;
     if (down && !failing[channel]) log.warn(`${channel} INA219 not answering: ${r.error}`, { errors: errorsNow });
     if (!down && failing[channel]) log.info(`${channel} INA219 answers again`, { errors: errorsNow });
@@ -101,7 +97,6 @@ function openHostDirectLink(options: HostDirectOptions, send: (text: string) => 
     try {
       send(encode() + '\r\n');
     } catch (e) {
-      stats.encodeErrors++;
       log.warn(`host-direct frame not encoded: ${(e as Error).message}`);
     }
   };
@@ -113,7 +108,6 @@ function openHostDirectLink(options: HostDirectOptions, send: (text: string) => 
   const timer = setInterval(() => {
     const now = clock();
     const polled = meter.poll(now - t0);
-    stats.polls++;
     watch('battery', polled.battery, battery.stats.commErrors);
     watch('load', polled.load, load.stats.commErrors);
     emit(() => encodeReading(polled.reading, crc32));
@@ -121,7 +115,6 @@ function openHostDirectLink(options: HostDirectOptions, send: (text: string) => 
       lastSave = now;
       save();
     }
-    onStats?.(stats);
   }, options.pollPeriodS * 1000);
 
   let closed = false;

@@ -10,10 +10,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { ENERGY_KEYS, EnergyCounters, zeroEnergy } from '../../../../drivers/energy-counters';
+import { AnchorFile } from '../../ingest/state-files';
 import { writeFileAtomicSync } from '../../spool/atomic-file';
 
 export const STATE_FILE = 'host-direct.json';
-const ANCHOR_FILE = 'boot-anchors.json';
 
 export interface HostDirectState {
   boot: number;
@@ -33,16 +33,11 @@ function energyFrom(value: unknown): EnergyCounters | null {
   return counters as unknown as EnergyCounters;
 }
 
-/** The largest boot number in the bridge's anchor file, 0 when none can be read. */
+/** The largest boot number the bridge has anchored in this directory, 0 when none. */
 function largestAnchoredBoot(dir: string): number {
-  try {
-    const parsed = JSON.parse(fs.readFileSync(path.join(dir, ANCHOR_FILE), 'utf8')) as { anchors?: Array<[unknown, unknown]> };
-    let largest = 0;
-    for (const [boot] of parsed.anchors ?? []) if (Number.isSafeInteger(boot) && (boot as number) > largest) largest = boot as number;
-    return largest;
-  } catch {
-    return 0;
-  }
+  let largest = 0;
+  for (const boot of new AnchorFile(dir).load().keys()) if (boot > largest) largest = boot;
+  return largest;
 }
 
 /** Reads the state and starts the next boot (the caller saves it). */
