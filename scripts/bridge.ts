@@ -82,7 +82,7 @@ async function main(): Promise<number> {
 
 /**
  * Bundles this entry and the bridge into one CommonJS file for plain `node`. Packages
- * with native parts (serialport) stay external and resolve from node_modules, so the
+ * with native parts (serialport, i2c-bus) stay external and resolve from node_modules, so the
  * file must live inside the project (bridge/dist by default) or beside a node_modules.
  */
 async function build(outFile: string): Promise<number> {
@@ -104,7 +104,7 @@ async function build(outFile: string): Promise<number> {
     minifySyntax: true,
     legalComments: 'none',
     charset: 'ascii',
-    external: ['serialport', '@serialport/*', 'esbuild'],
+    external: ['serialport', '@serialport/*', 'i2c-bus', 'esbuild'],
     define: { 'process.env.SOLAR_BRIDGE_BUILD_VERSION': JSON.stringify(version()) },
     logLevel: 'warning',
   });

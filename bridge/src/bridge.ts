@@ -22,6 +22,8 @@ import { InfluxSink, SINK_NAME as INFLUX } from './sinks/influx/influx-sink';
 import { v1Writer } from './sinks/influx/v1-writer';
 import { v2Writer } from './sinks/influx/v2-writer';
 import { MqttSink, SINK_NAME as MQTT } from './sinks/mqtt/mqtt-sink';
+import { hostDirectConnector } from './sources/i2c/host-direct-link';
+import type { I2cBusSync } from './sources/i2c/linux-i2c-transport';
 import { ReconnectingSource } from './sources/reconnecting-source';
 import { ReplaySource } from './sources/replay-source';
 import { serialConnector } from './sources/serial-link';
@@ -37,9 +39,11 @@ export interface BridgeOptions {
   version: string;
   /** For a `-` source. */
   stdin?: Readable;
+  /** For an `i2c:` source: opens the bus (default i2c-bus on Linux; tests pass the simulator's). */
+  openI2cBus?: (busNumber: number) => I2cBusSync;
 }
 
-function makeSource(c: BridgeConfig): Source {
+function makeSource(c: BridgeConfig, options: BridgeOptions): Source {
   const parsed = parseSourceSpec(c.source.url);
   if (!parsed.ok) throw new Error(`source.url: ${parsed.error}`);
   const spec = parsed.spec;
@@ -47,6 +51,10 @@ function makeSource(c: BridgeConfig): Source {
   const description = describeSpec(spec, c.source.baud);
   if (spec.kind === 'tcp') return new ReconnectingSource(description, tcpConnector({ host: spec.host, port: spec.port, connectTimeoutMs: c.source.connect_timeout_ms }), reconnect);
   if (spec.kind === 'serial') return new ReconnectingSource(description, serialConnector({ path: spec.path, baudRate: c.source.baud }), reconnect);
+  if (spec.kind === 'i2c') {
+    const i2c = { devicePath: spec.path, busNumber: spec.bus, pollPeriodS: spec.periodS, stateDir: c.spool.dir, log: options.log.child('i2c'), openBus: options.openI2cBus };
+    return new ReconnectingSource(description, hostDirectConnector(i2c), reconnect);
+  }
   return new ReplaySource(spec.path);
 }
 
@@ -121,7 +129,7 @@ export class Bridge {
     log.info(`spool ${path.resolve(c.spool.dir)}: ${st.bytes} bytes in ${st.segments} segment(s)`, Object.fromEntries(Object.entries(st.sinks).map(([k, v]) => [`pending_${k}`, v.pendingRecords])));
     this.metrics.registry.onCollect(() => this.collectSpool());
 
-    this.source = makeSource(c);
+    this.source = makeSource(c, this.options);
     const source = this.source;
 
     if (c.mqtt.url) {

@@ -19,7 +19,8 @@ import {
 } from '../../bridge/src/battery';
 import type { PlantParams } from '../../simulator/plant-params';
 import type { ScenarioEvent } from '../../simulator/scenarios';
-import { ReadingRow, Simulation } from '../../simulator/simulation';
+import type { ReadingRow } from '../../simulator/reading-row';
+import { Simulation } from '../../simulator/simulation';
 import { firmwareBundle } from '../simulator/bundle';
 
 export const POLL_S = 20;

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { BatteryState, NightForecast, batteryStatus, defaultEstimatorParams } from '../../bridge/src/battery';
-import type { ReadingRow } from '../../simulator/simulation';
+import type { ReadingRow } from '../../simulator/reading-row';
 import { H, POLL_S, RunSpec, Trace, epochOf, replay, simulate } from './harness';
 
 const DAY = 24 * H;

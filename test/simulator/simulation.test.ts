@@ -3,7 +3,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { firmwareBundle } from './bundle';
-import { Simulation, CSV_HEADER } from '../../simulator/simulation';
+import { Simulation } from '../../simulator/simulation';
+import { CSV_HEADER } from '../../simulator/readings-csv';
 import { outputPaths, writeOutputs } from '../../simulator/outputs';
 import { DEFAULT_THRESHOLDS } from '../../hardware';
 
