@@ -2,9 +2,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { SETTING_FLAGS, helpText, parseCliArgs } from '../../bridge/src/config/cli-args';
-import { configLeaves, envNameOf, resolveConfig } from '../../bridge/src/config/resolve-config';
-import { parseSourceSpec } from '../../bridge/src/sources/source-spec';
+import { configLeaves, envNameOf, helpText, parseCliArgs, parseSourceSpec, resolveConfig, SETTING_FLAGS } from '../../bridge/src';
 import { makeTempDir, removeDir } from '../helpers/services';
 import { repoRoot } from './helpers/bridge-harness';
 
