@@ -31,6 +31,27 @@ describe('bridge configuration', () => {
     assert.equal(c.mqtt.homeassistant.discovery_prefix, 'homeassistant');
   });
 
+  it('the schema is the type: a resolved config has exactly the schema\'s keys, each of its JSON type', () => {
+    const r = resolveConfig({ flags: [{ key: 'source.url', value: 'tcp://a:1', flag: '--source' }] });
+    assert.ok(r.ok, JSON.stringify(r));
+    const leaves = configLeaves();
+    const valueAt = (p: string[]): unknown => p.reduce<unknown>((o, k) => (o as { [k: string]: unknown })[k], r.config);
+    for (const l of leaves) {
+      const v = valueAt(l.path);
+      const want = l.type === 'integer' ? 'number' : l.type;
+      assert.equal(typeof v, want, `${l.path.join('.')}: ${JSON.stringify(v)}`);
+      if (l.type === 'integer') assert.ok(Number.isInteger(v), l.path.join('.'));
+    }
+    const keys = (o: unknown, prefix: string[]): string[] => (o !== null && typeof o === 'object'
+      ? Object.entries(o as object).flatMap(([k, v]) => keys(v, [...prefix, k]))
+      : [prefix.join('.')]);
+    assert.deepEqual(keys(r.config, []).sort(), leaves.map((l) => l.path.join('.')).sort());
+    // Compile-time half: BridgeConfig is derived from the schema (config/schema.ts), so these
+    // keys exist on the type only because the schema has them.
+    const typed: [string, number, 'v1' | 'v2', boolean] = [r.config.source.url, r.config.spool.max_bytes, r.config.influx.api, r.config.mqtt.tls.reject_unauthorized];
+    assert.equal(typed[2], 'v2');
+  });
+
   it('takes environment overrides over the file and flags over both, typed by the schema', () => {
     const r = resolveConfig({
       file: { name: 'c.yaml', text: 'source:\n  url: tcp://a:1\nmqtt:\n  url: mqtt://file:1883\n  keepalive_s: 10\n' },
