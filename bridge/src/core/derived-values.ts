@@ -5,6 +5,8 @@
  * Assistant entities, InfluxDB as `derived` points, /metrics as gauges. Pure bookkeeping:
  * no I/O, and the time of each value is the reading's, not a clock here.
  */
+import { Listeners } from './listeners';
+
 export type DerivedValue = number | boolean | string | null;
 
 export interface DerivedValueSpec {
@@ -31,8 +33,8 @@ const KEY_RE = /^[a-z][a-z0-9_]{0,63}$/;
 
 export class DerivedValues {
   private readonly byKey = new Map<string, { spec: DerivedValueSpec; owner: string; ts: number | null; value: DerivedValue }>();
-  private listeners: DerivedListener[] = [];
-  private declareListeners: DeclareListener[] = [];
+  private readonly changeListeners = new Listeners<[number, { readonly [key: string]: DerivedValue }]>();
+  private readonly declareListeners = new Listeners<[readonly DerivedValueSpec[]]>();
 
   /** Declares values before they are set; throws on a bad or taken key. */
   declare(owner: string, specs: readonly DerivedValueSpec[]): void {
@@ -42,7 +44,7 @@ export class DerivedValues {
       if (taken) throw new Error(`derived value ${s.key} (from ${owner}) is already declared by ${taken.owner}`);
     }
     for (const s of specs) this.byKey.set(s.key, { spec: s, owner, ts: null, value: null });
-    for (const l of this.declareListeners) l(this.specs());
+    this.declareListeners.emit(null, this.specs());
   }
 
   /** Sets some declared values as of `ts` (ms, the reading's time); throws on an undeclared key. */
@@ -53,7 +55,7 @@ export class DerivedValues {
       e.ts = ts;
       e.value = values[k];
     }
-    for (const l of this.listeners) l(ts, values);
+    this.changeListeners.emit(null, ts, values);
   }
 
   specs(): DerivedValueSpec[] {
@@ -74,13 +76,11 @@ export class DerivedValues {
 
   /** Called on each set(); returns the unsubscribe. */
   onChange(listener: DerivedListener): () => void {
-    this.listeners = [...this.listeners, listener];
-    return () => { this.listeners = this.listeners.filter((l) => l !== listener); };
+    return this.changeListeners.add(listener);
   }
 
   /** Called when values are declared (a sink re-announces them); returns the unsubscribe. */
   onDeclare(listener: DeclareListener): () => void {
-    this.declareListeners = [...this.declareListeners, listener];
-    return () => { this.declareListeners = this.declareListeners.filter((l) => l !== listener); };
+    return this.declareListeners.add(listener);
   }
 }

@@ -6,13 +6,14 @@
 import type { Logger } from '../log/logger';
 import { RateLimitedLog } from '../log/rate-limited-log';
 import type { SpooledFrame } from '../spool/spooled-frame';
+import { Listeners } from './listeners';
 
 export type FrameListener = (rec: SpooledFrame) => void;
 export type LinkListener = (up: boolean, reason?: string) => void;
 
 export class FrameBus {
-  private frameListeners: FrameListener[] = [];
-  private linkListeners: LinkListener[] = [];
+  private readonly frameListeners = new Listeners<[SpooledFrame]>();
+  private readonly linkListeners = new Listeners<[boolean, string | undefined]>();
   private readonly limited: RateLimitedLog;
   private latest: { record: SpooledFrame; receivedAtMs: number } | null = null;
 
@@ -21,35 +22,23 @@ export class FrameBus {
   }
 
   onFrame(listener: FrameListener): () => void {
-    this.frameListeners = [...this.frameListeners, listener];
-    return () => { this.frameListeners = this.frameListeners.filter((l) => l !== listener); };
+    return this.frameListeners.add(listener);
   }
 
   onLink(listener: LinkListener): () => void {
-    this.linkListeners = [...this.linkListeners, listener];
-    return () => { this.linkListeners = this.linkListeners.filter((l) => l !== listener); };
+    return this.linkListeners.add(listener);
   }
+
+  private readonly frameFailed = (e: Error): void => { this.limited.warn('frame_listener', `a feature failed on a frame: ${e.message}`); };
+  private readonly linkFailed = (e: Error): void => { this.limited.warn('link_listener', `a feature failed on a link change: ${e.message}`); };
 
   frame(rec: SpooledFrame): void {
     if (rec.frame.type === 'R') this.latest = { record: rec, receivedAtMs: this.now() };
-    const ls = this.frameListeners;
-    for (let i = 0; i < ls.length; i++) {
-      try {
-        ls[i](rec);
-      } catch (e) {
-        this.limited.warn('frame_listener', `a feature failed on a frame: ${(e as Error).message}`);
-      }
-    }
+    this.frameListeners.emit(this.frameFailed, rec);
   }
 
   link(up: boolean, reason?: string): void {
-    for (const l of this.linkListeners) {
-      try {
-        l(up, reason);
-      } catch (e) {
-        this.limited.warn('link_listener', `a feature failed on a link change: ${(e as Error).message}`);
-      }
-    }
+    this.linkListeners.emit(this.linkFailed, up, reason);
   }
 
   latestReading(): { record: SpooledFrame; receivedAtMs: number } | null {
