@@ -186,6 +186,7 @@ export class Bridge {
         },
       },
       derived: this.derived,
+      health: () => this.health(),
     };
   }
 

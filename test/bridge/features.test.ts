@@ -146,6 +146,7 @@ describe('bridge features: the seam a new feature plugs into', function () {
     assert.equal(metricValue(m, 'solar_derived_probe_last_seq_even'), 1);
     health = await (await fetch(`${base}/healthz`)).json() as typeof health;
     assert.equal(health.features.probe.frames, 31);
+    assert.deepEqual(p.core!.health().features, health.features, 'a feature reads the same health the server answers');
     assert.ok(!health.problems.some((x) => x.startsWith('probe:')), JSON.stringify(health));
 
     // A time range of the spool: readings 10..19 by their timestamps (1 s apart).

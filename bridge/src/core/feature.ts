@@ -16,6 +16,7 @@ import type { SpooledFrame } from '../spool/spooled-frame';
 import type { DerivedValues } from './derived-values';
 import type { FrameListener, LinkListener } from './frame-bus';
 import type { RouteHandler, RouteOptions } from '../health/http-server';
+import type { BridgeHealth } from './health';
 
 export interface Feature {
   /** Opens what the feature owns (listeners, clients, timers). Throwing stops the bridge's start with that message. */
@@ -107,4 +108,6 @@ export interface BridgeCore {
   readonly http: HttpPort;
   /** Values computed by features (state of charge...), published by the sinks that carry them. */
   readonly derived: DerivedValues;
+  /** What /healthz answers (source, sinks, spool, features); not from the feature's own health(). */
+  health(): BridgeHealth;
 }

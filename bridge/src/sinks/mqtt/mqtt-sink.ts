@@ -20,6 +20,8 @@ import { OFFLINE, ONLINE, Topics, topicsFor } from './topics';
 
 export { SINK_NAME, StoppedError, brokerCredentials } from './mqtt-link';
 
+const DERIVED_INTERVAL_MS = 1000;
+
 export interface MqttSinkHooks {
   /** A payload on the command topic. */
   onCommand?(text: string): void;
@@ -34,8 +36,11 @@ export class MqttSink implements SinkDelivery {
   private readonly link: MqttLink;
   private readonly ha: HomeAssistantAnnouncer;
   private readonly builders = new BuilderPool(1, 64 * 1024);
-  /** Derived values as last set, published again on each connect (they are retained). */
+  /** Derived values as last published, published again on each connect (they are retained). */
   private readonly derivedNow = new Map<string, string>();
+  /** Set since the last publish: a feature may set values on every reading of a burst. */
+  private readonly derivedPending = new Map<string, string>();
+  private derivedTimer: NodeJS.Timeout | undefined;
 
   constructor(
     config: BridgeConfig['mqtt'],
@@ -89,15 +94,31 @@ export class MqttSink implements SinkDelivery {
     this.ha.setDerived(specs);
   }
 
-  /** Values a feature set: each on its retained topic (null as an empty payload: unknown). */
+  /**
+   * Values a feature set: each on its retained topic (null as an empty payload: unknown),
+   * at most once a second per value, the newest winning.
+   */
   publishDerived(values: { readonly [key: string]: DerivedValue }): void {
     for (const key of Object.keys(values)) {
       const v = values[key];
-      const text = v === null ? '' : String(v);
+      this.derivedPending.set(key, v === null ? '' : String(v));
+    }
+    if (this.derivedTimer) return;
+    this.flushDerived();
+    this.derivedTimer = setTimeout(() => {
+      this.derivedTimer = undefined;
+      if (this.derivedPending.size > 0) this.publishDerived({});
+    }, DERIVED_INTERVAL_MS);
+    this.derivedTimer.unref();
+  }
+
+  private flushDerived(): void {
+    for (const [key, text] of this.derivedPending) {
       if (this.derivedNow.get(key) === text) continue;
       this.derivedNow.set(key, text);
       this.link.publishQuiet(this.topics.derived(key), text, true);
     }
+    this.derivedPending.clear();
   }
 
   batch(): BatchBuilder {
@@ -113,6 +134,8 @@ export class MqttSink implements SinkDelivery {
 
   /** Marks the bridge offline (retained), disconnects, fails pending deliveries. */
   stop(): Promise<void> {
+    if (this.derivedTimer) clearTimeout(this.derivedTimer);
+    this.flushDerived();
     return this.link.stop();
   }
 }
