@@ -12,7 +12,7 @@ import path from 'node:path';
 import { decodeLine, encodeReply } from '../../protocol';
 import { Bridge, FEATURES } from '../../bridge/src';
 import type { BridgeCore, FeatureDefinition, SpooledFrame } from '../../bridge/src';
-import { LineServer, MosquittoService, makeTempDir, removeDir, waitFor } from '../helpers/services';
+import { Influxd1Service, LineServer, MosquittoService, makeTempDir, removeDir, waitFor } from '../helpers/services';
 import { LogCapture, configFrom, metricValue, parseMetrics } from './helpers/bridge-harness';
 import { eventLine, readingStream } from './helpers/frames';
 import { MqttRecorder } from './helpers/mqtt-recorder';
@@ -199,5 +199,36 @@ describe('bridge features: the seam a new feature plugs into', function () {
     await mcu.send(readingStream(5, 7, 2001));
     await waitFor(() => second.live.length === 5, { timeoutMs: 10000, what: '5 live frames' });
     assert.deepEqual(second.live.map((r) => r.frame.type === 'R' && r.frame.seq), [2001, 2002, 2003, 2004, 2005]);
+  });
+
+  it('derived values reach InfluxDB as derived points at the reading\'s time, beside the readings', async () => {
+    const influx = await Influxd1Service.start();
+    try {
+      const p = newProbe();
+      const config = configFrom({
+        'source.url': mcu.url, 'influx.url': influx.url, 'influx.api': 'v1', 'influx.db': 'features', device_id: 'f2',
+        'spool.dir': path.join(dir, 'spool'), 'influx.retry_initial_ms': 100, 'influx.retry_max_ms': 1000,
+      });
+      await influx.query('features', 'CREATE DATABASE "features"');
+      bridge = new Bridge({ config, log: new LogCapture().logger, version: 'test', features: [...FEATURES, probeFeature(p)] });
+      await bridge.start();
+      await waitFor(() => mcu.clientCount === 1, { timeoutMs: 10000, what: 'the bridge to connect' });
+      await mcu.send(readingStream(10));
+      // Derived points go with the next batch: one more reading carries the last value out.
+      await waitFor(() => p.live.length === 10, { timeoutMs: 10000, what: '10 frames at the probe' });
+      await mcu.send(readingStream(1, 7, 11));
+      let rows: unknown[][] = [];
+      await waitFor(async () => {
+        const s = await influx.query('features', `SELECT probe_count, probe_last_seq_even FROM derived WHERE device = 'f2' ORDER BY time`);
+        rows = s.length ? s[0].values : [];
+        return rows.length >= 10;
+      }, { timeoutMs: 15000, what: '10 derived points in InfluxDB', detail: () => JSON.stringify(rows) });
+      const times = p.live.slice(0, 10).map((r) => r.ts);
+      assert.deepEqual(rows.slice(0, 10).map((r) => [r[0], r[1], r[2]]), times.map((t, i) => [t, i + 1, (i + 1) % 2 === 0]));
+    } finally {
+      await bridge?.stop();
+      bridge = null;
+      await influx.dispose();
+    }
   });
 });
