@@ -47,7 +47,8 @@ export class HealthServer {
     const p = options.path;
     if (!p.startsWith('/') || (p.length > 1 && p.endsWith('/')) || /[?#\s]/.test(p)) throw new Error(`http route ${JSON.stringify(p)}: expected /word[/word...] without a trailing /`);
     const prefix = options.prefix === true;
-    for (const c of CORE_PATHS) if (p === c || (prefix && (p === '/' || c.startsWith(p + '/')))) throw new Error(`http route ${p}: ${c} is the bridge's own`);
+    // A prefix route over them (even `/`) is fine: the core's paths are matched first.
+    if (CORE_PATHS.includes(p)) throw new Error(`http route ${p}: ${p} is the bridge's own`);
     if (this.routes.some((r) => r.path === p)) throw new Error(`http route ${p} is already served`);
     const methods = (options.methods ?? ['GET']).map((m) => m.toUpperCase());
     this.routes.push({ methods: methods.includes('GET') ? [...methods, 'HEAD'] : methods, path: p, prefix, handler });
