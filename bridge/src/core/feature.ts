@@ -21,7 +21,7 @@ import type { BridgeHealth } from './health';
 export interface Feature {
   /** Opens what the feature owns (listeners, clients, timers). Throwing stops the bridge's start with that message. */
   start(): void | Promise<void>;
-  /** Closes it; called in reverse start order, once, also after a failed start of a later feature. */
+  /** Closes it; called once, in reverse start order, also when its own start or a later one failed. */
   stop(): void | Promise<void>;
   /** Merged into /healthz under features.<name>; any problem turns /healthz 503. */
   health?(): FeatureHealth;
