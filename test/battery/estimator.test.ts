@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import {
   BatteryReading, BatteryState, EstimatorParams, batteryStatus, batteryStep, checkParams, defaultEstimatorParams,
   newBatteryState, nextSunrise, previousSunset, restoreState, serialiseState, setStateOfCharge, stateOfCharge,
-} from '../../bridge/src/battery';
+} from '../../bridge/src';
 import { BATTERY_MONITOR, SITE } from '../../hardware';
 import { FLT_BAT_COMM } from '../../protocol';
 import { dayOfYear, sunPosition } from '../../simulator/solar';

@@ -16,7 +16,7 @@
 import { SITE } from '../../hardware';
 import {
   BatteryState, EstimatorParams, batteryStep, capacityInUse, defaultEstimatorParams, newBatteryState, stateOfCharge,
-} from '../../bridge/src/battery';
+} from '../../bridge/src';
 import type { PlantParams } from '../../simulator/plant-params';
 import type { ScenarioEvent } from '../../simulator/scenarios';
 import type { ReadingRow } from '../../simulator/reading-row';

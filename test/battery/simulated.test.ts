@@ -4,7 +4,7 @@
  * real firmware bundle. Seeds are fixed; each scenario says what it exercises.
  */
 import assert from 'node:assert/strict';
-import { BatteryState, NightForecast, batteryStatus, defaultEstimatorParams } from '../../bridge/src/battery';
+import { BatteryState, NightForecast, batteryStatus, defaultEstimatorParams } from '../../bridge/src';
 import type { ReadingRow } from '../../simulator/reading-row';
 import { H, POLL_S, RunSpec, Trace, epochOf, replay, simulate } from './harness';
 

@@ -6,7 +6,7 @@
  * load with bursts, and the MCU's counters counting up; one reading object is reused, as
  * the decoder's output would be consumed one at a time.
  */
-import { BatteryReading, batteryStatus, batteryStep, defaultEstimatorParams, newBatteryState } from '../../bridge/src/battery';
+import { BatteryReading, batteryStatus, batteryStep, defaultEstimatorParams, newBatteryState } from '../../bridge/src';
 import { Reading, encodeReading, fastReading } from '../../protocol';
 import type { BenchRow } from './bench-row';
 

@@ -16,12 +16,10 @@ import {
 import { INA219_REG_CALIBRATION, INA219_REG_CONFIG, INA_FLAG_COMM } from '../../drivers/ina219';
 import { channelConfig, channelSensor } from '../../drivers/ina219-channel';
 import { accumulate, emptySample, maxEnergyGapS, zeroEnergy } from '../../drivers/energy-counters';
-import { Bridge } from '../../bridge/src/bridge';
-import { HostDirectMeter, faultBits } from '../../bridge/src/sources/i2c/host-direct-meter';
-import { MONITOR_ONLY, hostDirectConnector } from '../../bridge/src/sources/i2c/host-direct-link';
-import { STATE_FILE, loadHostDirectState, saveHostDirectState } from '../../bridge/src/sources/i2c/host-direct-state';
-import { linuxI2cTransport, namedTransport } from '../../bridge/src/sources/i2c/linux-i2c-transport';
-import { describeSpec, parseSourceSpec } from '../../bridge/src/sources/source-spec';
+import {
+  Bridge, HOST_DIRECT_STATE_FILE as STATE_FILE, HostDirectMeter, MONITOR_ONLY, describeSpec, faultBits, hostDirectConnector,
+  linuxI2cTransport, loadHostDirectState, namedTransport, parseSourceSpec, saveHostDirectState,
+} from '../../bridge/src';
 import { VirtualI2cBus } from '../../simulator/i2c-bus';
 import { virtualI2cBusSync } from '../../simulator/i2c-bus-sync';
 import { INA219B_LIMITS, Ina219Model, sampleIna219BErrors } from '../../simulator/ina219-model';

@@ -1,9 +1,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Bridge } from '../../bridge/src/bridge';
-import { BootClock } from '../../bridge/src/ingest/boot-clock';
-import { AnchorFile } from '../../bridge/src/ingest/state-files';
+import { AnchorFile, BootClock, Bridge } from '../../bridge/src';
 import { HttpFaultProxy, Influxd1Service, LineServer, VictoriaMetricsService, makeTempDir, removeDir, waitFor } from '../helpers/services';
 import { metricValue, parseMetrics, startBridge } from './helpers/bridge-harness';
 import { eventLine, reading, readingLine, readingStream, withExtraField } from './helpers/frames';

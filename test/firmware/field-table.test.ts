@@ -12,7 +12,7 @@ import {
   CHANNELS, FLT_BAT_COMM, FLT_BAT_OVF, FLT_BAT_RESET, FLT_BAT_STALE, FLT_LOAD_COMM, FLT_LOAD_OVF, FLT_LOAD_RESET, FLT_LOAD_STALE,
   READING_FIELDS, Reading, ReadingField, ReadingFrame, createCodec, crc32, decodeLine, fastReading,
 } from '../../protocol';
-import { quantitiesFromFields, quantitiesOf, QUANTITIES } from '../../bridge/src/reading-model';
+import { quantitiesFromFields, quantitiesOf, QUANTITIES } from '../../bridge/src';
 import { readingWriter, valueSource } from '../../firmware/src/reading-writer';
 import { INA_FLAG_COMM, INA_FLAG_OVF, INA_FLAG_RESET, INA_FLAG_STALE, Ina219Reading } from '../../drivers/ina219';
 import type { EnergyCounters } from '../../firmware/src/energy';
