@@ -111,22 +111,26 @@ export class Bridge {
     }
 
     const anchors = new AnchorFile(c.spool.dir, (m) => log.warn(m));
-    this.sequence = new SequenceState(spool, c.spool.dir, log);
+    const sequence = new SequenceState(spool, c.spool.dir, log);
+    this.sequence = sequence;
     const router = this.router;
     const unknownReplies = new RateLimitedLog(log, 10000);
     const ingest = new Ingest({
       spool,
       clock: new BootClock(anchors),
-      tracker: this.sequence.tracker,
+      tracker: sequence.tracker,
       metrics: this.metrics,
       log: log.child('decode'),
       onReply: (r: ReplyFrame) => {
         if (!router.reply(r)) unknownReplies.warn('unknown_reply', `reply to a command this bridge is not waiting for (id ${r.id})`);
       },
-      onSpooled: (rec) => this.bus.frame(rec),
+      onSpooled: (rec) => {
+        sequence.changed();
+        this.bus.frame(rec);
+      },
     });
     const splitter = new LineSplitter(MAX_LINE_LENGTH, (l) => ingest.line(l), () => ingest.overlong());
-    this.sequence.start();
+    sequence.start();
 
     if (this.http) {
       const addr = await this.http.listen(c.http.listen);

@@ -1,7 +1,8 @@
 /**
  * Where the reading sequence stands, kept across restarts: the tracker starts from the
  * newest reading in the spool (or, with an empty spool, the last saved state), and its
- * state is saved once a second when it changed.
+ * state is saved at most once a second after it changed: the save is armed by the frame
+ * that changed it, so an idle bridge has no timer waking it for this.
  */
 import type { Logger } from '../log/logger';
 import type { Spool } from '../spool/spool';
@@ -27,11 +28,14 @@ function lastSpooledReading(spool: Spool): TrackerState | null {
   return f && f.frame.type === 'R' ? { boot: f.frame.boot, seq: f.frame.seq, up: f.frame.up } : null;
 }
 
+const SAVE_DELAY_MS = 1000;
+
 export class SequenceState {
   readonly tracker: SequenceTracker;
   private readonly file: TrackerFile;
   private timer: NodeJS.Timeout | undefined;
   private lastSaved = '';
+  private running = false;
 
   constructor(spool: Spool, dir: string, private readonly log: Logger) {
     this.file = new TrackerFile(dir);
@@ -39,7 +43,16 @@ export class SequenceState {
   }
 
   start(): void {
-    this.timer = setInterval(() => this.save(), 1000);
+    this.running = true;
+  }
+
+  /** A frame went through the tracker: save its state within a second. */
+  changed(): void {
+    if (!this.running || this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.save();
+    }, SAVE_DELAY_MS);
     this.timer.unref();
   }
 
@@ -58,7 +71,9 @@ export class SequenceState {
 
   /** Saves a last time. */
   stop(): void {
-    if (this.timer) clearInterval(this.timer);
+    this.running = false;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
     this.save();
   }
 }

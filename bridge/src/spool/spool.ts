@@ -23,6 +23,11 @@ import { Segment, createSegment, listSegments, recoverTail } from './segment-fil
 import { SegmentReader, SpoolVisit } from './segment-reader';
 import { SpoolError, SpoolLock } from './spool-lock';
 
+/** At most one cursor save a second (see wakeForCursors). */
+const CURSOR_SAVE_MS = 1000;
+/** How often kept history is checked for segments old enough to delete. */
+const HISTORY_AGE_CHECK_MS = 60_000;
+
 export { SpoolError } from './spool-lock';
 export type { SpoolPosition } from './cursor-files';
 export type { SpoolVisit } from './segment-reader';
@@ -70,8 +75,12 @@ export class Spool extends EventEmitter {
   private pendingRecords = 0;
   private needsFsync = false;
   private fsyncing = false;
-  private ticks = 0;
+  /** The one pending tick; armed only while there is something to write, sync or save. */
   private timer: NodeJS.Timeout | undefined;
+  private timerDueMs = Infinity;
+  private cursorsSavedMs = -Infinity;
+  /** While history is kept: ages consumed segments out even when no sink confirms anything. */
+  private ageTimer: NodeJS.Timeout | undefined;
   private closed = false;
   private readonly lock: SpoolLock;
   private readonly reader = new SegmentReader(this.segments, (bytes, message) => {
@@ -102,7 +111,27 @@ export class Spool extends EventEmitter {
       this.lock.release();
       throw e;
     }
-    this.timer = setInterval(() => this.tick(), options.fsyncIntervalMs);
+  }
+
+  /**
+   * Arms the tick to run within `delayMs` (an earlier request wins). A timer that fires
+   * with nothing to do is a wake-up paid for nothing, ten a second at the default
+   * interval on an idle host: so the tick is armed by the work itself (a buffered
+   * record, an unsynced write, a moved cursor) and is not re-armed once all is durable.
+   */
+  private wake(delayMs: number): void {
+    if (this.closed) return;
+    const due = performance.now() + delayMs;
+    if (this.timer) {
+      if (due >= this.timerDueMs) return;
+      clearTimeout(this.timer);
+    }
+    this.timerDueMs = due;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.timerDueMs = Infinity;
+      this.tick();
+    }, delayMs);
     this.timer.unref();
   }
 
@@ -142,6 +171,12 @@ export class Spool extends EventEmitter {
    */
   keepHistory(ms: number): void {
     if (ms > this.keepMs) this.keepMs = ms;
+    if (!this.ageTimer && this.keepMs > 0 && !this.closed) {
+      // Kept history ages out here too, not only when a sink confirms something; a
+      // minute's lateness in freeing a segment costs nothing.
+      this.ageTimer = setInterval(() => this.deleteConsumed(), HISTORY_AGE_CHECK_MS);
+      this.ageTimer.unref();
+    }
   }
 
   // ---- positions ----
@@ -195,6 +230,7 @@ export class Spool extends EventEmitter {
     }
     this.pendingBytes = writeRecord(this.pending, this.pendingBytes, payload);
     this.pendingRecords++;
+    this.wake(this.options.fsyncIntervalMs);
   }
 
   /** Writes buffered records to the segment file and tells readers there is more. */
@@ -217,6 +253,7 @@ export class Spool extends EventEmitter {
     this.pendingBytes = 0;
     this.pendingRecords = 0;
     this.needsFsync = true;
+    this.wake(this.options.fsyncIntervalMs);
     // The buffer grows for bursts; shrink it back so a burst does not pin memory.
     if (this.pending.length > 4 * 1024 * 1024) this.pending = Buffer.allocUnsafe(256 * 1024);
   }
@@ -250,6 +287,7 @@ export class Spool extends EventEmitter {
         this.droppedPerSink.set(sink, (this.droppedPerSink.get(sink) ?? 0) + n);
         this.acked.set(sink, { offset: this.segments[1].base, index: this.segments[1].baseIndex });
         this.dirtyCursors.add(sink);
+        this.wakeForCursors();
       }
       this.stat.droppedRecords += lost;
       this.removeOldest();
@@ -298,6 +336,7 @@ export class Spool extends EventEmitter {
     if (pos.offset <= cur.offset) return; // stale: a drop already moved it past
     this.acked.set(sink, { offset: pos.offset, index: pos.index });
     this.dirtyCursors.add(sink);
+    this.wakeForCursors();
     this.deleteConsumed();
   }
 
@@ -313,28 +352,41 @@ export class Spool extends EventEmitter {
     this.dirtyCursors.clear();
   }
 
+  /**
+   * Cursors are saved at most once a second: each save is two fsyncs on the event loop,
+   * and a stale cursor after a crash only means some records are delivered twice.
+   */
+  private wakeForCursors(): void {
+    const since = performance.now() - this.cursorsSavedMs;
+    this.wake(Math.max(this.options.fsyncIntervalMs, CURSOR_SAVE_MS - since));
+  }
+
   private tick(): void {
     if (this.closed) return;
-    this.ticks++;
     this.flush();
-    if (this.needsFsync && !this.fsyncing) {
-      const fd = this.active.fd;
-      this.needsFsync = false;
-      this.fsyncing = true;
-      fs.fsync(fd, (err) => {
-        this.fsyncing = false;
-        if (err && !this.closed) this.emit('warning', `spool: fsync failed: ${err.message}`);
-        else this.stat.fsyncs++;
-      });
+    if (this.needsFsync) {
+      if (this.fsyncing) {
+        this.wake(this.options.fsyncIntervalMs);
+      } else {
+        const fd = this.active.fd;
+        this.needsFsync = false;
+        this.fsyncing = true;
+        fs.fsync(fd, (err) => {
+          this.fsyncing = false;
+          if (err && !this.closed) this.emit('warning', `spool: fsync failed: ${err.message}`);
+          else this.stat.fsyncs++;
+        });
+      }
     }
-    // Cursors after data: a cursor must never be durable ahead of what it points past.
-    // At most once a second: each save is two fsyncs on the event loop, and a stale
-    // cursor after a crash only means some records are delivered twice.
-    if (this.ticks * this.options.fsyncIntervalMs >= 1000) {
-      this.ticks = 0;
-      this.saveCursors();
-      // Kept history ages out here, not only when a sink confirms something.
-      if (this.keepMs > 0) this.deleteConsumed();
+    // Cursors after data: a cursor must never be durable ahead of what it points past,
+    // so they wait while data written before them is still unsynced.
+    if (this.dirtyCursors.size > 0) {
+      if (this.needsFsync || this.fsyncing || performance.now() - this.cursorsSavedMs < CURSOR_SAVE_MS) {
+        this.wakeForCursors();
+      } else {
+        this.cursorsSavedMs = performance.now();
+        this.saveCursors();
+      }
     }
   }
 
@@ -359,7 +411,8 @@ export class Spool extends EventEmitter {
     if (this.closed) return;
     this.writePending();
     this.closed = true;
-    if (this.timer) clearInterval(this.timer);
+    if (this.timer) clearTimeout(this.timer);
+    if (this.ageTimer) clearInterval(this.ageTimer);
     const a = this.active;
     fs.fsyncSync(a.fd);
     this.stat.fsyncs++;
