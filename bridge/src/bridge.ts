@@ -30,6 +30,7 @@ import { describeSpec, parseSourceSpec } from './sources/source-spec';
 import { tcpConnector } from './sources/tcp-link';
 import { Spool } from './spool/spool';
 import { decodeSpooledFrame, isSpooledReading } from './spool/spooled-frame';
+import { NutFeature } from './nut/nut-feature'; // NUT server (issue 18)
 
 export interface BridgeOptions {
   config: BridgeConfig;
@@ -98,6 +99,7 @@ export class Bridge {
   private finished: Promise<void>;
   private finish: () => void = () => undefined;
   private readonly log: Logger;
+  private nut: NutFeature | null = null; // NUT server (issue 18)
 
   constructor(private readonly options: BridgeOptions) {
     this.log = options.log;
@@ -168,8 +170,27 @@ export class Bridge {
     this.trackerFile = new TrackerFile(c.spool.dir);
     this.tracker = new SequenceTracker(lastSpooledReading(spool) ?? this.trackerFile.load());
     const unknownReplies = new RateLimitedLog(log, 10000);
+    // ---- NUT server (issue 18): started here, fed every reading as it is spooled ----
+    let ingestSpool: { append(p: string): void; flush(): void } = spool;
+    if (c.nut.enabled) {
+      const nut = new NutFeature({
+        config: c.nut, deviceId: c.device_id, version: this.options.version, metrics: this.metrics, log: log.child('nut'), env: process.env,
+        onMainsEvent: (e) => this.mqtt?.publishMainsEvent(e),
+      });
+      this.nut = nut;
+      await nut.start();
+      ingestSpool = {
+        append: (p) => {
+          spool.append(p);
+          const f = isSpooledReading(p) ? decodeSpooledFrame(p) : null;
+          if (f && f.frame.type === 'R') nut.reading(f.frame);
+        },
+        flush: () => spool.flush(),
+      };
+    }
+    // ---- end NUT ----
     const ingest = new Ingest({
-      spool,
+      spool: ingestSpool,
       clock: new BootClock(anchors),
       tracker: this.tracker,
       metrics: this.metrics,
@@ -229,6 +250,11 @@ export class Bridge {
   /** Resolves when a replay source has been read to its end and every sink confirmed it all. */
   replayDone(): Promise<void> {
     return this.finished;
+  }
+
+  /** The port the NUT server listens on (useful with port 0); 0 when it is off. */
+  nutPort(): number {
+    return this.nut?.listenPort() ?? 0; // NUT server (issue 18)
   }
 
   /** The port the health server listens on (useful with port 0). */
@@ -303,6 +329,7 @@ export class Bridge {
     this.saveTracker();
     this.spool?.close();
     await this.http?.close();
+    await this.nut?.stop(); // NUT server (issue 18)
     this.finish();
   }
 }

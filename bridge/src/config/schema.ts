@@ -4,6 +4,7 @@
  * Every key has a default except source.url, and every object refuses unknown keys, so
  * a typo is an error instead of a silently ignored setting.
  */
+import { NUT_SCHEMA, NutConfig } from '../nut/nut-config';
 
 export interface TlsConfig {
   /** PEM file of the CA that signed the broker's certificate. */
@@ -72,6 +73,9 @@ export interface BridgeConfig {
   http: {
     listen: string;
   };
+  // ---- NUT server (issue 18): bridge/src/nut/nut-config.ts holds its types ----
+  nut: NutConfig;
+  // ---- end NUT ----
   log: {
     level: 'debug' | 'info' | 'warn' | 'error';
     format: 'text' | 'json';
@@ -158,6 +162,9 @@ const ROOT = obj({
     http: obj({
       listen: str('127.0.0.1:9108', { pattern: '^$|^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9_.-]+):\\d{1,5}$', description: 'HOST:PORT; empty turns the HTTP server off' }),
     }),
+    // ---- NUT server (issue 18) ----
+    nut: NUT_SCHEMA,
+    // ---- end NUT ----
     log: obj({
       level: { type: 'string', enum: ['debug', 'info', 'warn', 'error'], default: 'info' },
       format: { type: 'string', enum: ['text', 'json'], default: 'text' },

@@ -194,6 +194,12 @@ export class MqttSink implements SinkDelivery {
     this.publishQuiet(this.topics.sourceAvailability, up ? ONLINE : OFFLINE, true);
   }
 
+  // ---- NUT server (issue 18): mains outage/restored events, not retained ----
+  publishMainsEvent(payload: object): void {
+    this.publishQuiet(`${this.topics.event}/mains`, JSON.stringify(payload), false);
+  }
+  // ---- end NUT ----
+
   /** Publishes a command reply (not retained). */
   publishReply(payload: object): void {
     this.publishQuiet(this.topics.commandReply, JSON.stringify(payload), false);

@@ -1,0 +1,145 @@
+/**
+ * The NUT server's TCP edge: accepts connections (up to a limit), cuts the byte stream
+ * into lines (bounded in length), hands each line to its NutSession with the time, writes
+ * the answers, and closes idle connections and connections that stop reading their
+ * answers. Every bad line is answered by the session and counted here.
+ */
+import net from 'node:net';
+import type { Logger } from '../log/logger';
+import { RateLimitedLog } from '../log/rate-limited-log';
+import type { BridgeMetrics } from '../metrics/bridge-metrics';
+import { Answer, NutSession, SessionContext } from './nut-session';
+
+export interface NutServerOptions {
+  listen: string;
+  maxConnections: number;
+  idleTimeoutMs: number;
+  maxLineBytes: number;
+}
+
+/** A client that leaves this much of its answers unread is dropped instead of buffered without bound. */
+const MAX_UNREAD_BYTES = 1 << 20;
+
+export class NutServer {
+  private server: net.Server | null = null;
+  private readonly sockets = new Set<net.Socket>();
+  private nextId = 1;
+  private readonly limited: RateLimitedLog;
+
+  constructor(
+    private readonly ctx: SessionContext,
+    private readonly options: NutServerOptions,
+    private readonly metrics: BridgeMetrics,
+    private readonly log: Logger,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.limited = new RateLimitedLog(log, 10000);
+  }
+
+  listen(): Promise<net.AddressInfo> {
+    const l = this.options.listen;
+    const colon = l.lastIndexOf(':');
+    let host = l.slice(0, colon);
+    if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1);
+    const port = Number(l.slice(colon + 1));
+    const server = net.createServer((s) => this.accept(s));
+    this.server = server;
+    return new Promise((resolve, reject) => {
+      server.once('error', (e) => reject(new Error(`nut: cannot listen on ${l}: ${e.message}`)));
+      server.listen(port, host, () => resolve(server.address() as net.AddressInfo));
+    });
+  }
+
+  get connections(): number {
+    return this.sockets.size;
+  }
+
+  private accept(socket: net.Socket): void {
+    const m = this.metrics;
+    socket.on('error', () => socket.destroy());
+    if (this.sockets.size >= this.options.maxConnections) {
+      m.nutConnectionsTotal.inc({ result: 'refused' });
+      m.nutErrors.inc({ error: 'ACCESS-DENIED' });
+      this.limited.warn('nut_refused', `NUT connection from ${socket.remoteAddress} refused: ${this.options.maxConnections} connections open (nut.max_connections)`);
+      socket.end('ERR ACCESS-DENIED too-many-connections\n');
+      socket.destroySoon();
+      return;
+    }
+    m.nutConnectionsTotal.inc({ result: 'accepted' });
+    this.sockets.add(socket);
+    m.nutConnections.set(this.sockets.size);
+    socket.setNoDelay(true);
+    const address = socket.remoteAddress ?? 'unknown';
+    const session = new NutSession(this.ctx, this.nextId++, address.startsWith('::ffff:') ? address.slice(7) : address);
+    socket.setTimeout(this.options.idleTimeoutMs, () => {
+      m.nutConnectionsTotal.inc({ result: 'idle' });
+      socket.destroy();
+    });
+    socket.on('close', () => {
+      session.close();
+      this.sockets.delete(socket);
+      m.nutConnections.set(this.sockets.size);
+    });
+
+    const max = this.options.maxLineBytes;
+    let pending: Buffer | null = null;
+    /** Inside an over-long line: drop bytes until its newline. */
+    let discarding = false;
+    socket.on('data', (chunk: Buffer) => {
+      const now = this.now();
+      let out = '';
+      let close = false;
+      let start = 0;
+      while (start < chunk.length && !close) {
+        const nl = chunk.indexOf(0x0a, start);
+        const end = nl < 0 ? chunk.length : nl;
+        if (discarding) {
+          if (nl >= 0) discarding = false;
+        } else {
+          const have = (pending?.length ?? 0) + (end - start);
+          if (have > max) {
+            pending = null;
+            discarding = nl < 0;
+            out += this.count({ command: '(too_long)', text: 'ERR INVALID-ARGUMENT line-too-long\n', error: 'INVALID-ARGUMENT', note: `request line longer than ${max} bytes (nut.max_line_bytes)` }, address);
+          } else if (nl < 0) {
+            const part = chunk.subarray(start, end);
+            pending = pending ? Buffer.concat([pending, part]) : Buffer.from(part);
+          } else {
+            const bytes = pending ? Buffer.concat([pending, chunk.subarray(start, end)]) : chunk.subarray(start, end);
+            pending = null;
+            const a = session.handle(bytes.toString('utf8'), now);
+            out += this.count(a, address);
+            close = a.close === true;
+          }
+        }
+        start = nl < 0 ? chunk.length : nl + 1;
+      }
+      if (out !== '') {
+        if (close) socket.end(out);
+        else socket.write(out);
+      }
+      if (socket.writableLength > MAX_UNREAD_BYTES) {
+        m.nutConnectionsTotal.inc({ result: 'slow' });
+        socket.destroy();
+      }
+    });
+  }
+
+  private count(a: Answer, address: string): string {
+    this.metrics.nutRequests.inc({ command: a.command });
+    if (a.error) {
+      this.metrics.nutErrors.inc({ error: a.error });
+      if (a.note) this.limited.warn(`nut_${a.error}`, `NUT client ${address}: ${a.note}, answered ERR ${a.error}`);
+    } else if (a.note) {
+      this.log.info(`NUT: ${a.note}`);
+    }
+    return a.text;
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    const server = this.server;
+    this.server = null;
+    if (server) await new Promise<void>((r) => server.close(() => r()));
+  }
+}
