@@ -87,6 +87,7 @@ export class NutRig {
   /** Runs the simulation paced at speedAt(virtual seconds) × real time, until stopped or done. */
   pace(speedAt: (t: number) => number): void {
     const sim = this.sim;
+    this.stopPacing = false;
     this.pacing = (async () => {
       let wall = performance.now();
       while (!sim.done && !this.stopPacing) {
@@ -218,8 +219,12 @@ export class Upsmon {
   }
 
   start(): void {
-    // -F foreground, -p one privileged process (as root there is no one to drop to), -D for its decisions in the output.
-    this.proc = new ManagedProcess(UPSMON, ['-F', '-p', '-D'], {
+    // upsmon 2.8.0 keeps its pid file in the compiled-in /run/nut and refuses to start
+    // beside a running instance, so each one gets a private /run/nut: this directory,
+    // bound over it in its own mount namespace. -F foreground, -p one privileged process
+    // (as root there is no one to drop to), -D for its decisions in the output.
+    const sh = `mkdir -p /run/nut && mount --bind "$0" /run/nut && exec ${UPSMON} -F -p -D`;
+    this.proc = new ManagedProcess('unshare', ['--mount', 'sh', '-c', sh, this.dir], {
       logFile: path.join(this.dir, 'upsmon.log'),
       env: { ...process.env, NUT_CONFPATH: this.dir, NUT_STATEPATH: this.dir, NUT_ALTPIDPATH: this.dir },
     });
