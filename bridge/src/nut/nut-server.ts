@@ -24,6 +24,8 @@ export class NutServer {
   private server: net.Server | null = null;
   private readonly sockets = new Set<net.Socket>();
   private nextId = 1;
+  /** Refused connections still half-open, waiting for their client to read the refusal. */
+  private refusing = 0;
   private readonly limited: RateLimitedLog;
 
   constructor(
@@ -61,8 +63,26 @@ export class NutServer {
       m.nutConnectionsTotal.inc({ result: 'refused' });
       m.nutErrors.inc({ error: 'ACCESS-DENIED' });
       this.limited.warn('nut_refused', `NUT connection from ${socket.remoteAddress} refused: ${this.options.maxConnections} connections open (nut.max_connections)`);
-      socket.end('ERR ACCESS-DENIED too-many-connections\n');
-      socket.destroySoon();
+      // Every request on a refused connection gets the refusal (upsc sends STARTTLS, then
+      // its GET, and then says "Access denied" rather than "Server disconnected"); a few
+      // requests, or a second, and it is closed.
+      const refusal = 'ERR ACCESS-DENIED too-many-connections\n';
+      socket.write(refusal);
+      if (this.refusing >= this.options.maxConnections) socket.destroy();
+      else {
+        this.refusing++;
+        let answered = 0;
+        socket.on('data', (chunk: Buffer) => {
+          for (let at = chunk.indexOf(0x0a); at >= 0 && answered < 4; at = chunk.indexOf(0x0a, at + 1)) {
+            answered++;
+            socket.write(refusal);
+          }
+          if (answered >= 4) socket.end();
+        });
+        socket.once('close', () => { this.refusing--; });
+        setTimeout(() => socket.end(), 1000).unref();
+        setTimeout(() => socket.destroy(), 3000).unref();
+      }
       return;
     }
     m.nutConnectionsTotal.inc({ result: 'accepted' });

@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { LineSplitter, MAX_LINE_LENGTH, ReadingFrame, decodeLine } from '../../../protocol';
 import { SerialEndpoint, startTcpEndpoint } from '../../../simulator/endpoints';
 import type { PlantParams } from '../../../simulator/plant-params';
 import type { Scenario } from '../../../simulator/scenarios';
@@ -41,7 +42,7 @@ function configYaml(o: RigOptions, port: number): { yaml: string; env: NodeJS.Pr
   const env: NodeJS.ProcessEnv = {};
   let y = `nut:\n  enabled: true\n  listen: 127.0.0.1:${port}\n  stale_after_ms: ${o.staleAfterMs ?? 3000}\n`;
   y += `  idle_timeout_s: ${o.idleTimeoutS ?? 60}\n  max_connections: ${o.maxConnections ?? 256}\n  ups:\n`;
-  for (const t of o.tiers) y += `    - name: ${t.name}\n      description: "${t.description ?? `tier ${t.name}`}"\n      charge_low: ${t.charge_low}\n      runtime_low: ${t.runtime_low}\n`;
+  for (const t of o.tiers) y += `    - name: ${t.name}\n      description: ${JSON.stringify(t.description ?? `tier ${t.name}`)}\n      charge_low: ${t.charge_low}\n      runtime_low: ${t.runtime_low}\n`;
   y += '  users:\n';
   o.users.forEach((u, i) => {
     const v = `NUT_TEST_PASSWORD_${i}`;
@@ -56,6 +57,8 @@ export class NutRig {
   endpoint!: SerialEndpoint;
   bridge!: BridgeProcess;
   nutPort = 0;
+  /** The newest reading the firmware wrote to its port. */
+  lastReading: ReadingFrame | null = null;
   private pacing: Promise<void> | null = null;
   private stopPacing = false;
 
@@ -64,11 +67,18 @@ export class NutRig {
   async start(): Promise<void> {
     const o = this.o;
     let ep: SerialEndpoint | null = null;
+    const splitter = new LineSplitter(MAX_LINE_LENGTH, (line) => {
+      const d = decodeLine(line);
+      if (d.ok && d.frame.type === 'R') this.lastReading = d.frame;
+    });
     this.sim = new Simulation({
       scenario: o.scenario, seed: o.seed ?? 7,
       firmware: { code: fs.readFileSync(ensureFirmwareBundle(), 'utf8'), filename: 'firmware.js' },
       plant: o.plant,
-      onSerial: (d) => ep?.write(d),
+      onSerial: (d) => {
+        splitter.push(d);
+        ep?.write(d);
+      },
     });
     const sim = this.sim;
     ep = await startTcpEndpoint('127.0.0.1', 0, (d) => sim.hostInput(d));
