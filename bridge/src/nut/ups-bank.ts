@@ -6,6 +6,7 @@
 import { BATTERY_FLOOR_V } from '../../../hardware';
 import type { ReadingFrame } from '../../../protocol';
 import { BatteryState, BatteryStateSource, estimateFromVoltage } from './battery-view';
+import { quote } from './net-words';
 import { MainsEvent, MainsWatch, UpsStatus, deriveStatus, isStale } from './ups-status';
 import { StaticInfo, TierInfo, VarTable, buildVariables } from './variables';
 
@@ -46,6 +47,8 @@ export class UpsBank {
   private battery: BatteryState | null = null;
   private readingAtMs: number | null = null;
   private readonly mains = new MainsWatch();
+  /** `GET VAR ups name` -> its whole answer line, for every variable of every tier: a poll is one lookup. */
+  private readonly answers = new Map<string, string>();
 
   constructor(
     tiers: TierInfo[],
@@ -107,6 +110,17 @@ export class UpsBank {
     const limits = { chargeLowPct: t.info.chargeLowPct, runtimeLowS: t.info.runtimeLowS, voltageLowV: this.voltageLowV };
     t.status = deriveStatus({ reading: r, battery: b, limits, lowLatched: t.lowLatched, fsd: t.fsd });
     t.vars = buildVariables(t.info, r, b, t.status, this.info);
+    const prefix = `GET VAR ${t.info.name} `;
+    for (const [k, v] of t.vars) this.answers.set(prefix + k, `VAR ${t.info.name} ${k} ${quote(v)}\n`);
+  }
+
+  /**
+   * The answer to a well-formed `GET VAR ups name` request line while the data is fresh;
+   * undefined for anything else (which takes the full protocol path).
+   */
+  cachedAnswer(line: string, nowMs: number): string | undefined {
+    const a = this.answers.get(line);
+    return a === undefined || isStale(this.readingAtMs, this.reading, nowMs, this.staleAfterMs) ? undefined : a;
   }
 
   /** The tier's variables now, or why there are none. */
