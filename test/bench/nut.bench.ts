@@ -146,22 +146,33 @@ export async function run(): Promise<BenchRow[]> {
     // Interleaved rounds, so a burst of load from elsewhere on this shared machine does
     // not fall on one server only; each server's best round is reported.
     const best = (a: Result, b: Result): Result => (b.rps > a.rps ? b : a);
+    // The floor for any Node server on this machine: a bare net.createServer that writes a
+    // fixed answer per read, no parsing, no state. If the bridge is near it, the gap to upsd
+    // is Node's per-read/write cost, not the NUT server's.
+    const floorPort = await freePort();
+    const floorCode = `const net=require('net');const a=Buffer.from('VAR ${UPS} ups.status "OL"\\n');` +
+      `net.createServer((s)=>{s.setNoDelay(true);s.on('error',()=>{});s.on('data',()=>s.write(a));}).listen(${floorPort},'127.0.0.1');`;
+    const floor = new ManagedProcess(process.execPath, ['-e', floorCode], { logFile: path.join(dir, 'floor.log') });
+    procs.push(floor);
+    await waitFor(() => new Promise<boolean>((r) => { const s = net.connect(floorPort, '127.0.0.1', () => { s.destroy(); r(true); }); s.on('error', () => r(false)); }), { timeoutMs: 10000, what: 'the Node floor server' });
     const bridgePid = bridge.proc!.pid!;
     const upsdPid = procs[1].pid!;
     let ours = await load(bridgePort, SECONDS, bridgePid);
     let theirs = await load(upsdPort, SECONDS, upsdPid);
+    let bare = await load(floorPort, SECONDS, floor.pid!);
     for (let round = 1; round < ROUNDS; round++) {
       ours = best(ours, await load(bridgePort, SECONDS, bridgePid));
       theirs = best(theirs, await load(upsdPort, SECONDS, upsdPid));
+      bare = best(bare, await load(floorPort, SECONDS, floor.pid!));
     }
     const ratio = ours.rps / theirs.rps;
     console.log(`| server | clients | requests/s | p50 ms | p99 ms | server CPU µs/request | errors |`);
     console.log('|---|---:|---:|---:|---:|---:|---:|');
-    for (const [name, r] of [['bridge NUT server', ours], ['upsd 2.8.0 + dummy-ups', theirs]] as const) {
+    for (const [name, r] of [['bridge NUT server', ours], ['upsd 2.8.0 + dummy-ups', theirs], ['floor: bare Node server, fixed answer', bare]] as const) {
       console.log(`| ${name} | ${CLIENTS} | ${Math.round(r.rps)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${r.cpuUsPerRequest.toFixed(1)} | ${r.errors} |`);
     }
-    console.log(`ratio bridge/upsd: ${ratio.toFixed(2)}x best of ${ROUNDS} interleaved rounds of ${SECONDS} s each`);
-    if (ours.errors > 0 || theirs.errors > 0) throw new Error(`error answers: bridge ${ours.errors}, upsd ${theirs.errors}`);
+    console.log(`ratio bridge/upsd: ${ratio.toFixed(2)}x, bridge/bare Node: ${(ours.rps / bare.rps).toFixed(2)}x; best of ${ROUNDS} interleaved rounds of ${SECONDS} s each`);
+    if (ours.errors > 0 || theirs.errors > 0 || bare.errors > 0) throw new Error(`error answers: bridge ${ours.errors}, upsd ${theirs.errors}`);
     return [{
       what: `NUT server, ${CLIENTS} clients polling ups.status`,
       value: `${Math.round(ours.rps)} req/s (p99 ${ours.p99.toFixed(1)} ms) = ${ratio.toFixed(2)}x upsd's ${Math.round(theirs.rps)} (p99 ${theirs.p99.toFixed(1)} ms)`,

@@ -123,7 +123,7 @@ describe('NUT logic (pure)', () => {
       bank.onReading(reading({ bv: 12.6, ba: -1.8 }), 1000);
       assert.equal(c.handle('GET VAR batch ups.status', 2000).text, 'VAR batch ups.status "OB DISCHRG"\n');
       assert.equal(c.handle('get var storage battery.voltage', 2000).text, 'VAR storage battery.voltage "12.60"\n');
-      assert.equal(bank.cachedAnswer('GET VAR batch ups.status', 2000), 'VAR batch ups.status "OB DISCHRG"\n');
+      assert.equal(bank.cachedAnswer('GET VAR batch ups.status', 2000)?.toString(), 'VAR batch ups.status "OB DISCHRG"\n');
       assert.equal(c.handle('GET TYPE batch battery.voltage', 2000).text, 'TYPE batch battery.voltage NUMBER\n');
       assert.equal(c.handle('GET VAR batch ups.status', 6001).text, 'ERR DATA-STALE\n');
       assert.equal(bank.cachedAnswer('GET VAR batch ups.status', 6001), undefined);

@@ -48,7 +48,7 @@ export class UpsBank {
   private readingAtMs: number | null = null;
   private readonly mains = new MainsWatch();
   /** `GET VAR ups name` -> its whole answer line, for every variable of every tier: a poll is one lookup. */
-  private readonly answers = new Map<string, string>();
+  private readonly answers = new Map<string, Buffer>();
 
   constructor(
     tiers: TierInfo[],
@@ -111,14 +111,14 @@ export class UpsBank {
     t.status = deriveStatus({ reading: r, battery: b, limits, lowLatched: t.lowLatched, fsd: t.fsd });
     t.vars = buildVariables(t.info, r, b, t.status, this.info);
     const prefix = `GET VAR ${t.info.name} `;
-    for (const [k, v] of t.vars) this.answers.set(prefix + k, `VAR ${t.info.name} ${k} ${quote(v)}\n`);
+    for (const [k, v] of t.vars) this.answers.set(prefix + k, Buffer.from(`VAR ${t.info.name} ${k} ${quote(v)}\n`, 'utf8'));
   }
 
   /**
    * The answer to a well-formed `GET VAR ups name` request line while the data is fresh;
    * undefined for anything else (which takes the full protocol path).
    */
-  cachedAnswer(line: string, nowMs: number): string | undefined {
+  cachedAnswer(line: string, nowMs: number): Buffer | undefined {
     const a = this.answers.get(line);
     return a === undefined || isStale(this.readingAtMs, this.reading, nowMs, this.staleAfterMs) ? undefined : a;
   }
