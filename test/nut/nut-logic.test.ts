@@ -6,12 +6,10 @@
  */
 import assert from 'node:assert/strict';
 import type { ReadingFrame } from '../../protocol';
-import { BatteryState, chargeFromVoltage, estimateFromVoltage } from '../../bridge/src/nut/battery-view';
-import { quote, splitWords } from '../../bridge/src/nut/net-words';
-import { NutConfig, resolveNutUsers } from '../../bridge/src/nut/nut-config';
-import { NutSession } from '../../bridge/src/nut/nut-session';
-import { FSD_CLEAR_AFTER_MS, UpsBank } from '../../bridge/src/nut/ups-bank';
-import { MainsWatch, deriveStatus, isStale } from '../../bridge/src/nut/ups-status';
+import {
+  NutBatteryState as BatteryState, FSD_CLEAR_AFTER_MS, MainsWatch, NutConfig, NutSession, UpsBank, chargeFromVoltage, deriveStatus, estimateFromVoltage, isStale,
+  nutQuote as quote, nutSplitWords as splitWords, resolveNutUsers,
+} from '../../bridge/src';
 
 function reading(o: Partial<ReadingFrame> = {}): ReadingFrame {
   return {

@@ -32,13 +32,6 @@ export interface BridgeMetrics {
   spoolCorruptBytes: Counter;
   spoolFsyncs: Counter;
   commands: Counter;
-  // ---- NUT server (issue 18) ----
-  nutConnections: Gauge;
-  nutConnectionsTotal: Counter;
-  nutRequests: Counter;
-  nutErrors: Counter;
-  nutMainsEvents: Counter;
-  // ---- end NUT ----
   residentMemory: Gauge;
   heapUsed: Gauge;
   externalMemory: Gauge;
@@ -74,13 +67,6 @@ export function createBridgeMetrics(): BridgeMetrics {
     spoolCorruptBytes: r.counter('solar_bridge_spool_corrupt_bytes_total', 'Damaged spool bytes skipped (failed length/CRC check).'),
     spoolFsyncs: r.counter('solar_bridge_spool_fsyncs_total', 'fsync calls on spool segments.'),
     commands: r.counter('solar_bridge_commands_total', 'Commands received over MQTT, by result (ok, failed, invalid, timeout, unavailable).'),
-    // ---- NUT server (issue 18) ----
-    nutConnections: r.gauge('solar_bridge_nut_connections', 'Open connections to the NUT server.'),
-    nutConnectionsTotal: r.counter('solar_bridge_nut_connections_total', 'NUT connections by result: accepted, refused (connection limit), idle (closed after the idle timeout), slow (closed: not reading its answers).'),
-    nutRequests: r.counter('solar_bridge_nut_requests_total', 'NUT request lines answered, by command (unknown, unparsable, empty and too_long for bad lines).'),
-    nutErrors: r.counter('solar_bridge_nut_errors_total', 'NUT requests answered with ERR, by error word (DATA-STALE, ACCESS-DENIED, UNKNOWN-UPS, ...).'),
-    nutMainsEvents: r.counter('solar_bridge_nut_mains_events_total', 'Mains outages and restorations detected from the readings, by kind.'),
-    // ---- end NUT ----
     residentMemory: r.gauge('process_resident_memory_bytes', 'Resident memory of the bridge process.'),
     heapUsed: r.gauge('nodejs_heap_used_bytes', 'V8 heap in use.'),
     externalMemory: r.gauge('nodejs_external_memory_bytes', 'Memory outside the V8 heap held by JavaScript objects (buffers).'),

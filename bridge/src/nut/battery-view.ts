@@ -1,9 +1,9 @@
 /**
  * What the NUT server needs to know about the battery beyond the raw reading: charge,
  * runtime and health. The battery-state estimator (coulomb counting, learned capacity)
- * supplies them through BatteryStateSource when it is wired in; until then, or when it
- * has nothing yet, they are derived from one reading's voltage and load with the limits
- * stated in bridge/NUT.md. Pure.
+ * supplies them through BatteryStateSource (battery-derived.ts reads its derived values);
+ * without it, or while it has nothing fresh, they are derived from one reading's voltage
+ * and load with the limits stated in bridge/NUT.md. Pure.
  */
 import { BATTERY_BANK } from '../../../hardware';
 import type { ReadingFrame } from '../../../protocol';
@@ -15,14 +15,16 @@ export interface BatteryState {
   runtimeS: number | null;
   /** The learned health says the bank should be replaced (NUT's RB). */
   replace: boolean;
+  /** Learned capacity (Ah); absent = the nameplate (BANK_AH). */
+  capacityAh?: number;
   /** Where the figures came from, published as driver.parameter.battery_state. */
   source: 'estimator' | 'voltage';
 }
 
 /** The battery estimator's view, as the NUT feature consumes it. */
 export interface BatteryStateSource {
-  /** The estimate after the newest reading, or null while it has none. */
-  current(): BatteryState | null;
+  /** The estimate for this reading (the newest), or null while it has none fresh. */
+  current(r: ReadingFrame): BatteryState | null;
 }
 
 /**
@@ -63,7 +65,11 @@ export function chargeFromVoltage(v: number): number {
 export function estimateFromVoltage(r: ReadingFrame, capacityAh = BANK_AH): BatteryState {
   if (r.bv === null) return { chargePct: null, runtimeS: null, replace: false, source: 'voltage' };
   const chargePct = chargeFromVoltage(r.bv);
+  return { chargePct, runtimeS: runtimeFromCharge(r, chargePct, capacityAh), replace: false, source: 'voltage' };
+}
+
+/** Seconds for `chargePct` of `capacityAh` at the present draw (the discharge, else the load); null when nothing draws. */
+export function runtimeFromCharge(r: ReadingFrame, chargePct: number, capacityAh: number): number | null {
   const drawA = r.ba !== null && r.ba < -IDLE_A ? -r.ba : r.la;
-  const runtimeS = drawA !== null && drawA > IDLE_A ? Math.round(chargePct / 100 * capacityAh / drawA * 3600) : null;
-  return { chargePct, runtimeS, replace: false, source: 'voltage' };
+  return drawA !== null && drawA > IDLE_A ? Math.round(chargePct / 100 * capacityAh / drawA * 3600) : null;
 }

@@ -1,86 +1,17 @@
 /**
- * The `nut:` section of the bridge's configuration: its shape, its JSON schema (merged
- * into config/schema.ts) and the checks between keys that a schema says poorly (unique
- * names, users naming known UPS tiers, a password for every user). Pure: the caller
- * passes the environment in, so passwords named by `password_env` are read at the edge.
+ * The `nut:` section of the bridge's configuration (its schema is in config/schema.ts):
+ * the checks between keys that a schema says poorly (unique names, users naming known
+ * UPS tiers, a password for every user). Pure: the caller passes the environment in, so
+ * passwords named by `password_env` are read at the edge.
  */
 
-export type NutRole = 'primary' | 'secondary';
+import type { BridgeConfig } from '../config/schema';
 
-export interface NutUpsConfig {
-  /** The UPS name clients use (`upsc batch@host`). */
-  name: string;
-  description: string;
-  /** LB at or below this battery.charge (percent). */
-  charge_low: number;
-  /** LB at or below this battery.runtime (seconds); 0 turns the runtime rule off. */
-  runtime_low: number;
-}
-
-export interface NutUserConfig {
-  name: string;
-  /** The password itself; prefer password_env so it stays out of the file. */
-  password: string;
-  /** Name of an environment variable holding the password. */
-  password_env: string;
-  role: NutRole;
-  /** UPS names this user may LOGIN to (and, as primary, set FSD on); empty = every tier. */
-  ups: string[];
-}
-
-export interface NutConfig {
-  enabled: boolean;
-  listen: string;
-  max_connections: number;
-  idle_timeout_s: number;
-  max_line_bytes: number;
-  stale_after_ms: number;
-  ups: NutUpsConfig[];
-  users: NutUserConfig[];
-}
-
-type Schema = { [key: string]: unknown };
-
-const NAME = { type: 'string', pattern: '^[A-Za-z0-9_.-]{1,32}$', description: 'letters, digits, _ . and -, at most 32' };
-
-export const DEFAULT_NUT_UPS: NutUpsConfig = { name: 'solar', description: 'Solar battery bank', charge_low: 20, runtime_low: 600 };
-
-export const NUT_SCHEMA: Schema = {
-  type: 'object', additionalProperties: false, default: {},
-  properties: {
-    enabled: { type: 'boolean', default: false },
-    listen: { type: 'string', default: '127.0.0.1:3493', pattern: '^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9_.-]+):\\d{1,5}$', description: 'HOST:PORT' },
-    max_connections: { type: 'integer', default: 256, minimum: 1, maximum: 100000 },
-    idle_timeout_s: { type: 'integer', default: 60, minimum: 1, maximum: 86400 },
-    max_line_bytes: { type: 'integer', default: 1024, minimum: 64, maximum: 65536 },
-    stale_after_ms: { type: 'integer', default: 5000, minimum: 500, maximum: 600000 },
-    ups: {
-      type: 'array', minItems: 1, maxItems: 16, default: [DEFAULT_NUT_UPS],
-      items: {
-        type: 'object', additionalProperties: false, required: ['name'],
-        properties: {
-          name: NAME,
-          description: { type: 'string', default: 'Solar battery bank', maxLength: 200 },
-          charge_low: { type: 'integer', default: 20, minimum: 0, maximum: 100 },
-          runtime_low: { type: 'integer', default: 600, minimum: 0, maximum: 604800 },
-        },
-      },
-    },
-    users: {
-      type: 'array', maxItems: 64, default: [],
-      items: {
-        type: 'object', additionalProperties: false, required: ['name', 'role'],
-        properties: {
-          name: NAME,
-          password: { type: 'string', default: '', maxLength: 256 },
-          password_env: { type: 'string', default: '', pattern: '^$|^[A-Za-z_][A-Za-z0-9_]*$', description: 'an environment variable name' },
-          role: { type: 'string', enum: ['primary', 'secondary'] },
-          ups: { type: 'array', default: [], items: NAME },
-        },
-      },
-    },
-  },
-};
+/** The `nut:` section as config/schema.ts describes it (defaults filled in). */
+export type NutConfig = BridgeConfig['nut'];
+export type NutUpsConfig = NutConfig['ups'][number];
+export type NutUserConfig = NutConfig['users'][number];
+export type NutRole = NutUserConfig['role'];
 
 /** A user ready for authentication: its password resolved. */
 export interface NutUser {

@@ -7,7 +7,7 @@
 import net from 'node:net';
 import type { Logger } from '../log/logger';
 import { RateLimitedLog } from '../log/rate-limited-log';
-import type { BridgeMetrics } from '../metrics/bridge-metrics';
+import type { NutMetrics } from './nut-metrics';
 import { Answer, NutSession, SessionContext } from './nut-session';
 
 export interface NutServerOptions {
@@ -41,7 +41,7 @@ export class NutServer {
   constructor(
     private readonly ctx: SessionContext,
     private readonly options: NutServerOptions,
-    private readonly metrics: BridgeMetrics,
+    private readonly metrics: NutMetrics,
     private readonly log: Logger,
     private readonly now: () => number = Date.now,
   ) {
@@ -62,8 +62,17 @@ export class NutServer {
     this.sweeper.unref();
     return new Promise((resolve, reject) => {
       server.once('error', (e) => reject(new Error(`nut: cannot listen on ${l}: ${e.message}`)));
-      server.listen(port, host, () => resolve(server.address() as net.AddressInfo));
+      server.listen(port, host, () => {
+        // Errors after listening (the server fd failing) must not take the bridge down.
+        server.on('error', (e) => this.limited.warn('nut_server_error', `NUT server: ${e.message}`));
+        resolve(server.address() as net.AddressInfo);
+      });
     });
+  }
+
+  /** Whether the listening socket is open (for /healthz). */
+  get listening(): boolean {
+    return this.server?.listening ?? false;
   }
 
   get connections(): number {
@@ -74,8 +83,8 @@ export class NutServer {
     const m = this.metrics;
     socket.on('error', () => socket.destroy());
     if (this.sockets.size >= this.options.maxConnections) {
-      m.nutConnectionsTotal.inc({ result: 'refused' });
-      m.nutErrors.inc({ error: 'ACCESS-DENIED' });
+      m.connectionsTotal.inc({ result: 'refused' });
+      m.errors.inc({ error: 'ACCESS-DENIED' });
       this.limited.warn('nut_refused', `NUT connection from ${socket.remoteAddress} refused: ${this.options.maxConnections} connections open (nut.max_connections)`);
       // Every request on a refused connection gets the refusal (upsc sends STARTTLS, then
       // its GET, and then says "Access denied" rather than "Server disconnected"); a few
@@ -99,17 +108,17 @@ export class NutServer {
       }
       return;
     }
-    m.nutConnectionsTotal.inc({ result: 'accepted' });
+    m.connectionsTotal.inc({ result: 'accepted' });
     socket.setNoDelay(true);
     const address = socket.remoteAddress ?? 'unknown';
     const session = new NutSession(this.ctx, this.nextId++, address.startsWith('::ffff:') ? address.slice(7) : address);
     const conn: Connection = { socket, lastHeardMs: this.now() };
     this.sockets.add(conn);
-    m.nutConnections.set(this.sockets.size);
+    m.connections.set(this.sockets.size);
     socket.on('close', () => {
       session.close();
       this.sockets.delete(conn);
-      m.nutConnections.set(this.sockets.size);
+      m.connections.set(this.sockets.size);
     });
 
     const max = this.options.maxLineBytes;
@@ -161,14 +170,14 @@ export class NutServer {
         else socket.write(out);
       }
       if (socket.writableLength > MAX_UNREAD_BYTES) {
-        m.nutConnectionsTotal.inc({ result: 'slow' });
+        m.connectionsTotal.inc({ result: 'slow' });
         socket.destroy();
       }
     });
   }
 
   private flushCounts(): void {
-    if (this.cachedAnswers > 0) this.metrics.nutRequests.inc(GET_LABELS, this.cachedAnswers);
+    if (this.cachedAnswers > 0) this.metrics.requests.inc(GET_LABELS, this.cachedAnswers);
     this.cachedAnswers = 0;
   }
 
@@ -176,15 +185,15 @@ export class NutServer {
     const oldest = this.now() - this.options.idleTimeoutMs;
     for (const c of this.sockets) {
       if (c.lastHeardMs > oldest) continue;
-      this.metrics.nutConnectionsTotal.inc({ result: 'idle' });
+      this.metrics.connectionsTotal.inc({ result: 'idle' });
       c.socket.destroy();
     }
   }
 
   private count(a: Answer, address: string): string {
-    this.metrics.nutRequests.inc({ command: a.command });
+    this.metrics.requests.inc({ command: a.command });
     if (a.error) {
-      this.metrics.nutErrors.inc({ error: a.error });
+      this.metrics.errors.inc({ error: a.error });
       if (a.note) this.limited.warn(`nut_${a.error}`, `NUT client ${address}: ${a.note}, answered ERR ${a.error}`);
     } else if (a.note) {
       this.log.info(`NUT: ${a.note}`);

@@ -75,6 +75,11 @@ export class UpsBank {
     return this.tiers.get(ups)?.info.description ?? '';
   }
 
+  /** The tier's ups.status, '' before the first reading. */
+  statusText(ups: string): string {
+    return this.tiers.get(ups)?.status?.text ?? '';
+  }
+
   get mainsOutage(): boolean {
     return this.mains.inOutage;
   }
@@ -83,7 +88,7 @@ export class UpsBank {
   onReading(r: ReadingFrame, atMs: number): ReadingOutcome {
     this.reading = r;
     this.readingAtMs = atMs;
-    this.battery = this.estimator?.current() ?? estimateFromVoltage(r);
+    this.battery = this.estimator?.current(r) ?? estimateFromVoltage(r);
     const changes: StatusChange[] = [];
     for (const [name, t] of this.tiers) {
       const from = t.status?.text ?? '';

@@ -72,7 +72,7 @@ const MODEL = `Solar battery bank, ${BATTERY_BANK.count} x ${BATTERY_BANK.ahEach
 
 export function buildVariables(tier: TierInfo, r: ReadingFrame, b: BatteryState, status: UpsStatus, info: StaticInfo): VarTable {
   const v: Array<[string, string]> = [
-    ['battery.capacity', fixed(BANK_AH, 0)],
+    ['battery.capacity', fixed(b.capacityAh ?? BANK_AH, 0)],
     ['battery.charge.low', String(tier.chargeLowPct)],
     ['battery.runtime.low', String(tier.runtimeLowS)],
     ['battery.type', 'PbAc'],
