@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import type { ReadingFrame } from '../../protocol';
 import {
   NutBatteryState as BatteryState, FSD_CLEAR_AFTER_MS, MainsWatch, NutConfig, NutSession, UpsBank, chargeFromVoltage, deriveStatus, estimateFromVoltage, isStale,
-  nutQuote as quote, nutSplitWords as splitWords, resolveNutUsers,
+  nutQuote as quote, nutSplitWords as splitWords, resolveNutUsers, DerivedValues, derivedBatterySource, REPLACE_AT_HEALTH_PCT,
 } from '../../bridge/src';
 
 function reading(o: Partial<ReadingFrame> = {}): ReadingFrame {
@@ -62,6 +62,54 @@ describe('NUT logic (pure)', () => {
     assert.equal(e.chargePct, 50);
     assert.equal(e.runtimeS, Math.round(0.5 * 210 / 2.1 * 3600));
     assert.equal(estimateFromVoltage(reading({ bv: null })).chargePct, null);
+  });
+
+  it('charge, runtime, health and capacity from the estimator\'s derived values while fresh; the voltage view without them', () => {
+    const derived = new DerivedValues();
+    let readingTs = 1_000_000;
+    const source = derivedBatterySource(derived, () => readingTs, 60_000);
+    const r = reading({ bv: 12.3, ba: -2.1, la: 2.0 });
+    const bank = new UpsBank([{ name: 'b', description: '', chargeLowPct: 40, runtimeLowS: 0 }], { bridgeVersion: '1', deviceId: 'd' }, 5000, source);
+    const varOf = (name: string): string => {
+      const v = bank.view('b', readingTs);
+      return v.kind === 'ok' ? v.vars.get(name) ?? '(none)' : v.kind;
+    };
+    // Nothing declared (no estimator feature): the voltage view.
+    assert.equal(source.current(r), null);
+    bank.onReading(r, readingTs);
+    assert.equal(varOf('driver.parameter.battery_state'), 'voltage');
+    assert.equal(varOf('battery.charge'), '50');
+
+    derived.declare('battery', ['battery_soc', 'battery_runtime_alone_s', 'battery_time_to_go_s', 'battery_health', 'battery_capacity_ah'].map((key) => ({ key, label: key })));
+    assert.equal(source.current(r), null, 'declared but never set');
+    derived.set(readingTs, { battery_soc: 35.4, battery_runtime_alone_s: 5400.4, battery_time_to_go_s: 9000, battery_health: 90, battery_capacity_ah: 190 });
+    bank.onReading(r, readingTs);
+    assert.equal(varOf('driver.parameter.battery_state'), 'estimator');
+    assert.equal(varOf('battery.charge'), '35');
+    assert.equal(varOf('battery.runtime'), '5400', 'runtime alone (chargers stopped) is what upsmon needs');
+    assert.equal(varOf('battery.capacity'), '190');
+    assert.equal(varOf('ups.status'), 'OB DISCHRG LB', 'LB at the tier limit from the estimator\'s charge, not the voltage\'s 50 %');
+
+    // Runtime unknown: time to go, then the charge over the present draw.
+    derived.set(readingTs, { battery_runtime_alone_s: null });
+    assert.equal(source.current(r)?.runtimeS, 9000);
+    derived.set(readingTs, { battery_time_to_go_s: null });
+    assert.equal(source.current(r)?.runtimeS, Math.round(0.354 * 190 / 2.1 * 3600));
+
+    // Worn out: RB.
+    derived.set(readingTs, { battery_health: REPLACE_AT_HEALTH_PCT });
+    bank.onReading(r, readingTs);
+    assert.match(varOf('ups.status'), /\bRB\b/);
+
+    // The estimator stopped: a minute later its charge is no longer used; learned health and capacity still are.
+    readingTs += 60_001;
+    assert.equal(source.current(r), null);
+    bank.onReading(r, readingTs);
+    assert.equal(varOf('driver.parameter.battery_state'), 'voltage');
+    derived.set(readingTs, { battery_soc: 'full' as unknown as number });
+    assert.equal(source.current(r), null, 'a non-number charge is not used');
+    derived.set(readingTs, { battery_soc: 120 });
+    assert.deepEqual(source.current(r), { chargePct: 100, runtimeS: Math.round(190 / 2.1 * 3600), replace: true, capacityAh: 190, source: 'estimator' });
   });
 
   it('stale when readings stop, when none came yet, or when the battery channel is not measured', () => {

@@ -34,6 +34,9 @@ interface Sample {
   storageCharge: number;
 }
 
+const MAINS_TOPIC = 'solar/nut/derived/mains_outage';
+const MAINS_DISCOVERY = 'homeassistant/binary_sensor/solar_nut/nut_mains_outage/config';
+
 describe('NUT: real upsmon shuts hosts down in tiers as a mains outage drains the battery', function () {
   this.timeout(300000);
   let dir: string;
@@ -41,7 +44,9 @@ describe('NUT: real upsmon shuts hosts down in tiers as a mains outage drains th
   let rig: NutRig;
   let client: NutClient;
   let mq: mqtt.MqttClient;
-  const mains: Array<{ kind: string }> = [];
+  /** Payloads of the retained derived value solar/nut/derived/mains_outage, in order. */
+  const mains: string[] = [];
+  let discovery: { [key: string]: unknown } | null = null;
   const samples: Sample[] = [];
   let batchPrimary: Upsmon;
   let batchSecondary: Upsmon;
@@ -63,8 +68,11 @@ describe('NUT: real upsmon shuts hosts down in tiers as a mains outage drains th
     await rig.start();
     mq = mqtt.connect(broker.url, { clientId: 'nut-test' });
     await new Promise<void>((r) => mq.once('connect', () => r()));
-    mq.on('message', (_t, p) => mains.push(JSON.parse(p.toString()) as { kind: string }));
-    await mq.subscribeAsync('solar/nut/event/mains', { qos: 1 });
+    mq.on('message', (t, p) => {
+      if (t === MAINS_TOPIC) mains.push(p.toString());
+      else if (t === MAINS_DISCOVERY && p.length > 0) discovery = JSON.parse(p.toString()) as { [key: string]: unknown };
+    });
+    await mq.subscribeAsync([MAINS_TOPIC, MAINS_DISCOVERY], { qos: 1 });
 
     const quotedPw = PRIMARY.password;
     batchPrimary = new Upsmon(path.join(dir, 'batch-primary'), `batch@127.0.0.1:${rig.nutPort} 1 ${PRIMARY.name} ${quotedPw} primary`);
@@ -142,11 +150,19 @@ describe('NUT: real upsmon shuts hosts down in tiers as a mains outage drains th
     assert.ok(samples.some((s) => /\bLB\b/.test(s.batch) && s.storage === 'OB DISCHRG'), 'a stretch where only batch was LB');
   });
 
-  it('the outage was detected (charger ON, sun down, battery discharging) and published on MQTT', async () => {
-    for (let i = 0; i < 50 && mains.length === 0; i++) await sleep(100);
-    assert.deepEqual(mains.map((m) => m.kind), ['mains_outage']);
+  it('the outage was detected (charger ON, sun down, battery discharging) and published as the derived value mains_outage', async () => {
+    for (let i = 0; i < 50 && mains[mains.length - 1] !== 'true'; i++) await sleep(100);
+    // "false" after the first reading (no outage seen), then "true" once; MQTT publishes a
+    // derived value at most once a second, so a "false" within that second is replaced.
+    const changes = mains.filter((v, i) => i === 0 || v !== mains[i - 1]);
+    assert.ok(['false,true', 'true'].includes(changes.join(',')), `mains_outage payloads: ${mains.join(',')}`);
+    assert.ok(discovery, `no Home Assistant discovery on ${MAINS_DISCOVERY}`);
+    assert.equal(discovery.state_topic, MAINS_TOPIC);
+    assert.equal(discovery.device_class, 'problem');
+    assert.equal(discovery.payload_on, 'true');
     const m = await rig.bridge.metrics();
     assert.equal(m.get('solar_bridge_nut_mains_events_total{kind="mains_outage"}'), 1);
+    assert.equal(m.get('solar_derived_mains_outage'), 1);
     assert.match(rig.bridge.output(), /mains outage: the charger is commanded ON with the sun down/);
   });
 });
