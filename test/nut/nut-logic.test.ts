@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import type { ReadingFrame } from '../../protocol';
 import {
   NutBatteryState as BatteryState, FSD_CLEAR_AFTER_MS, MainsWatch, NutConfig, NutSession, UpsBank, chargeFromVoltage, deriveStatus, estimateFromVoltage, isStale,
-  nutQuote as quote, nutSplitWords as splitWords, resolveNutUsers, DerivedValues, derivedBatterySource, REPLACE_AT_HEALTH_PCT,
+  nutQuote as quote, nutSplitWords as splitWords, resolveNutUsers, DerivedValues, resolveConfig, redactConfig, derivedBatterySource, REPLACE_AT_HEALTH_PCT,
 } from '../../bridge/src';
 
 function reading(o: Partial<ReadingFrame> = {}): ReadingFrame {
@@ -152,6 +152,26 @@ describe('NUT logic (pure)', () => {
     assert.match(text, /ups lists "zz", which is not a tier/);
     assert.match(text, /set password or password_env, not both/);
     assert.ok(!text.includes('s3cret'));
+  });
+
+  it('config: nut lists from the file or as JSON from the environment, bad ones named, passwords redacted', () => {
+    const file = { name: 'c.yaml', text: 'source: { url: "tcp://a:1" }\nnut:\n  enabled: true\n  users: [{ name: mon, password: hunter2, role: secondary }]\n' };
+    const r = resolveConfig({ file });
+    assert.ok(r.ok, JSON.stringify(r));
+    assert.deepEqual(r.config.nut.ups, [{ name: 'solar', description: 'Solar battery bank', charge_low: 20, runtime_low: 600 }], 'the default tier');
+    assert.deepEqual(r.config.nut.users, [{ name: 'mon', password: 'hunter2', password_env: '', role: 'secondary', ups: [] }]);
+    assert.equal(redactConfig(r.config).nut.users[0].password, '***');
+    assert.equal(r.config.nut.users[0].password, 'hunter2', 'redaction works on a copy');
+
+    const env = resolveConfig({ file, env: { SOLAR_BRIDGE_NUT_UPS: '[{"name":"batch","charge_low":60}]' } });
+    assert.ok(env.ok, JSON.stringify(env));
+    assert.deepEqual(env.config.nut.ups, [{ name: 'batch', description: 'Solar battery bank', charge_low: 60, runtime_low: 600 }]);
+    const notJson = resolveConfig({ file, env: { SOLAR_BRIDGE_NUT_UPS: 'batch' } });
+    assert.ok(!notJson.ok && notJson.errors.some((e) => e.includes('nut.ups') && e.includes('SOLAR_BRIDGE_NUT_UPS') && e.includes('JSON array')), JSON.stringify(notJson));
+    const noRole = resolveConfig({ file: { name: 'c.yaml', text: 'source: { url: "tcp://a:1" }\nnut:\n  users: [{ name: mon, password: x }]\n' } });
+    assert.ok(!noRole.ok && noRole.errors.some((e) => e.includes('nut.users') && e.includes('role')), JSON.stringify(noRole));
+    const badName = resolveConfig({ file: { name: 'c.yaml', text: 'source: { url: "tcp://a:1" }\nnut:\n  ups: [{ name: "no spaces" }]\n' } });
+    assert.ok(!badName.ok && badName.errors.some((e) => e.includes('nut.ups') && e.includes('letters, digits')), JSON.stringify(badName));
   });
 
   describe('session', () => {
