@@ -82,7 +82,7 @@ export { QUANTITIES, quantitiesFromFields, quantitiesOf } from './reading-model'
 export * from './battery';
 
 // ---- NUT server (issue 18, bridge/NUT.md): the feature and its pure parts, for tests ----
-export { MAINS_OUTAGE, NutService, nutFeature } from './nut/nut-feature';
+export { MAINS_OUTAGE, nutFeature } from './nut/nut-feature';
 export { chargeFromVoltage, estimateFromVoltage } from './nut/battery-view';
 export type { BatteryState as NutBatteryState, BatteryStateSource as NutBatteryStateSource } from './nut/battery-view';
 export { REPLACE_AT_HEALTH_PCT, derivedBatterySource } from './nut/battery-derived';

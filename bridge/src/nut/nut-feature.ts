@@ -64,7 +64,7 @@ export interface NutFeatureDeps {
   metrics: NutMetrics;
   log: Logger;
   env: { [name: string]: string | undefined };
-  /** The battery estimator, once it exists; null = charge and runtime from voltage. */
+  /** The battery estimator's view (battery-derived.ts); null or its null answer = charge and runtime from voltage. */
   battery?: BatteryStateSource | null;
   /**
    * Whether a mains outage is going on, as of the reading's time `ts`: once after the
