@@ -5,5 +5,6 @@
 import type { FeatureDefinition } from './core/feature';
 import { influxFeature } from './features/influx-feature';
 import { mqttFeature } from './features/mqtt-feature';
+import { nutFeature } from './nut/nut-feature';
 
-export const FEATURES: readonly FeatureDefinition[] = [mqttFeature, influxFeature];
+export const FEATURES: readonly FeatureDefinition[] = [mqttFeature, influxFeature, nutFeature];

@@ -80,3 +80,15 @@ export { QUANTITIES, quantitiesFromFields, quantitiesOf } from './reading-model'
 
 // ---- battery state: the pure estimator (SoC, time to go, health, the night ahead) ----
 export * from './battery';
+
+// ---- NUT server (issue 18, bridge/NUT.md): the feature and its pure parts, for tests ----
+export { MAINS_OUTAGE, nutFeature } from './nut/nut-feature';
+export { chargeFromVoltage, estimateFromVoltage } from './nut/battery-view';
+export type { BatteryState as NutBatteryState, BatteryStateSource as NutBatteryStateSource } from './nut/battery-view';
+export { REPLACE_AT_HEALTH_PCT, derivedBatterySource } from './nut/battery-derived';
+export { quote as nutQuote, splitWords as nutSplitWords } from './nut/net-words';
+export { resolveNutUsers } from './nut/nut-config';
+export type { NutConfig } from './nut/nut-config';
+export { NutSession } from './nut/nut-session';
+export { FSD_CLEAR_AFTER_MS, UpsBank } from './nut/ups-bank';
+export { MainsWatch, deriveStatus, isStale } from './nut/ups-status';

@@ -38,11 +38,12 @@ describe('bridge configuration', () => {
     const valueAt = (p: string[]): unknown => p.reduce<unknown>((o, k) => (o as { [k: string]: unknown })[k], r.config);
     for (const l of leaves) {
       const v = valueAt(l.path);
-      const want = l.type === 'integer' ? 'number' : l.type;
+      const want = l.type === 'integer' ? 'number' : l.type === 'array' ? 'object' : l.type;
       assert.equal(typeof v, want, `${l.path.join('.')}: ${JSON.stringify(v)}`);
+      assert.equal(Array.isArray(v), l.type === 'array', l.path.join('.'));
       if (l.type === 'integer') assert.ok(Number.isInteger(v), l.path.join('.'));
     }
-    const keys = (o: unknown, prefix: string[]): string[] => (o !== null && typeof o === 'object'
+    const keys = (o: unknown, prefix: string[]): string[] => (o !== null && typeof o === 'object' && !Array.isArray(o)
       ? Object.entries(o as object).flatMap(([k, v]) => keys(v, [...prefix, k]))
       : [prefix.join('.')]);
     assert.deepEqual(keys(r.config, []).sort(), leaves.map((l) => l.path.join('.')).sort());

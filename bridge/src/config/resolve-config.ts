@@ -23,7 +23,7 @@ export interface ConfigInputs {
 export type ConfigResult = { ok: true; config: BridgeConfig } | { ok: false; errors: string[] };
 
 type Json = { [key: string]: unknown };
-type LeafType = 'string' | 'integer' | 'boolean';
+type LeafType = 'string' | 'integer' | 'boolean' | 'array';
 
 interface Leaf {
   path: string[];
@@ -78,6 +78,15 @@ function coerce(raw: string, leaf: Leaf): { value: unknown } | { error: string }
     const t = raw.trim();
     if (!/^-?\d+$/.test(t)) return { error: 'expected an integer' };
     return { value: Number(t) };
+  }
+  if (leaf.type === 'array') {
+    // A list (nut.ups, nut.users) from the environment or a flag is JSON; the schema checks its items.
+    try {
+      const v = JSON.parse(raw) as unknown;
+      return Array.isArray(v) ? { value: v } : { error: 'expected a JSON array, e.g. [{"name": "x"}]' };
+    } catch {
+      return { error: 'expected a JSON array, e.g. [{"name": "x"}]' };
+    }
   }
   if (leaf.type === 'boolean') {
     const t = raw.trim().toLowerCase();
@@ -244,5 +253,6 @@ export function redactConfig(c: BridgeConfig): BridgeConfig {
   if (copy.mqtt.password) copy.mqtt.password = '***';
   if (copy.influx.password) copy.influx.password = '***';
   if (copy.influx.token) copy.influx.token = '***';
+  for (const u of copy.nut.users) if (u.password) u.password = '***'; // NUT server (issue 18)
   return copy;
 }

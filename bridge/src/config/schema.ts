@@ -37,8 +37,16 @@ function int(def: number, minimum: number, maximum: number): Schema<number> {
 function bool(def: boolean): Schema<boolean> {
   return { type: 'boolean', default: def };
 }
+/** A string that must be set and be one of `values`. */
+function requiredOneOf<const V extends readonly string[]>(values: V): Schema<V[number]> {
+  return { type: 'string', enum: values };
+}
+function list<T>(items: Schema<T>, def: T[], extra: Extra = {}): Schema<T[]> {
+  return { type: 'array', items, default: def, ...extra };
+}
 
 const MIB = 1024 * 1024;
+const NUT_NAME = { pattern: '^[A-Za-z0-9_.-]{1,32}$', description: 'letters, digits, _ . and -, at most 32' };
 
 const ROOT = obj({
     device_id: str('solar-cluster', { pattern: '^[A-Za-z0-9_-]{1,64}$', description: 'letters, digits, _ and -; used in topics and Home Assistant ids' }),
@@ -104,6 +112,33 @@ const ROOT = obj({
     }),
     http: obj({
       listen: str('127.0.0.1:9108', { pattern: '^$|^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9_.-]+):\\d{1,5}$', description: 'HOST:PORT; empty turns the HTTP server off' }),
+    }),
+    // NUT server (issue 18); bridge/src/nut/nut-config.ts checks between keys.
+    nut: obj({
+      enabled: bool(false),
+      listen: str('127.0.0.1:3493', { pattern: '^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9_.-]+):\\d{1,5}$', description: 'HOST:PORT' }),
+      max_connections: int(256, 1, 100000),
+      idle_timeout_s: int(60, 1, 86400),
+      max_line_bytes: int(1024, 64, 65536),
+      stale_after_ms: int(5000, 500, 600000),
+      ups: list(obj({
+        /** The UPS name clients use (`upsc batch@host`). */
+        name: requiredStr(NUT_NAME),
+        description: str('Solar battery bank', { maxLength: 200 }),
+        /** LB at or below this battery.charge (percent). */
+        charge_low: int(20, 0, 100),
+        /** LB at or below this battery.runtime (seconds); 0 turns the runtime rule off. */
+        runtime_low: int(600, 0, 604800),
+      }, ['name']), [{ name: 'solar', description: 'Solar battery bank', charge_low: 20, runtime_low: 600 }], { minItems: 1, maxItems: 16 }),
+      users: list(obj({
+        name: requiredStr(NUT_NAME),
+        /** The password itself; prefer password_env so it stays out of the file. */
+        password: str('', { maxLength: 256 }),
+        password_env: str('', { pattern: '^$|^[A-Za-z_][A-Za-z0-9_]*$', description: 'an environment variable name' }),
+        role: requiredOneOf(['primary', 'secondary']),
+        /** UPS names this user may LOGIN to (and, as primary, set FSD on); empty = every tier. */
+        ups: list(requiredStr(NUT_NAME), []),
+      }, ['name', 'role']), [], { maxItems: 64 }),
     }),
     log: obj({
       level: oneOf(['debug', 'info', 'warn', 'error'], 'info'),
