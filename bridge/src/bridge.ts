@@ -30,6 +30,7 @@ import { describeSpec, parseSourceSpec } from './sources/source-spec';
 import { tcpConnector } from './sources/tcp-link';
 import { Spool } from './spool/spool';
 import { decodeSpooledFrame, isSpooledReading } from './spool/spooled-frame';
+import { WebFeature } from './web/web-feature'; // web page hook
 
 export interface BridgeOptions {
   config: BridgeConfig;
@@ -87,6 +88,7 @@ export class Bridge {
   private mqtt: MqttSink | null = null;
   private influx: InfluxSink | null = null;
   private router: CommandRouter | null = null;
+  private web: WebFeature | null = null; // web page hook
   private readonly drainers: SinkDrainer[] = [];
   private http: HealthServer | null = null;
   private httpPort = 0;
@@ -124,17 +126,33 @@ export class Bridge {
     this.source = makeSource(c);
     const source = this.source;
 
-    if (c.mqtt.url) {
-      const mqttLog = log.child('mqtt');
+    // ---- web page hook: the page shares the command router, so it exists without MQTT too ----
+    const webOn = c.web.enabled && c.http.listen !== '';
+    if (c.mqtt.url || webOn) {
+      const cmdLog = log.child('commands');
       this.router = new CommandRouter({
         linkUp: () => source.isUp(),
         send: (line) => source.write(line),
-        reply: (r) => this.mqtt?.publishReply(r),
+        reply: (r) => { if (!this.web?.reply(r)) this.mqtt?.publishReply(r); },
       }, { timeoutMs: c.mqtt.commands.timeout_ms, maxPending: 16, firstId: Math.floor(Date.now() / 1000) }, (o) => {
         this.metrics.commands.inc({ result: o });
-        mqttLog.info(`command ${o}`);
+        cmdLog.info(`command ${o}`);
       });
-      const router = this.router;
+    }
+    if (webOn) {
+      const router = this.router!;
+      const webLog = log.child('web');
+      this.web = new WebFeature({
+        spool, health: () => this.health(), request: (p) => router.request(p), linkUp: () => source.isUp(),
+        token: c.web.token, version: this.options.version, log: (level, m) => webLog[level](m),
+      });
+      await this.web.start();
+    }
+    const web = this.web;
+    // ---- end web page hook ----
+    if (c.mqtt.url) {
+      const mqttLog = log.child('mqtt');
+      const router = this.router!;
       this.mqtt = new MqttSink(c.mqtt, c.device_id, this.options.version, mqttLog, this.metrics, {
         onCommand: (text) => router.request(text),
         onForceMode: (mode) => {
@@ -169,7 +187,8 @@ export class Bridge {
     this.tracker = new SequenceTracker(lastSpooledReading(spool) ?? this.trackerFile.load());
     const unknownReplies = new RateLimitedLog(log, 10000);
     const ingest = new Ingest({
-      spool,
+      // web page hook: the page sees every frame spooled, after the spool has it
+      spool: web ? { append: (p) => { spool.append(p); web.appended(p); }, flush: () => { spool.flush(); web.flushed(); } } : spool,
       clock: new BootClock(anchors),
       tracker: this.tracker,
       metrics: this.metrics,
@@ -183,10 +202,12 @@ export class Bridge {
     this.stateTimer.unref();
 
     if (c.http.listen) {
-      this.http = new HealthServer({ health: () => this.health(), metrics: () => this.metrics.registry.render() });
+      this.http = new HealthServer({ health: () => this.health(), metrics: () => this.metrics.registry.render(), routes: web ? (q, r) => web.handle(q, r) : undefined /* web page hook */ });
       const addr = await this.http.listen(c.http.listen);
       this.httpPort = addr.port;
-      log.info(`health and metrics on http://${addr.address.includes(':') ? `[${addr.address}]` : addr.address}:${addr.port}/healthz and /metrics`);
+      const origin = `http://${addr.address.includes(':') ? `[${addr.address}]` : addr.address}:${addr.port}`;
+      log.info(`health and metrics on ${origin}/healthz and /metrics`);
+      if (web) log.info(`web page on ${origin}/${c.web.token ? '' : ' (read-only: no web.token)'}`); // web page hook
     }
 
     const srcLog = log.child('source');
@@ -302,6 +323,7 @@ export class Bridge {
     await this.mqtt?.stop();
     this.saveTracker();
     this.spool?.close();
+    this.web?.close(); // web page hook
     await this.http?.close();
     this.finish();
   }

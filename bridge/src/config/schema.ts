@@ -72,6 +72,13 @@ export interface BridgeConfig {
   http: {
     listen: string;
   };
+  // ---- web page (bridge/src/web): the page on the HTTP server above ----
+  web: {
+    enabled: boolean;
+    /** Bearer token that turns the page's controls on; empty: read-only page. */
+    token: string;
+  };
+  // ---- end web page ----
   log: {
     level: 'debug' | 'info' | 'warn' | 'error';
     format: 'text' | 'json';
@@ -158,6 +165,12 @@ const ROOT = obj({
     http: obj({
       listen: str('127.0.0.1:9108', { pattern: '^$|^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9_.-]+):\\d{1,5}$', description: 'HOST:PORT; empty turns the HTTP server off' }),
     }),
+    // ---- web page (bridge/src/web) ----
+    web: obj({
+      enabled: bool(true),
+      token: str('', { pattern: '^$|^[!-~]{8,256}$', description: 'empty (read-only page) or 8..256 printable characters without spaces; sent by the page as "Authorization: Bearer <token>"' }),
+    }),
+    // ---- end web page ----
     log: obj({
       level: { type: 'string', enum: ['debug', 'info', 'warn', 'error'], default: 'info' },
       format: { type: 'string', enum: ['text', 'json'], default: 'text' },

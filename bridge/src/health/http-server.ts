@@ -15,6 +15,9 @@ export interface HealthReport {
 export interface HealthSources {
   health(): HealthReport;
   metrics(): string;
+  // ---- web page hook (bridge/src/web): more routes, tried first; true = handled ----
+  routes?: (req: http.IncomingMessage, res: http.ServerResponse) => boolean;
+  // ---- end web page hook ----
 }
 
 export class HealthServer {
@@ -38,6 +41,14 @@ export class HealthServer {
 
   private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
     const url = (req.url ?? '/').split('?')[0];
+    // ---- web page hook (bridge/src/web) ----
+    try {
+      if (this.sources.routes?.(req, res)) return;
+    } catch (e) {
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' }).end(`error: ${(e as Error).message}\n`);
+      return;
+    }
+    // ---- end web page hook ----
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' }).end('method not allowed\n');
       return;
