@@ -30,6 +30,7 @@ import { describeSpec, parseSourceSpec } from './sources/source-spec';
 import { tcpConnector } from './sources/tcp-link';
 import { Spool } from './spool/spool';
 import { decodeSpooledFrame, isSpooledReading } from './spool/spooled-frame';
+import { HISTORY_SINK } from './web/history-retention'; // web page hook
 import { WebFeature } from './web/web-feature'; // web page hook
 
 export interface BridgeOptions {
@@ -114,7 +115,9 @@ export class Bridge {
     const sinkNames = [...(c.mqtt.url ? [MQTT] : []), ...(c.influx.url ? [INFLUX] : [])];
     if (sinkNames.length === 0) log.warn('no sink configured (mqtt.url and influx.url are empty): frames are only spooled');
 
-    const spool = Spool.open({ dir: c.spool.dir, maxBytes: c.spool.max_bytes, segmentBytes: c.spool.segment_bytes, fsyncIntervalMs: c.spool.fsync_interval_ms, sinks: sinkNames });
+    // web page hook: the page's history is a sink of its own, trailing by a week
+    const webOn = c.web.enabled && c.http.listen !== '';
+    const spool = Spool.open({ dir: c.spool.dir, maxBytes: c.spool.max_bytes, segmentBytes: c.spool.segment_bytes, fsyncIntervalMs: c.spool.fsync_interval_ms, sinks: webOn ? [...sinkNames, HISTORY_SINK] : sinkNames });
     this.spool = spool;
     const spoolLog = log.child('spool');
     spool.on('warning', (m: string) => spoolLog.warn(m));
@@ -127,7 +130,6 @@ export class Bridge {
     const source = this.source;
 
     // ---- web page hook: the page shares the command router, so it exists without MQTT too ----
-    const webOn = c.web.enabled && c.http.listen !== '';
     if (c.mqtt.url || webOn) {
       const cmdLog = log.child('commands');
       this.router = new CommandRouter({
@@ -143,7 +145,7 @@ export class Bridge {
       const router = this.router!;
       const webLog = log.child('web');
       this.web = new WebFeature({
-        spool, health: () => this.health(), request: (p) => router.request(p), linkUp: () => source.isUp(),
+        spool, historyBudgetBytes: c.spool.max_bytes - 3 * c.spool.segment_bytes, health: () => this.health(), request: (p) => router.request(p), linkUp: () => source.isUp(),
         token: c.web.token, version: this.options.version, log: (level, m) => webLog[level](m),
       });
       await this.web.start();

@@ -32,6 +32,7 @@ const controls = new Controls();
 
 function renderReading(r: ReadingState | null): void {
   if (!r) return;
+  document.body.dataset.readingTs = String(r.timestamp_ms);
   field('battery-voltage', num(r.battery.voltage, 3));
   field('battery-current', num(r.battery.current, 3));
   field('battery-power', num(r.battery.power, 1));
@@ -148,7 +149,7 @@ function connect(): void {
     if (lost || restarted) {
       notice(restarted ? 'Reconnected: the bridge restarted. Live again.' : 'Reconnected. Live again.', 'ok');
       setTimeout(() => notice(null), 6000);
-      void refreshAll();
+      refreshAll().catch(retryLater);
     }
     lost = false;
   });
@@ -157,7 +158,7 @@ function connect(): void {
     render(s);
     if (s.reading && !charts.add(s.reading)) {
       clearTimeout(chartTimer);
-      chartTimer = window.setTimeout(() => void loadCharts(), 500);
+      chartTimer = window.setTimeout(() => loadCharts().catch(retryLater), 500);
     }
   });
   es.addEventListener('event', (ev) => {
@@ -175,6 +176,11 @@ function connect(): void {
   };
 }
 
+/** A fetch that failed because the bridge went away: the live stream's reconnect fetches again. */
+function retryLater(e: Error): void {
+  console.warn(`bridge request failed (${e.message}); the reconnect will load it again`);
+}
+
 async function refreshAll(): Promise<void> {
   const [s, ev] = await Promise.all([getJson<PageState>('/api/state'), getJson<{ events: WebEvent[] }>('/api/events')]);
   render(s);
@@ -186,7 +192,7 @@ document.querySelectorAll<HTMLButtonElement>('[data-range]').forEach((b) => {
   b.addEventListener('click', () => {
     range = b.dataset.range!;
     document.querySelectorAll<HTMLButtonElement>('[data-range]').forEach((o) => o.setAttribute('aria-pressed', String(o === b)));
-    void loadCharts();
+    loadCharts().catch(retryLater);
   });
 });
 setInterval(renderAge, 1000);

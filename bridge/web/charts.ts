@@ -59,6 +59,8 @@ export class Charts {
     this.root.dataset.points = String(d.points);
     this.root.dataset.range = d.range;
     this.root.dataset.newest = String(d.newest_ms ?? '');
+    this.root.dataset.from = String(d.from_ms);
+    this.root.dataset.column = String(d.column_ms);
     for (const p of this.plots) p.plot.destroy();
     this.plots = [];
     this.root.textContent = '';

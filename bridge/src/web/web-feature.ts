@@ -16,7 +16,8 @@ import { ChartBuilder, chartWindow } from './chart-data';
 import { EventLog, parseThresholds } from './events';
 import { LiveHub } from './live-hub';
 import { newScannedReading, recordTs, recordType, scanReading } from './record-scan';
-import { SpoolReader, scanSpool } from './spool-scan';
+import { HistoryRetention, RetainingSpool } from './history-retention';
+import { scanSpool } from './spool-scan';
 import { checkToken, WebCommands } from './web-commands';
 import { faultWords, modeWords, reasonWords } from './words';
 
@@ -31,7 +32,10 @@ export interface BatteryFigures {
 }
 
 export interface WebDeps {
-  spool: SpoolReader;
+  /** The spool, opened with the HISTORY_SINK among its sinks (history-retention.ts). */
+  spool: RetainingSpool;
+  /** Most bytes of history to keep: under the spool's bound, so history never causes a drop. */
+  historyBudgetBytes: number;
   /** The bridge's /healthz report (link, sinks, spool). */
   health(): { [key: string]: unknown };
   /** The MQTT command path: CommandRouter.request. Absent: no commands at all. */
@@ -62,18 +66,22 @@ export class WebFeature {
   private askedStatusAt = 0;
   private askedStatusMode = 'auto';
   private poll: NodeJS.Timeout | undefined;
+  private trimTimer: NodeJS.Timeout | undefined;
+  private readonly retention: HistoryRetention;
   private readonly scan = newScannedReading();
 
   constructor(private readonly deps: WebDeps) {
     this.now = deps.now ?? Date.now;
     this.hub = new LiveHub(() => ({ instance: this.instance, version: deps.version }));
     this.commands = deps.request ? new WebCommands(deps.request) : null;
+    this.retention = new HistoryRetention(deps.spool, RANGES['7d'], deps.historyBudgetBytes);
     this.events.onEvent((e) => this.hub.send('event', e));
   }
 
   /** Builds or loads the assets and reads the spool's last week for events and the newest reading. */
   async start(): Promise<void> {
     this.assets = await loadWebAssets();
+    this.retention.trim(this.now());
     scanSpool(this.deps.spool, this.now() - RANGES['7d'], {
       reading: (r) => this.events.reading(r),
       event: (ts, e) => this.events.mcuEvent(ts, e.kind, e.msg, e.fw),
@@ -82,6 +90,8 @@ export class WebFeature {
     if (newest) this.remember(newest);
     this.poll = setInterval(() => this.pollMcu(), 15000);
     this.poll.unref();
+    this.trimTimer = setInterval(() => this.retention.trim(this.now()), 60000);
+    this.trimTimer.unref();
   }
 
   /** The newest reading's record, from the spool's recent tail. */
@@ -303,6 +313,7 @@ export class WebFeature {
 
   close(): void {
     if (this.poll) clearInterval(this.poll);
+    if (this.trimTimer) clearInterval(this.trimTimer);
     this.hub.close();
     this.commands?.close();
   }
