@@ -44,6 +44,10 @@ function renderReading(r: ReadingState | null): void {
   showWhen('solar-w', r.solar.power !== undefined);
   field('solar-current', num(r.solar.current, 3));
   field('solar-power', num(r.solar.power, 1));
+  const t = state?.thresholds;
+  const sv = r.solar.voltage;
+  field('sun', sv === null || sv === undefined || !t || t.sdn === undefined || t.sup === undefined ? '–'
+    : sv >= t.sup ? `up (above ${t.sup.toFixed(1)} V)` : sv <= t.sdn ? `down (below ${t.sdn.toFixed(1)} V)` : `between ${t.sdn.toFixed(1)} and ${t.sup.toFixed(1)} V`);
   const onoff = field('charger-state', r.charger.state);
   onoff.dataset.on = String(r.charger.on);
   field('charger-reason', r.charger.reason_words).dataset.token = r.charger.reason;
@@ -62,7 +66,8 @@ function renderAge(): void {
   }
   // The bridge said how old the reading was; the page's clock adds the time since.
   const age = state.reading.age_s + (Date.now() - receivedAt) / 1000;
-  const el = field('age', `${duration(age)} ago (${clock(state.reading.timestamp_ms)})`);
+  const el = field('age', `${duration(age)} ago`);
+  el.title = clock(state.reading.timestamp_ms);
   el.dataset.bad = String(age > 30);
 }
 

@@ -205,19 +205,21 @@ export class Charts {
     ctx.lineWidth = 1.5 * devicePixelRatio;
     ctx.font = `${11 * devicePixelRatio}px system-ui, sans-serif`;
     ctx.textAlign = 'left';
-    ctx.textBaseline = 'bottom';
     for (const l of lines) {
       const v = t[l.key];
       if (v === undefined) continue;
       const y = u.valToPos(v, 'y', true);
       if (y < u.bbox.top || y > u.bbox.top + u.bbox.height) continue;
-      ctx.strokeStyle = l.key === 'bon' || l.key === 'sdn' ? '#c0392b' : '#2e9d55';
+      const lower = l.key === 'bon' || l.key === 'sdn';
+      ctx.strokeStyle = lower ? '#c0392b' : '#2e9d55';
+      // The lower threshold's label under its line, the upper's over it: close lines stay readable.
+      ctx.textBaseline = lower ? 'top' : 'bottom';
       ctx.fillStyle = ctx.strokeStyle;
       ctx.beginPath();
       ctx.moveTo(u.bbox.left, y);
       ctx.lineTo(u.bbox.left + u.bbox.width, y);
       ctx.stroke();
-      ctx.fillText(`${l.label} ${v.toFixed(2)} V`, u.bbox.left + 6 * devicePixelRatio, y - 4 * devicePixelRatio);
+      ctx.fillText(`${l.label} ${v.toFixed(2)} V`, u.bbox.left + 6 * devicePixelRatio, y + (lower ? 3 : -3) * devicePixelRatio);
     }
     ctx.restore();
   }

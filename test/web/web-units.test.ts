@@ -1,0 +1,151 @@
+/**
+ * The web feature's pure parts: the record scanner against JSON.parse on real records,
+ * min/max per column, events derived from readings, the token check, and the history
+ * cursor against a real spool.
+ */
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { decodeLine, encodeReading, fastReading, Reading, ReadingFrame } from '../../protocol';
+import { Spool } from '../../bridge/src/spool/spool';
+import { encodeSpooledFrame } from '../../bridge/src/spool/spooled-frame';
+import { ChartBuilder, chartWindow } from '../../bridge/src/web/chart-data';
+import { EventLog, MAINS_SUSPECT_MS, parseThresholds } from '../../bridge/src/web/events';
+import { HISTORY_SINK, HistoryRetention } from '../../bridge/src/web/history-retention';
+import { KEY_INDEX, SCANNED_KEYS, newScannedReading, recordTs, recordType, scanReading } from '../../bridge/src/web/record-scan';
+import { checkToken } from '../../bridge/src/web/web-commands';
+import { faultWords, reasonWords } from '../../bridge/src/web/words';
+import { scanSpool } from '../../bridge/src/web/spool-scan';
+import { makeTempDir, removeDir } from '../helpers/services';
+
+function reading(i: number, over: Partial<Reading> = {}): Reading {
+  return {
+    seq: i + 1, boot: 3, up: i, bv: 12 + (i % 100) / 97, ba: ((i % 37) - 18) / 7.3, bw: 1.5, lv: 12.9, la: 1.234 + i / 1000, lw: 15.93,
+    sv: i % 5 === 0 ? null : 18.25, chg: (i % 3 === 0 ? 1 : 0) as 0 | 1, why: i % 3 === 0 ? 'sun_down' : 'released', mode: 'auto', flt: i % 11,
+    bahi: 1, baho: 2, bwhi: 3, bwho: 4, lahi: 0, laho: 5, lwhi: 0, lwho: 6, ...over,
+  };
+}
+
+/** A reading as the bridge spools it: the firmware's line, decoded, stamped. */
+function record(r: Reading, ts: number): string {
+  const line = encodeReading(r);
+  const f = (fastReading(line) ?? (decodeLine(line) as { frame: ReadingFrame }).frame) as ReadingFrame;
+  return encodeSpooledFrame(ts, f);
+}
+
+describe('web feature: pure parts', () => {
+  it('the record scanner reads what JSON.parse reads, for every key it scans', () => {
+    const out = newScannedReading();
+    for (let i = 0; i < 500; i++) {
+      const payload = record(reading(i, i % 7 === 0 ? { sa: -0.25, sw: null } : {}), 1_790_000_000_000 + i * 1000);
+      const withExtra = i % 9 === 0 ? payload.replace(/}}$/, ',"extra":{"soc":87.5,"x":"y"}}}') : payload;
+      const buf = Buffer.from(withExtra, 'latin1');
+      assert.equal(recordType(buf, 0, buf.length), 'R');
+      const ts = recordTs(buf, 0, buf.length);
+      scanReading(buf, 0, buf.length, ts, out);
+      const o = JSON.parse(withExtra) as { ts: number; frame: { [k: string]: unknown; extra?: { [k: string]: unknown } } };
+      assert.equal(out.ts, o.ts);
+      for (const k of SCANNED_KEYS) {
+        const want = k === 'soc' ? o.frame.extra?.soc : o.frame[k];
+        const got = out.v[KEY_INDEX[k]];
+        if (typeof want === 'number') assert.equal(got, want, `${k} of ${withExtra}`);
+        else assert.ok(Number.isNaN(got), `${k} absent or null in ${withExtra}, scanned ${got}`);
+      }
+      assert.equal(out.why, o.frame.why);
+      assert.equal(out.mode, o.frame.mode);
+    }
+  });
+
+  it('a chart keeps min and max per column and counts the columns that hold readings', () => {
+    const w = chartWindow(24 * 3600 * 1000, 1000, 1_790_000_000_000);
+    assert.equal(w.columnMs, 86400);
+    assert.equal(w.toMs % w.columnMs, 0, 'columns aligned to multiples of their width');
+    assert.ok(w.toMs > 1_790_000_000_000 && w.toMs - w.columns * w.columnMs === w.fromMs);
+    const b = new ChartBuilder(w);
+    const r = newScannedReading();
+    const cols = new Set<number>();
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (let i = 0; i < 20000; i++) {
+      // Readings every 2 s, with a six-hour hole in the middle.
+      const ts = w.fromMs + 3 * 3600_000 + i * 2000 + (i > 10000 ? 6 * 3600_000 : 0);
+      const buf = Buffer.from(record(reading(i), ts), 'latin1');
+      scanReading(buf, 0, buf.length, ts, r);
+      b.add(r);
+      cols.add(Math.floor((ts - w.fromMs) / w.columnMs));
+      if (Math.floor((ts - w.fromMs) / w.columnMs) === 200) { lo = Math.min(lo, r.v[0]); hi = Math.max(hi, r.v[0]); }
+    }
+    const j = b.toJson();
+    assert.equal(j.points, cols.size);
+    assert.equal(j.t.length, cols.size);
+    assert.equal(j.readings, 20000);
+    const at = j.t.indexOf((w.fromMs + 200 * w.columnMs) / 1000);
+    assert.ok(at >= 0);
+    assert.equal(j.series.bv.min[at], Math.round(lo * 1000) / 1000);
+    assert.equal(j.series.bv.max[at], Math.round(hi * 1000) / 1000);
+    assert.equal(j.series.soc, undefined, 'no SoC series when no reading carries one');
+    assert.ok(j.charger_on.every((x) => x >= 0 && x <= 1));
+  });
+
+  it('events: faults raised and cleared, a mains outage inferred and its end, threshold changes', () => {
+    const log = new EventLog();
+    const r = newScannedReading();
+    const feed = (ts: number, v: { flt?: number; chg?: number; ba?: number }): void => {
+      r.ts = ts;
+      r.v.fill(NaN);
+      r.v[KEY_INDEX.flt] = v.flt ?? 0;
+      r.v[KEY_INDEX.chg] = v.chg ?? 0;
+      r.v[KEY_INDEX.ba] = v.ba ?? 1;
+      log.reading(r);
+    };
+    log.mcuEvent(1000, 'boot', 'bon=12 boff=14 sdn=10 sup=12 dwell=0 period=1', '0.1.0');
+    feed(2000, { flt: 0x0009 });
+    feed(3000, { flt: 0x0001 });
+    for (let t = 4000; t <= 4000 + MAINS_SUSPECT_MS + 1000; t += 1000) feed(t, { chg: 1, ba: -2, flt: 0x0001 });
+    feed(70000, { chg: 1, ba: 20, flt: 0x0001 });
+    log.settings(80000, parseThresholds({ bon: 11.5, boff: 14, ok: 1 })!, 'by a command');
+    log.mcuEvent(90000, 'saved', 'energy', '0.1.0');
+    const kinds = log.list().map((e) => e.kind).reverse();
+    assert.deepEqual(kinds, ['boot', 'fault', 'fault_cleared', 'mains_out', 'mains_back', 'thresholds']);
+    const texts = log.list().map((e) => e.text);
+    assert.ok(texts.includes(`Fault: ${faultWords(0x0009).join(', ')}`), texts.join('\n'));
+    assert.ok(texts.some((t) => t.includes('bon 12 → 11.5')), texts.join('\n'));
+    assert.ok(!log.list().find((e) => e.kind === 'thresholds')!.text.includes('boff'), 'unchanged thresholds not listed');
+    assert.equal(log.list()[3].ts, 4000 + MAINS_SUSPECT_MS, 'outage declared once the charger has been ON a minute');
+    assert.equal(reasonWords('bat_low_sun_down'), 'battery low and sun down');
+  });
+
+  it('the token: off when none is configured, wrong and missing told apart, right accepted', () => {
+    assert.deepEqual(checkToken('', 'Bearer x'), { ok: false, status: 403, error: checkToken('', undefined).ok ? '' : (checkToken('', undefined) as { error: string }).error });
+    assert.equal((checkToken('s3cret-token', undefined) as { status: number }).status, 401);
+    assert.equal((checkToken('s3cret-token', 'Bearer s3cret-tokem') as { error: string }).error, 'wrong token');
+    assert.deepEqual(checkToken('s3cret-token', 'Bearer s3cret-token'), { ok: true });
+  });
+
+  it('the history cursor keeps a week (and no more than its byte budget) of a real spool', () => {
+    const dir = makeTempDir('web-history');
+    try {
+      const spool = Spool.open({ dir: path.join(dir, 'spool'), maxBytes: 64 * 1024 * 1024, segmentBytes: 1024 * 1024, fsyncIntervalMs: 1000, sinks: ['mqtt', HISTORY_SINK] });
+      const now = 1_790_000_000_000;
+      const day = 86400_000;
+      // Nine days, one reading a minute.
+      for (let i = 0; i < 9 * 1440; i++) spool.append(record(reading(i), now - 9 * day + i * 60_000));
+      spool.flush();
+      spool.ack('mqtt', spool.endPosition());
+      const week = new HistoryRetention(spool, 7 * day, 1e12);
+      week.trim(now);
+      let first = -1;
+      let n = 0;
+      scanSpool({ startPosition: () => spool.ackedPosition(HISTORY_SINK), tailPosition: () => spool.tailPosition(), readEach: (a, b, c, d) => spool.readEach(a, b, c, d) }, 0, { reading: (r) => { if (first < 0) first = r.ts; n++; } });
+      assert.ok(first >= now - 7 * day && first < now - 7 * day + 60_000, `history starts at the first reading of the week (${(now - first) / day} days back)`);
+      assert.equal(n, 7 * 1440);
+      assert.ok(spool.stats().segments < 9 * 1440 * 300 / (1024 * 1024) + 2, 'older segments deleted');
+      // A budget of 100 kB keeps only the newest 100 kB.
+      new HistoryRetention(spool, 7 * day, 100 * 1024).trim(now);
+      const left = spool.stats().sinks[HISTORY_SINK].pendingBytes;
+      assert.ok(left <= 100 * 1024 && left > 90 * 1024, `kept ${left} bytes`);
+      spool.close();
+    } finally {
+      removeDir(dir);
+    }
+  });
+});
