@@ -15,6 +15,7 @@ import { KEY_INDEX, SCANNED_KEYS, newScannedReading, recordTs, recordType, scanR
 import { checkToken } from '../../bridge/src/web/web-commands';
 import { faultWords, reasonWords } from '../../bridge/src/web/words';
 import { scanSpool } from '../../bridge/src/web/spool-scan';
+import { SUMMARY_MS, SummaryStore } from '../../bridge/src/web/summary-store';
 import { makeTempDir, removeDir } from '../helpers/services';
 
 function reading(i: number, over: Partial<Reading> = {}): Reading {
@@ -84,6 +85,31 @@ describe('web feature: pure parts', () => {
     assert.equal(j.series.bv.max[at], Math.round(hi * 1000) / 1000);
     assert.equal(j.series.soc, undefined, 'no SoC series when no reading carries one');
     assert.ok(j.charger_on.every((x) => x >= 0 && x <= 1));
+  });
+
+  it('a chart from the 10 s summaries is the chart from the readings themselves', () => {
+    const end = 1_790_000_123_456;
+    for (const [span, width] of [[86400_000, 1000], [7 * 86400_000, 1000], [7 * 86400_000, 333]]) {
+      const w = chartWindow(span, width, end, SUMMARY_MS);
+      assert.equal(w.columnMs % SUMMARY_MS, 0);
+      assert.ok(w.columns <= width && w.columns * w.columnMs >= span);
+      const direct = new ChartBuilder(w);
+      const store = new SummaryStore(8 * 86400_000);
+      const r = newScannedReading();
+      // Nine days every 7 s (the oldest falls out of the ring), with jitter.
+      for (let ts = end - 9 * 86400_000, i = 0; ts <= end; ts += 7000 + (i % 3), i++) {
+        const buf = Buffer.from(record(reading(i), ts), 'latin1');
+        scanReading(buf, 0, buf.length, ts, r);
+        direct.add(r);
+        store.add(r);
+      }
+      const viaStore = new ChartBuilder(w);
+      store.fill(viaStore);
+      const a = direct.toJson();
+      const b = viaStore.toJson();
+      assert.ok(a.points > 100);
+      assert.deepEqual({ ...b, newest_ms: 0 }, { ...a, newest_ms: 0 }, `span ${span}, width ${width}`);
+    }
   });
 
   it('events: faults raised and cleared, a mains outage inferred and its end, threshold changes', () => {

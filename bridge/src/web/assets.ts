@@ -12,8 +12,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 
-export const WEB_SOURCE_DIR = path.join(__dirname, '..', '..', 'web');
-export const WEB_OUT_DIR = path.join(__dirname, '..', '..', '..', 'out', 'web');
+/** The repository (or install) root: the nearest directory up with a package.json; from the sources or the bundle alike. */
+function rootDir(): string {
+  let d = __dirname;
+  for (let i = 0; i < 6 && !fs.existsSync(path.join(d, 'package.json')); i++) d = path.dirname(d);
+  return d;
+}
+
+export const WEB_SOURCE_DIR = path.join(rootDir(), 'bridge', 'web');
+export const WEB_OUT_DIR = path.join(rootDir(), 'out', 'web');
 const UPLOT_PACKAGE = 'uplot/package.json';
 
 export interface Asset {

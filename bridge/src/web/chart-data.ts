@@ -23,13 +23,16 @@ export interface ChartWindow {
 }
 
 /**
- * `columns` columns of whole milliseconds that end at or after `endMs`, aligned to
- * multiples of the column width so two requests a second apart bin the same readings alike.
+ * At most `columns` columns, each a whole number of `stepMs`, covering `spanMs` up to
+ * the first boundary after `endMs`; aligned to multiples of the column width so two
+ * requests a second apart bin the same readings alike.
  */
-export function chartWindow(spanMs: number, columns: number, endMs: number): ChartWindow {
-  const columnMs = Math.ceil(spanMs / columns);
+export function chartWindow(spanMs: number, columns: number, endMs: number, stepMs = 1): ChartWindow {
+  // Whole steps per column (the summaries' width), so a summary never straddles two columns.
+  const columnMs = Math.ceil(spanMs / columns / stepMs) * stepMs;
+  const n = Math.ceil(spanMs / columnMs);
   const toMs = Math.ceil((endMs + 1) / columnMs) * columnMs;
-  return { fromMs: toMs - columns * columnMs, toMs, columnMs, columns };
+  return { fromMs: toMs - n * columnMs, toMs, columnMs, columns: n };
 }
 
 export interface ChartJson {
@@ -80,6 +83,28 @@ export class ChartBuilder {
       if (x < this.mins[s][col]) this.mins[s][col] = x;
       if (x > this.maxs[s][col]) this.maxs[s][col] = x;
     }
+  }
+
+  /** A summary of `count` readings starting at `ts` (summary-store.ts); slot `i` of its arrays. */
+  addSummary(ts: number, count: number, on: number, mins: Float32Array[], maxs: Float32Array[], i: number): void {
+    const w = this.window;
+    if (ts < w.fromMs || ts >= w.toMs) return;
+    const col = Math.floor((ts - w.fromMs) / w.columnMs);
+    this.count[col] += count;
+    this.on[col] += on;
+    this.readings += count;
+    if (ts > this.newest) this.newest = ts;
+    for (let s = 0; s < BAND_SERIES.length; s++) {
+      const lo = mins[s][i];
+      if (lo !== lo) continue;
+      if (lo < this.mins[s][col]) this.mins[s][col] = lo;
+      if (maxs[s][i] > this.maxs[s][col]) this.maxs[s][col] = maxs[s][i];
+    }
+  }
+
+  /** The newest reading's exact time, when the caller knows it better than the summaries. */
+  setNewest(ts: number): void {
+    if (ts >= this.window.fromMs && ts < this.window.toMs) this.newest = ts;
   }
 
   toJson(): ChartJson {

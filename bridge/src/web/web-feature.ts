@@ -18,11 +18,14 @@ import { LiveHub } from './live-hub';
 import { newScannedReading, recordTs, recordType, scanReading } from './record-scan';
 import { HistoryRetention, RetainingSpool } from './history-retention';
 import { scanSpool } from './spool-scan';
+import { SUMMARY_MS, SummaryStore } from './summary-store';
 import { checkToken, WebCommands } from './web-commands';
 import { faultWords, modeWords, reasonWords } from './words';
 
 export const RANGES: { [name: string]: number } = { '24h': 24 * 3600 * 1000, '7d': 7 * 24 * 3600 * 1000 };
 export const MAX_BODY_BYTES = 4096;
+/** History kept: the longest range plus a day, so its first column (which starts before the week) is whole too. */
+export const KEEP_MS = RANGES['7d'] + 24 * 3600 * 1000;
 const DEFAULT_COLUMNS = 1000;
 
 /** What the battery estimator reports, when there is one. */
@@ -52,6 +55,7 @@ export interface WebDeps {
 
 export class WebFeature {
   private assets = new Map<string, Asset>();
+  private assetError: string | null = null;
   private readonly events = new EventLog();
   private readonly hub: LiveHub;
   private readonly commands: WebCommands | null;
@@ -68,22 +72,32 @@ export class WebFeature {
   private poll: NodeJS.Timeout | undefined;
   private trimTimer: NodeJS.Timeout | undefined;
   private readonly retention: HistoryRetention;
+  private readonly summaries = new SummaryStore(KEEP_MS);
   private readonly scan = newScannedReading();
 
   constructor(private readonly deps: WebDeps) {
     this.now = deps.now ?? Date.now;
     this.hub = new LiveHub(() => ({ instance: this.instance, version: deps.version }));
     this.commands = deps.request ? new WebCommands(deps.request) : null;
-    this.retention = new HistoryRetention(deps.spool, RANGES['7d'], deps.historyBudgetBytes);
+    this.retention = new HistoryRetention(deps.spool, KEEP_MS, deps.historyBudgetBytes);
     this.events.onEvent((e) => this.hub.send('event', e));
   }
 
   /** Builds or loads the assets and reads the spool's last week for events and the newest reading. */
   async start(): Promise<void> {
-    this.assets = await loadWebAssets();
+    try {
+      this.assets = await loadWebAssets();
+    } catch (e) {
+      // The API, the live stream and the history still work; `/` says why there is no page.
+      this.assetError = (e as Error).message;
+      this.deps.log?.('warn', `web page unavailable: ${this.assetError}`);
+    }
     this.retention.trim(this.now());
-    scanSpool(this.deps.spool, this.now() - RANGES['7d'], {
-      reading: (r) => this.events.reading(r),
+    scanSpool(this.deps.spool, this.now() - KEEP_MS, {
+      reading: (r) => {
+        this.events.reading(r);
+        this.summaries.add(r);
+      },
       event: (ts, e) => this.events.mcuEvent(ts, e.kind, e.msg, e.fw),
     });
     const newest = this.newestReading();
@@ -123,6 +137,7 @@ export class WebFeature {
     if (type === 'R') {
       scanReading(buf, 0, buf.length, ts, this.scan);
       this.events.reading(this.scan);
+      this.summaries.add(this.scan);
       this.lastPayload = payload;
     } else if (type === 'E') {
       const f = decodeSpooledFrame(payload);
@@ -212,8 +227,9 @@ export class WebFeature {
   chart(range: string, columns: number): object {
     const span = RANGES[range];
     const end = Math.max(this.now(), this.last?.ts ?? 0);
-    const b = new ChartBuilder(chartWindow(span, columns, end));
-    scanSpool(this.deps.spool, b.window.fromMs, { reading: (r) => b.add(r) });
+    const b = new ChartBuilder(chartWindow(span, columns, end, SUMMARY_MS));
+    this.summaries.fill(b);
+    if (this.last) b.setNewest(this.last.ts);
     return { range, ...b.toJson(), thresholds: this.events.currentThresholds() };
   }
 
@@ -247,6 +263,10 @@ export class WebFeature {
   }
 
   private asset(p: string, req: http.IncomingMessage, res: http.ServerResponse): void {
+    if (this.assetError !== null && p === '/') {
+      res.writeHead(503, { 'content-type': 'text/plain' }).end(`the web page's assets are unavailable: ${this.assetError}\n`);
+      return;
+    }
     const a = this.assets.get(p);
     if (!a) {
       res.writeHead(404, { 'content-type': 'text/plain' }).end(`not found: ${p}\n`);
