@@ -18,7 +18,9 @@ import { decodeLine, encodeReading, fastReading, ReadingFrame } from '../../prot
 import { Spool } from '../../bridge/src/spool/spool';
 import { encodeSpooledFrame } from '../../bridge/src/spool/spooled-frame';
 import { HISTORY_SINK } from '../../bridge/src/web/history-retention';
-import { WebFeature } from '../../bridge/src/web/web-feature';
+import { chartWindow } from '../../bridge/src/web/chart-data';
+import { SUMMARY_MS } from '../../bridge/src/web/summary-store';
+import { RANGES, WebFeature } from '../../bridge/src/web/web-feature';
 import { makeTempDir, removeDir } from '../helpers/services';
 import type { BenchRow } from './bench-row';
 
@@ -55,7 +57,8 @@ export async function run(): Promise<BenchRow[]> {
   try {
     const spool = Spool.open({ dir: path.join(dir, 'spool'), maxBytes: 1024 * 1024 * 1024, segmentBytes: 8 * 1024 * 1024, fsyncIntervalMs: 1000, sinks: [HISTORY_SINK] });
     // The newest reading just before a column boundary, so the 7-day window holds the whole week.
-    const end = Math.floor(Date.now() / 604800) * 604800 - 1;
+    const column = chartWindow(RANGES['7d'], 1000, 0, SUMMARY_MS).columnMs;
+    const end = Math.floor(Date.now() / column) * column - 1;
     let t = performance.now();
     const bytes = fillSpool(spool, end);
     console.log(`spool: ${READINGS} readings, ${(bytes / 1e6).toFixed(1)} MB of records, ${spool.stats().segments} segments, written in ${((performance.now() - t) / 1000).toFixed(1)} s`);

@@ -100,6 +100,11 @@ export async function buildWebAssets(): Promise<{ dir: string; manifest: Manifes
     // Another process built the same sources first: theirs is identical.
     fs.rmSync(tmp, { recursive: true, force: true });
   }
+  // Builds of older sources: a running bridge holds its assets in memory, so they can go.
+  for (const d of fs.readdirSync(WEB_OUT_DIR)) {
+    const full = path.join(WEB_OUT_DIR, d);
+    if (full !== dir && !d.includes('.tmp-')) fs.rmSync(full, { recursive: true, force: true });
+  }
   return { dir, manifest: readManifest(dir)! };
 }
 
