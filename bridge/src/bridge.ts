@@ -146,7 +146,7 @@ export class Bridge {
       const webLog = log.child('web');
       this.web = new WebFeature({
         spool, historyBudgetBytes: c.spool.max_bytes - 3 * c.spool.segment_bytes, health: () => this.health(), request: (p) => router.request(p), linkUp: () => source.isUp(),
-        token: c.web.token, version: this.options.version, log: (level, m) => webLog[level](m),
+        token: c.web.token, version: this.options.version, log: webLog, registry: this.metrics.registry,
       });
       await this.web.start();
     }

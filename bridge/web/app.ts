@@ -46,8 +46,9 @@ function renderReading(r: ReadingState | null): void {
   field('solar-power', num(r.solar.power, 1));
   const t = state?.thresholds;
   const sv = r.solar.voltage;
-  field('sun', sv === null || sv === undefined || !t || t.sdn === undefined || t.sup === undefined ? '–'
-    : sv >= t.sup ? `up (above ${t.sup.toFixed(1)} V)` : sv <= t.sdn ? `down (below ${t.sdn.toFixed(1)} V)` : `between ${t.sdn.toFixed(1)} and ${t.sup.toFixed(1)} V`);
+  const known = sv !== null && sv !== undefined && t && t.sdn !== undefined && t.sup !== undefined;
+  const sun = field('sun', !known ? '–' : sv >= t.sup ? 'up' : sv <= t.sdn ? 'down' : 'dawn or dusk');
+  sun.title = known ? `sun down below ${t.sdn} V, up above ${t.sup} V (the MCU's thresholds)` : '';
   const onoff = field('charger-state', r.charger.state);
   onoff.dataset.on = String(r.charger.on);
   field('charger-reason', r.charger.reason_words).dataset.token = r.charger.reason;

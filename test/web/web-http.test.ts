@@ -167,6 +167,11 @@ describe('web page over HTTP: assets, API, and bad input', function () {
     assert.equal(silent.status, 504);
     assert.equal(((await silent.json()) as { error: string }).error, 'timeout');
     assert.equal((await fetch(`${base}/healthz`)).status, 200);
+    // Counted by status on /metrics.
+    const m = await (await fetch(`${base}/metrics`)).text();
+    const count = (status: number): number => Number(new RegExp(`^solar_bridge_web_requests_total\\{status="${status}"\\} (\\d+)$`, 'm').exec(m)?.[1] ?? 0);
+    assert.ok(count(404) >= 3, m); // the three under /assets/ and /api/; the others are the health server's
+    assert.ok(count(401) >= 2 && count(413) >= 1 && count(400) >= 3 && count(200) >= 1, m);
   });
 
   it('500 idle connections (and half-sent requests) do not stop /healthz', async () => {

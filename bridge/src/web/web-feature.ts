@@ -9,6 +9,9 @@ import crypto from 'node:crypto';
 import type http from 'node:http';
 import type { ReadingFrame } from '../../../protocol';
 import { CommandReply, parseCommandPayload } from '../commands/command-router';
+import type { Logger } from '../log/logger';
+import { RateLimitedLog } from '../log/rate-limited-log';
+import type { Counter, MetricsRegistry } from '../metrics/registry';
 import { readingState } from '../sinks/mqtt/state-payload';
 import { decodeSpooledFrame } from '../spool/spooled-frame';
 import { Asset, loadWebAssets } from './assets';
@@ -50,7 +53,9 @@ export interface WebDeps {
   battery?: () => BatteryFigures | null;
   nutClients?: () => number | null;
   now?: () => number;
-  log?: (level: 'info' | 'warn', msg: string) => void;
+  log?: Logger;
+  /** Where the page's request counter goes (the bridge's /metrics). */
+  registry?: MetricsRegistry;
 }
 
 export class WebFeature {
@@ -74,11 +79,15 @@ export class WebFeature {
   private readonly retention: HistoryRetention;
   private readonly summaries = new SummaryStore(KEEP_MS);
   private readonly scan = newScannedReading();
+  private readonly requests: Counter | null;
+  private readonly refused: RateLimitedLog | null;
 
   constructor(private readonly deps: WebDeps) {
     this.now = deps.now ?? Date.now;
     this.hub = new LiveHub(() => ({ instance: this.instance, version: deps.version }));
     this.commands = deps.request ? new WebCommands(deps.request) : null;
+    this.requests = deps.registry?.counter('solar_bridge_web_requests_total', 'Requests to the web page and its API, by status code.') ?? null;
+    this.refused = deps.log ? new RateLimitedLog(deps.log, 10000) : null;
     this.retention = new HistoryRetention(deps.spool, KEEP_MS, deps.historyBudgetBytes);
     this.events.onEvent((e) => this.hub.send('event', e));
   }
@@ -90,7 +99,7 @@ export class WebFeature {
     } catch (e) {
       // The API, the live stream and the history still work; `/` says why there is no page.
       this.assetError = (e as Error).message;
-      this.deps.log?.('warn', `web page unavailable: ${this.assetError}`);
+      this.deps.log?.warn(`web page unavailable: ${this.assetError}`);
     }
     this.retention.trim(this.now());
     scanSpool(this.deps.spool, this.now() - KEEP_MS, {
@@ -240,6 +249,12 @@ export class WebFeature {
     const url = new URL(req.url ?? '/', 'http://x');
     const p = url.pathname;
     if (p !== '/' && !p.startsWith('/assets/') && !p.startsWith('/api/')) return false;
+    res.once('finish', () => {
+      this.requests?.inc({ status: String(res.statusCode) });
+      // Refusals are logged (at most once per 10 s per status, with a count of the rest): a
+      // scan or a broken client shows in the log without flooding it.
+      if (res.statusCode >= 400) this.refused?.warn(`web_${res.statusCode}`, `web: ${req.method} ${p.slice(0, 100)} refused with ${res.statusCode}`, { status: res.statusCode });
+    });
     if (p === '/api/command') {
       this.command(req, res);
       return true;
@@ -324,7 +339,7 @@ export class WebFeature {
       const body = JSON.parse(text) as { [k: string]: unknown };
       delete body.request_id;
       void commands.send(body).then((r) => {
-        this.deps.log?.('info', `web command ${String(body.cmd)}: ${r.ok ? 'ok' : r.error}`);
+        this.deps.log?.info(`web command ${String(body.cmd)}: ${r.ok ? 'ok' : r.error}`);
         const status = r.ok || r.error === undefined ? 200 : r.error === 'unavailable' || r.error === 'busy' ? 503 : r.error === 'timeout' ? 504 : 422;
         json(res, status, r);
       });
