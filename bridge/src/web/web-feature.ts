@@ -190,7 +190,8 @@ export class WebFeature {
   private pollMcu(): void {
     if (!this.commands || !this.deps.linkUp()) return;
     const now = this.now();
-    if (now - this.settingsAt > 600000 && now - this.askedGetAt > 10000) {
+    // Once a minute at most while unanswered: firmware that does not answer is not flooded.
+    if (now - this.settingsAt > 600000 && now - this.askedGetAt > 60000) {
       this.askedGetAt = now;
       void this.commands.send({ cmd: 'get' });
     }
