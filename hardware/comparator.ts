@@ -10,7 +10,11 @@
  *
  * OUT is open collector with its own pull-up, and reaches REMOTE through a diode
  * (diode-OR), so each comparator's feedback sees only its own output: the two
- * triggers are independent, exactly like the firmware's two latches.
+ * triggers are independent, like the firmware's two latches, except for one small
+ * effect: a low OUT sinks REMOTE's pull-up current too, and its saturation voltage
+ * (V_OL) rises with that current, which moves the rising trip. The arithmetic below
+ * takes the case where this channel alone holds REMOTE low; the schematics' tolerance
+ * analysis measures the other case (both low, the current shared).
  * Output low (V+ < V−) pulls REMOTE low, which turns the charger ON.
  *
  * Pure arithmetic, ES5-safe: the firmware imports it to derive its defaults.
@@ -34,16 +38,28 @@ export interface ComparatorChannelParts {
   rPullup: number;
 }
 
-/** The parts the two channels share: supply and reference divider. */
+/** The parts the two channels share: supply, reference divider, the LM393's DC errors and REMOTE. */
 export interface ComparatorBoardParts {
   /** LM78C05 output, the board's supply and the reference's source. */
   vcc: number;
   rRefTop: number;
   rRefBottom: number;
-  /** Voltage of OUT when the open collector is on (saturated). */
-  outputLowV: number;
-  /** LM393 input common-mode limit below VCC (datasheet: VCC − 1.5 V). */
+  /**
+   * The LM393's saturated output as a resistance: V_OL = sink current × this. The
+   * datasheet gives V_OL at 4 mA only; a line through the origin and that point is our
+   * assumption for the ≈ 1.5 mA this board sinks.
+   */
+  outputOnOhms: number;
+  /** IN+ − IN− at which the output switches (the input offset voltage, signed). */
+  inputOffsetV: number;
+  /** Input bias current, flowing out of each input pin (PNP input stage). */
+  inputBiasA: number;
+  /** LM393 input common-mode limit below VCC (datasheet: VCC − 1.5 V at 25 °C). */
   inputHeadroomV: number;
+  /** REMOTE's pull-up to VCC, which a low OUT sinks through its diode. */
+  rRemotePullup: number;
+  /** Forward drop of the diode-OR Schottky at REMOTE's ≈ 1 mA. */
+  remoteDiodeDropV: number;
   battery: ComparatorChannelParts;
   sun: ComparatorChannelParts;
 }
@@ -55,8 +71,31 @@ export interface TripPoints {
   risingV: number;
 }
 
+/** The reference divider's output with no load (what the docs call Vref). */
 export function referenceVoltage(board: ComparatorBoardParts): number {
   return board.vcc * board.rRefBottom / (board.rRefTop + board.rRefBottom);
+}
+
+/**
+ * IN+ at which the output switches: the reference divider plus the bias currents out
+ * of both IN− pins (the two channels share the reference) through its Thevenin
+ * resistance, plus the offset.
+ */
+export function switchingInputV(board: ComparatorBoardParts): number {
+  const rRef = board.rRefTop * board.rRefBottom / (board.rRefTop + board.rRefBottom);
+  return referenceVoltage(board) + 2 * board.inputBiasA * rRef + board.inputOffsetV;
+}
+
+/**
+ * V_OL with this channel alone holding REMOTE low and IN+ at `inPlusV`: the open
+ * collector sinks its own pull-up, the feedback resistor and REMOTE's pull-up through
+ * the diode, and V_OL = outputOnOhms × that current, solved for V_OL.
+ */
+export function outputLowVoltage(board: ComparatorBoardParts, ch: ComparatorChannelParts, inPlusV: number): number {
+  const r = board.outputOnOhms;
+  const source = board.vcc / ch.rPullup + (board.vcc - board.remoteDiodeDropV) / board.rRemotePullup + inPlusV / ch.rFeedback;
+  const conductance = 1 / ch.rPullup + 1 / board.rRemotePullup + 1 / ch.rFeedback;
+  return r * source / (1 + r * conductance);
 }
 
 /** Thevenin equivalent of the divider as seen from the wiper. */
@@ -69,18 +108,19 @@ export function dividerThevenin(ch: ComparatorChannelParts): { ratio: number; oh
 /**
  * Input voltages at which the channel switches.
  *
- * IN+ is the junction of the source (Thevenin voltage through Rth + Rin = Rs) and
- * the feedback path. With OUT released the feedback goes to VCC through
- * Rf + Rpullup; with OUT low it goes to outputLowV through Rf. Setting IN+ = Vref
- * and solving for the Thevenin voltage gives the trip point on each side.
+ * IN+ is the junction of the source (Thevenin voltage through Rth + Rin = Rs), the
+ * feedback path and the bias current out of the pin. With OUT released the feedback
+ * goes to VCC through Rf + Rpullup; with OUT low it goes to V_OL through Rf. Setting
+ * IN+ = switchingInputV() and solving for the Thevenin voltage gives each trip point.
  */
 export function comparatorTripPoints(board: ComparatorBoardParts, ch: ComparatorChannelParts): TripPoints {
-  const vref = referenceVoltage(board);
+  const vp = switchingInputV(board);
   const th = dividerThevenin(ch);
   const rs = th.ohms + ch.rIn;
   const rfHigh = ch.rFeedback + ch.rPullup;
-  const vthFalling = vref + (vref - board.vcc) * rs / rfHigh;
-  const vthRising = vref + (vref - board.outputLowV) * rs / ch.rFeedback;
+  const vol = outputLowVoltage(board, ch, vp);
+  const vthFalling = vp - rs * ((board.vcc - vp) / rfHigh + board.inputBiasA);
+  const vthRising = vp - rs * ((vol - vp) / ch.rFeedback + board.inputBiasA);
   return { fallingV: vthFalling / th.ratio, risingV: vthRising / th.ratio };
 }
 
@@ -92,8 +132,9 @@ export function comparatorInputV(
   const rs = th.ohms + ch.rIn;
   const vth = vin * th.ratio;
   const rf = outputLow ? ch.rFeedback : ch.rFeedback + ch.rPullup;
-  const vfb = outputLow ? board.outputLowV : board.vcc;
-  return (vth / rs + vfb / rf) / (1 / rs + 1 / rf);
+  // V_OL barely depends on IN+ (its feedback current is µA): evaluate it at the reference.
+  const vfb = outputLow ? outputLowVoltage(board, ch, referenceVoltage(board)) : board.vcc;
+  return (vth / rs + vfb / rf + board.inputBiasA) / (1 / rs + 1 / rf);
 }
 
 /**

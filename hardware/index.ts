@@ -1,2 +1,3 @@
 export * from './comparator';
 export * from './system';
+export * from './battery';

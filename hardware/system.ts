@@ -220,6 +220,14 @@ export const SITE = {
   latitudeDeg: -27.47,
   longitudeDeg: 153.03,
   utcOffsetH: 10,
+  /**
+   * Air temperature range in the shed that houses the boards (assumed: Brisbane's
+   * recorded extremes are about −2 °C and 43 °C outdoors; an unheated, sun-loaded
+   * shed stays above freezing on winter mornings and reaches ≈ 50 °C in summer).
+   * The comparator board's tolerance analysis runs over it.
+   */
+  shedMinC: 0,
+  shedMaxC: 50,
 };
 
 export const MAINS_CHARGER = {
@@ -271,8 +279,17 @@ export const REMOTE_DRIVER = {
   // 10 k (not 100 k): Q2 then needs ≈ 0.95 V at the pin to turn on, so tens of µA of
   // pin leakage or noise on a floating pin cannot switch the charger OFF.
   rPulldownQ2: 10000,
-  /** REMOTE's pull-up to +5 V (the comparator board's R2 when it is fitted). */
-  rRemotePullup: 4700,
+  /**
+   * REMOTE's pull-up to +5 V (the comparator board's R103 when it is fitted). 3.3 k, not the
+   * blog's 4.7 k: the charger's REMOTE input current is unpublished, and the OFF level is this
+   * pull-up against it. In the schematics' tolerance analysis (worst corners, 0–50 °C) 4.7 k
+   * holds OFF above 4.0 V only into ≥ ≈ 27 kΩ (≈ 0.15 mA); 3.3 k into ≥ ≈ 19 kΩ (≈ 0.21 mA),
+   * while the comparator board's worst ON level rises from ≈ 0.52 V to ≈ 0.58 V. 2.2 k would
+   * take ≈ 12.5 kΩ but leave ON only ≈ 0.11 V under 0.8 V, and ON is the side that keeps the
+   * batteries safe (a failed OFF only leaves the charger on). A heavier input needs an active
+   * driver (see WIRING.md).
+   */
+  rRemotePullup: 3300,
   transistor: '2N3904',
 };
 
@@ -291,6 +308,74 @@ export const BLOG_TARGETS = {
   sunDownV: 10.0,
 };
 
+/**
+ * LM393 DC figures from TI SLCS005 (LM393: 0 °C to 70 °C), Electrical Characteristics,
+ * VCC = 5 V; ST's and onsemi's LM393 sheets give the same limits. "Full range" is
+ * 0–70 °C. Typical figures are at 25 °C.
+ */
+export const LM393_DATASHEET = {
+  operatingMinC: 0,
+  operatingMaxC: 70,
+  /** Low-level output voltage at 4 mA sink: 150 mV typical, 400 mV max at 25 °C, 700 mV max over full range. */
+  outputLowTypV: 0.150,
+  outputLowMaxV: 0.400,
+  outputLowMaxFullRangeV: 0.700,
+  outputLowAtSinkA: 0.004,
+  /** Input offset voltage: 2 mV typical, 5 mV max at 25 °C, 9 mV max over full range. */
+  inputOffsetTypV: 0.002,
+  inputOffsetMaxV: 0.005,
+  inputOffsetMaxFullRangeV: 0.009,
+  /** Input bias current, out of the pins: 25 nA typical, 250 nA max at 25 °C, 400 nA max over full range. */
+  inputBiasTypA: 25e-9,
+  inputBiasMaxA: 250e-9,
+  inputBiasMaxFullRangeA: 400e-9,
+  /** Input offset current: 50 nA max at 25 °C. */
+  inputOffsetCurrentMaxA: 50e-9,
+  /** Common-mode input range: 0 to VCC − 1.5 V at 25 °C, 0 to VCC − 2 V over full range. */
+  commonModeHeadroomV: 1.5,
+  commonModeHeadroomFullRangeV: 2.0,
+};
+
+/**
+ * The board's 5 V regulator (LM78C05, a 7805 in the L78/LM78xx family). ST L7805C and
+ * onsemi LM7805 sheets: 4.80–5.00–5.20 V at TJ = 25 °C (±4 %, line and load included);
+ * output drift −1.1 mV/°C typical (ST; onsemi −0.8 mV/°C), no limit given. The drift
+ * bound below (0 to twice the typical) is our assumption.
+ */
+export const REGULATOR_7805_DATASHEET = {
+  nominalV: 5.0,
+  toleranceV: 0.2,
+  driftTypVPerC: -1.1e-3,
+  driftSpreadVPerC: 1.1e-3,
+};
+
+/**
+ * Tolerances of the passive parts on the comparator board. Resistors: the BOM's 1 %
+ * metal film (±50 ppm/°C is the usual grade; assumed) and the 5 % REMOTE pull-up
+ * (±200 ppm/°C assumed). Trimmers: multi-turn cermet, ±10 % end to end and ±100 ppm/°C
+ * (e.g. Bourns 3296; the wiper ratio tracks, the end-to-end value moves the divider).
+ */
+export const COMPARATOR_PART_TOLERANCES = {
+  resistor: 0.01,
+  resistorTcrPerC: 50e-6,
+  remotePullup: 0.05,
+  remotePullupTcrPerC: 200e-6,
+  pot: 0.10,
+  potTcrPerC: 100e-6,
+};
+
+/**
+ * The commissioning trim of WIRING.md section 7, done at room temperature. The meter
+ * (a 4½-digit DMM: ±(0.05 % + 2 mV) on its 20 V range) and how finely a 25-turn
+ * trimmer can be set (about 1/40 turn, i.e. 1/1000 of its travel) are assumptions.
+ */
+export const COMMISSIONING_TRIM = {
+  temperatureC: 25,
+  meterGain: 0.0005,
+  meterOffsetV: 0.002,
+  potResolution: 0.001,
+};
+
 function channel(
   rTop: number, rPot: number, rBottom: number, rFeedback: number,
 ): ComparatorChannelParts {
@@ -304,8 +389,15 @@ function buildComparatorBoard(): ComparatorBoardParts {
     // 22 V maps under the LM393's 3.5 V input limit.
     rRefTop: 23200,
     rRefBottom: 10000,
-    outputLowV: 0,
-    inputHeadroomV: 1.5,
+    // The typical LM393: firmware defaults follow the typical board, whose V_OL moves the
+    // rising trips ≈ 22 mV below an ideal 0 V output (offset 0 is the mean of a signed spread).
+    outputOnOhms: LM393_DATASHEET.outputLowTypV / LM393_DATASHEET.outputLowAtSinkA,
+    inputOffsetV: 0,
+    inputBiasA: LM393_DATASHEET.inputBiasTypA,
+    inputHeadroomV: LM393_DATASHEET.commonModeHeadroomV,
+    rRemotePullup: REMOTE_DRIVER.rRemotePullup,
+    // BAT54-class Schottky at ≈ 1 mA (the schematics' diode model gives 0.30 V there).
+    remoteDiodeDropV: 0.3,
     // Battery: 97.6 k + 5 k pot + 10 k, trimmed near mid-travel with ±20 % of range left
     // for the regulator's ±4 %; 464 k feedback puts the release ≈ 2 V above the trip:
     // ≈ 14.0 V, under the charger's 14.4 V so a charging bank always gets there, above

@@ -1,26 +1,28 @@
 /**
  * A bridge-side fast path for the one line that arrives thousands of times: a reading in
- * the exact form the firmware's encoder writes (fields in encoder order, optional sa/sw,
- * no keys from newer firmware). One pass over the characters checks the CRC, the version
- * and every field, and fills a frame of one fixed shape.
+ * the exact form the firmware's encoder writes (the field table's order, its optional
+ * values present or not, no keys from newer firmware). One pass over the characters
+ * checks the CRC, the version and every field, and fills a frame of one fixed shape.
  *
  * Contract, enforced by a differential test against the protocol's decodeLine: when this
  * returns a frame, decodeLine accepts the line and returns an equal frame with its keys in
  * the same order (so the spool's JSON is byte-identical); when it returns null, nothing is
  * claimed and the caller runs decodeLine, which also says why a line is bad. Anything
  * unusual (console noise is fine, but a trailing CR, a foreign key, another frame type, a
- * value out of range) goes the slow way; protocol/codec.ts stays the reference.
+ * value out of range) goes the slow way; the reference codec stays the reference.
  *
  * Why not decodeLine itself: it splits the line into ~60 strings and a field map that V8
  * keeps in dictionary mode, about a quarter of the bridge's CPU at full speed and much of
  * its garbage. The MCU's codec is size-budgeted and shared, so the speed lives here.
  */
-import { FLT_RESERVED, MAX_LINE_LENGTH, ReadingFrame } from './codec';
-import { MODES, REASONS } from './spec';
+import { FLT_RESERVED, MAX_LINE_LENGTH, MODES, REASONS } from './spec';
 import type { ChargerReason, ForceMode } from './spec';
+import { READING_FIELDS } from './fields';
+import type { ReadingField } from './fields';
+import { UINT32_MAX, UPTIME } from './frames';
+import type { ReadingFrame, Value } from './frames';
 import { crc32Table } from './crc32';
-
-const UINT32_MAX = 4294967295;
+import { readingBuilder } from './reading-builder';
 
 /** Exact powers of ten: M / 10^k is correctly rounded (as parseFloat) for M < 2^53, k <= 22. */
 const POW10: number[] = [];
@@ -32,13 +34,6 @@ const REASON_LIST = REASONS.split('|').filter((w) => w !== '') as ChargerReason[
 const MODE_LIST = MODES.split('|').filter((w) => w !== '') as ForceMode[];
 const BIT_LIST = ['0', '1'];
 
-/** Accepted ranges per unit, as the protocol decoder's (protocol/codec.ts). */
-interface Unit { lo: number; hi: number }
-const RANGES: { [k in 'v' | 'a' | 'w' | 'ah' | 'wh' | 's']: Unit } = {
-  v: { lo: 0, hi: 40 }, a: { lo: -250, hi: 250 }, w: { lo: -10000, hi: 10000 },
-  ah: { lo: 0, hi: 1e9 }, wh: { lo: 0, hi: 1e9 }, s: { lo: 0, hi: 1e9 },
-};
-
 /** State of one scan: where it is, and the value of the last number read. */
 class Scan {
   line = '';
@@ -48,9 +43,11 @@ class Scan {
   table: Int32Array = crc32Table();
   num = 0;
   isNull = false;
+  /** The CRC the line ends with. */
+  sent = 0;
 
   /** Consumes `text` (ASCII) at pos, folding it into the CRC; false if the line differs. */
-  lit(text: string): boolean {
+  literal(text: string): boolean {
     const s = this.line;
     let p = this.pos;
     if (p + text.length > this.end) return false;
@@ -145,7 +142,7 @@ class Scan {
     for (let i = 0; i < list.length; i++) {
       const w = list[i];
       if (w.length === n && s.startsWith(w, p)) {
-        this.lit(w);
+        this.literal(w);
         return w;
       }
     }
@@ -174,101 +171,113 @@ class Scan {
   }
 }
 
-const scan = new Scan();
-
-function value(k: string, kind: 'v' | 'a' | 'w' | 'ah' | 'wh'): number | null | undefined {
-  if (!scan.lit(k) || !scan.number(false, true)) return undefined;
-  if (scan.isNull) return null;
-  const u = RANGES[kind];
-  const x = scan.num;
-  return x >= u.lo && x <= u.hi ? x : undefined;
+/** One measured value as the scan expects it: `,key=` then a number in lo..hi or `-`. */
+interface ValueStep {
+  readonly key: string;
+  readonly prefix: string;
+  readonly lo: number;
+  readonly hi: number;
+  readonly optional: boolean;
+  /** The field's row in the table, where its value goes. */
+  readonly slot: number;
 }
 
-function unsigned(k: string, lo: number): number {
-  if (!scan.lit(k) || !scan.number(true, false)) return -1;
-  const x = scan.num;
-  return x >= lo && x <= UINT32_MAX ? x : -1;
-}
+/** Decodes a line to a frame, or null when the line is not a reading in the firmware's form. */
+export type FastReadingDecoder = (line: string) => ReadingFrame | null;
 
 /**
- * The frame if `line` is a reading in the firmware's own form that the protocol decoder
- * accepts; null otherwise (then ask decodeLine). `line` is one line without its newline.
+ * The fast path for readings of `fields`' table (the real one is READING_FIELDS): the
+ * same field order, ranges and frame shape as readingCodec(fields) in reading-codec.ts.
  */
-export function fastReading(line: string): ReadingFrame | null {
-  const n = line.length;
-  if (n > MAX_LINE_LENGTH || n < 20) return null;
-  // Console prompts and echo end up before the last '$', as in the protocol decoder.
-  const start = line.lastIndexOf('$');
-  const star = n - 9;
-  if (start < 0 || star <= start || line.charCodeAt(star) !== 42) return null;
-  let sent = 0;
-  for (let i = star + 1; i < n; i++) {
-    const c = line.charCodeAt(i);
-    const d = c >= 48 && c <= 57 ? c - 48 : c >= 65 && c <= 70 ? c - 55 : -1;
-    if (d < 0) return null;
-    sent = sent * 16 + d;
-  }
-  const s = scan;
-  s.line = line;
-  s.pos = start + 1;
-  s.end = star;
-  s.crc = -1;
-  try {
-    if (!s.lit('R,v=1,')) return null;
+export function fastReadingDecoder(fields: readonly ReadingField[]): FastReadingDecoder {
+  const steps = fields.map((f, i): ValueStep => ({ key: f.key, prefix: ',' + f.key + '=', lo: f.lo, hi: f.hi, optional: f.optional, slot: i }));
+  const measurements = steps.filter((s) => fields[s.slot].block === 'measurement');
+  const counters = steps.filter((s) => fields[s.slot].block === 'counter');
+  // Per table row: the value found (undefined while absent).
+  const values: (Value | undefined)[] = steps.map(() => undefined);
+  const build = readingBuilder(fields);
+  const scan = new Scan();
+
+  /** The block's values into their slots; false at the first that is not as expected. */
+  const readBlock = (block: readonly ValueStep[]): boolean => {
+    const s = scan;
+    for (let i = 0; i < block.length; i++) {
+      const step = block[i];
+      if (step.optional) {
+        values[step.slot] = undefined;
+        if (!s.line.startsWith(step.prefix, s.pos)) continue;
+      }
+      if (!s.literal(step.prefix) || !s.number(false, true)) return false;
+      if (s.isNull) values[step.slot] = null;
+      else {
+        const x = s.num;
+        if (!(x >= step.lo && x <= step.hi)) return false;
+        values[step.slot] = x;
+      }
+    }
+    return true;
+  };
+
+  const unsigned = (k: string, lo: number): number => {
+    if (!scan.literal(k) || !scan.number(true, false)) return -1;
+    const x = scan.num;
+    return x >= lo && x <= UINT32_MAX ? x : -1;
+  };
+
+  const decode = (star: number): ReadingFrame | null => {
+    const s = scan;
+    if (!s.literal('R,v=1,')) return null;
     const seq = unsigned('seq=', 1);
-    if (seq < 0 || !s.lit(',')) return null;
+    if (seq < 0 || !s.literal(',')) return null;
     const boot = unsigned('boot=', 0);
-    if (boot < 0 || !s.lit(',up=') || !s.number(false, false)) return null;
+    if (boot < 0 || !s.literal(',up=') || !s.number(false, false)) return null;
     const up = s.num;
-    if (!(up >= RANGES.s.lo && up <= RANGES.s.hi)) return null;
-    const bv = value(',bv=', 'v'); if (bv === undefined) return null;
-    const ba = value(',ba=', 'a'); if (ba === undefined) return null;
-    const bw = value(',bw=', 'w'); if (bw === undefined) return null;
-    const lv = value(',lv=', 'v'); if (lv === undefined) return null;
-    const la = value(',la=', 'a'); if (la === undefined) return null;
-    const lw = value(',lw=', 'w'); if (lw === undefined) return null;
-    const sv = value(',sv=', 'v'); if (sv === undefined) return null;
-    let sa: number | null | undefined;
-    let sw: number | null | undefined;
-    let hasSa = false;
-    let hasSw = false;
-    if (line.startsWith(',sa=', s.pos)) {
-      hasSa = true;
-      sa = value(',sa=', 'a'); if (sa === undefined) return null;
-    }
-    if (line.startsWith(',sw=', s.pos)) {
-      hasSw = true;
-      sw = value(',sw=', 'w'); if (sw === undefined) return null;
-    }
-    if (!s.lit(',chg=')) return null;
+    if (!(up >= UPTIME.lo && up <= UPTIME.hi)) return null;
+    if (!readBlock(measurements) || !s.literal(',chg=')) return null;
     const chg = s.oneOf(BIT_LIST);
-    if (chg === null || !s.lit(',why=')) return null;
+    if (chg === null || !s.literal(',why=')) return null;
     const why = s.oneOf(REASON_LIST);
-    if (why === null || !s.lit(',mode=')) return null;
+    if (why === null || !s.literal(',mode=')) return null;
     const mode = s.oneOf(MODE_LIST);
-    if (mode === null || !s.lit(',flt=')) return null;
+    if (mode === null || !s.literal(',flt=')) return null;
     const flt = s.hex4();
-    if (flt < 0 || (flt & FLT_RESERVED) !== 0) return null;
-    const bahi = value(',bahi=', 'ah'); if (bahi === undefined) return null;
-    const baho = value(',baho=', 'ah'); if (baho === undefined) return null;
-    const bwhi = value(',bwhi=', 'wh'); if (bwhi === undefined) return null;
-    const bwho = value(',bwho=', 'wh'); if (bwho === undefined) return null;
-    const lahi = value(',lahi=', 'ah'); if (lahi === undefined) return null;
-    const laho = value(',laho=', 'ah'); if (laho === undefined) return null;
-    const lwhi = value(',lwhi=', 'wh'); if (lwhi === undefined) return null;
-    const lwho = value(',lwho=', 'wh'); if (lwho === undefined) return null;
+    if (flt < 0 || (flt & FLT_RESERVED) !== 0 || !readBlock(counters)) return null;
     // Anything after the last known field (a key from newer firmware) is the decoder's job.
-    if (s.pos !== star || ((s.crc ^ -1) >>> 0) !== sent) return null;
-    // Key order as the protocol decoder builds it, so both give the same JSON.
-    const r: ReadingFrame = {
-      type: 'R', seq, boot, up, bv, ba, bw, lv, la, lw, sv,
-      chg: chg === '1' ? 1 : 0, why, mode, flt,
-      bahi, baho, bwhi, bwho, lahi, laho, lwhi, lwho,
-    };
-    if (hasSa) r.sa = sa;
-    if (hasSw) r.sw = sw;
-    return r;
-  } finally {
-    s.line = ''; // no reference to the chunk once done
-  }
+    if (s.pos !== star || ((s.crc ^ -1) >>> 0) !== s.sent) return null;
+    return build(seq, boot, up, chg === '1' ? 1 : 0, why, mode, flt, values);
+  };
+
+  /**
+   * The frame if `line` is a reading in the firmware's own form that the protocol decoder
+   * accepts; null otherwise (then ask decodeLine). `line` is one line without its newline.
+   */
+  return (line: string): ReadingFrame | null => {
+    const n = line.length;
+    if (n > MAX_LINE_LENGTH || n < 20) return null;
+    // Console prompts and echo end up before the last '$', as in the protocol decoder.
+    const start = line.lastIndexOf('$');
+    const star = n - 9;
+    if (start < 0 || star <= start || line.charCodeAt(star) !== 42) return null;
+    let sent = 0;
+    for (let i = star + 1; i < n; i++) {
+      const c = line.charCodeAt(i);
+      const d = c >= 48 && c <= 57 ? c - 48 : c >= 65 && c <= 70 ? c - 55 : -1;
+      if (d < 0) return null;
+      sent = sent * 16 + d;
+    }
+    const s = scan;
+    s.line = line;
+    s.pos = start + 1;
+    s.end = star;
+    s.crc = -1;
+    s.sent = sent;
+    try {
+      return decode(star);
+    } finally {
+      s.line = ''; // no reference to the chunk once done
+    }
+  };
 }
+
+/** The bridge's fast path for the real table. */
+export const fastReading: FastReadingDecoder = fastReadingDecoder(READING_FIELDS);

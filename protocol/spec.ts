@@ -93,7 +93,8 @@ export const COMMANDS = '|status|get|set|force|save|reset-energy|console|';
 export const BITS = '|0|1|';
 export const SET_ARGS = '|bon|boff|sdn|sup|dwell|period|';
 export const FORCE_ARGS = '|mode|for|';
-export const R_KEYS = '|seq|boot|up|bv|ba|bw|lv|la|lw|sv|sa|sw|chg|why|mode|flt|bahi|baho|bwhi|bwho|lahi|laho|lwhi|lwho|';
+/** A reading's structural keys; its measured values are the rows of fields.ts. */
+export const READING_HEADER_KEYS = '|seq|boot|up|chg|why|mode|flt|';
 export const E_KEYS = '|boot|up|kind|fw|msg|';
 export const A_KEYS = '|id|ok|err|msg|';
 

@@ -36,7 +36,7 @@ export function channelDrawing(board: ComparatorBoardParts, id: ChannelId): stri
   const maxInPlus = Math.max(comparatorInputV(board, ch, input.max, false), comparatorInputV(board, ch, input.max, true));
   const pot = potHalves(ch);
   const what = id === 'battery' ? 'battery' : 'panel';
-  const s = new Sheet(1000, 600, `${id === 'battery' ? 'Battery' : 'Sun'} comparator`);
+  const s = new Sheet(1000, 640, `${id === 'battery' ? 'Battery' : 'Sun'} comparator`);
   s.text(20, 30, `${id === 'battery' ? 'Battery' : 'Sun'} comparator (XU1${sfx}, one half of the LM393) — ${id}-comparator.cir`, { bold: true, size: 18 });
   s.text(20, 52, `OUT goes low (charger ON) when the ${what} falls below ${volts(trips.fallingV, 3)}; it is released when the ${what} rises above ${volts(trips.risingV, 3)}.`, { size: 13 });
 
@@ -67,7 +67,19 @@ export function channelDrawing(board: ComparatorBoardParts, id: ChannelId): stri
   s.wire([850, 220], [850, 300]);
   s.dot([850, 300]);
   s.netLabel([905, 300], `OUT_${sfx}`);
-  s.text(905, 320, ['to D' + sfx + ' → REMOTE', '(comparator-board)'], { anchor: 'middle', size: 12 });
+
+  // REMOTE through this channel's Schottky: with OUT low the transistor sinks REMOTE's pull-up
+  // current too, and that sets V_OL and so the rising trip.
+  s.dot([900, 300]);
+  s.diode([900, 400], [900, 300], `D${sfx}`, 'Schottky', 'right');
+  s.dot([900, 400]);
+  s.text(910, 420, 'REMOTE', { bold: true, size: 12, color: '#1f4e9c' });
+  s.wire([900, 400], [800, 400]);
+  s.supply([800, 330], `+${board.vcc} V`);
+  s.resistor([800, 330], [800, 400], 'RREM', ohms(board.rRemotePullup), 'left');
+  s.wire([900, 400], [900, 470]);
+  s.resistor([900, 470], [900, 560], 'RHEP', [ohms(HEP600_REMOTE_LOAD_OHMS), '(assumed)'], 'right');
+  s.ground([900, 560]);
 
   // Reference divider into IN−.
   s.supply([460, 330], `+${board.vcc} V`);
@@ -78,11 +90,13 @@ export function channelDrawing(board: ComparatorBoardParts, id: ChannelId): stri
   s.resistor([460, 420], [460, 510], 'RREFB', ohms(board.rRefBottom), 'left');
   s.ground([460, 510]);
 
-  s.note(620, 450, [
+  s.note(20, 480, [
     'Computed trip points (hardware/comparator.ts)',
     `falls below ${volts(trips.fallingV, 3)} → OUT low → charger ON`,
     `rises above ${volts(trips.risingV, 3)} → OUT released`,
     `IN+ ≤ ${volts(maxInPlus, 2)} at ${input.max} V; LM393 limit ${volts(board.vcc - board.inputHeadroomV, 2)}`,
+    `LM393 typical: V_OL = ${ohms(board.outputOnOhms)} × sink current, bias ${(board.inputBiasA * 1e9).toFixed(0)} nA;`,
+    `IBOTHER is the other channel's IN− bias, also drawn from Vref.`,
     `RPOT${sfx} in the netlist: RPOTU${sfx} ${ohms(pot.upper)} above the wiper,`,
     `RPOTL${sfx} ${ohms(pot.lower)} below it.`,
   ]);

@@ -14,6 +14,8 @@ import { COMPARATOR_BOARD, ComparatorBoardParts, REMOTE_DRIVER } from '../hardwa
 import { boardDrawing, channelDrawing, remoteDriverDrawing } from './drawings';
 import { RemoteDriverParts, allNetlists } from './netlists';
 import { tripTable, tripTableMarkdown } from './simulate';
+import { parameters, toleranceNetlist } from './tolerance';
+import { MONTE_CARLO_RUNS, SEED } from './tolerance-report';
 
 export const SCHEMATICS_DIR = __dirname;
 
@@ -31,6 +33,8 @@ export function generatedFiles(board: ComparatorBoardParts = COMPARATOR_BOARD, d
     { file: 'sun-comparator.svg', text: channelDrawing(board, 'sun') },
     { file: 'comparator-board.svg', text: boardDrawing(board, driver) },
     { file: 'remote-driver.svg', text: remoteDriverDrawing(driver) },
+    // The tolerance netlist as a person can run it by hand: the Monte Carlo and the typical board.
+    { file: 'comparator-tolerance.cir', text: toleranceNetlist(board, { monteCarlo: MONTE_CARLO_RUNS, seed: SEED, fixed: [parameters().map(() => 0)] }).text },
   ];
 }
 

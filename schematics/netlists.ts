@@ -24,23 +24,21 @@ export interface Netlist {
 }
 
 /**
- * Our behavioural LM393 channel. The firmware's arithmetic assumes an ideal comparator
- * (no input current, OUT at 0 V when on); the model stays close to that so a disagreement
- * between SPICE and comparatorTripPoints() means a wrong network, not a model artefact.
+ * Our behavioural LM393 channel. The decision and its lag are idealised (a steep tanh,
+ * one pole); the DC errors are the datasheet's, taken from the board parts: the
+ * saturated output is a resistance (V_OL = sink current × outputOnOhms), the input
+ * offset shifts the decision, and each input sources its bias current. These are the
+ * effects comparatorTripPoints() includes, so SPICE and the arithmetic must agree.
  */
 export const LM393_MODEL = {
-  /** Differential input scale of the tanh decision: ≈ 25 000 V/V at the midpoint, steep enough that the trip sits within ~0.1 mV of IN− yet smooth for Newton. */
+  /** Differential input scale of the tanh decision: ≈ 25 000 V/V at the midpoint, steep enough that the trip sits within ~0.1 mV of the switching point yet smooth for Newton. */
   decisionScaleV: 20e-6,
-  /** Output transistor fully on: LM393 sinks a few mA at ~0.1 V, i.e. tens of ohms; 5 Ω keeps V_OL ≈ 0 as the arithmetic assumes. */
-  onOhms: 5,
   /** First-order lag of the decision: the only state in the loop, so positive feedback latches in a transient run. */
   lagSeconds: 50e-9,
-  /** Datasheet: inputs must stay at least this far below VCC. */
-  inputHeadroomV: 1.5,
 };
 
-/** Our small-signal Schottky (BAT54-class: ~0.3 V at 1 mA) for the diode-OR into REMOTE. */
-export const SCHOTTKY_MODEL = 'D(IS=16n N=1.05 RS=2 CJO=10p BV=30 IBV=1u)';
+/** Our small-signal Schottky (BAT54-class: ~0.3 V at 1 mA; a Schottky barrier's EG and XTI, so its drop falls ≈ 1 mV/°C) for the diode-OR into REMOTE. */
+export const SCHOTTKY_MODEL = 'D(IS=16n N=1.05 RS=2 CJO=10p BV=30 IBV=1u EG=0.69 XTI=2)';
 
 /**
  * Our Gummel-Poon 2N3904, from datasheet-typical figures: hFE ≈ 200 at 1–10 mA falling
@@ -55,7 +53,7 @@ export const NPN_2N3904_MODEL =
 /**
  * Assumed load of the HEP-600C-12's REMOTE input: a logic input, modelled as 100 kΩ to
  * ground. The OFF level is the pull-up/load divider, so REMOTE stays above the 4.0 V OFF
- * threshold only while the load is ≥ 4.7 kΩ × 4 / (5 − 4) ≈ 18.8 kΩ (see README).
+ * threshold only while the load is ≥ 4 × the pull-up / (5 − 4) at nominal parts (13.2 kΩ with 3.3 kΩ; see README).
  */
 export const HEP600_REMOTE_LOAD_OHMS = 100e3;
 
@@ -110,22 +108,28 @@ export function potHalves(ch: ComparatorChannelParts): { upper: number; lower: n
   return { upper: (1 - ch.potWiper) * ch.rPot, lower: ch.potWiper * ch.rPot };
 }
 
-function lm393Subcircuit(): string[] {
+function lm393Subcircuit(board: ComparatorBoardParts): string[] {
   const m = LM393_MODEL;
   const rLag = 1000;
   return [
-    '* Behavioural LM393 channel (ours). Pins: IN+ IN- OUT VCC CMM.',
-    '* dec: 1 when IN+ < IN- (transistor on), 0 when IN+ > IN-, tanh-smooth in between.',
-    '* OUT is open collector: a current sink of v(lag)*v(out)/Ron, so it can pull low but never source.',
-    '* Inputs draw no current (LM393: 25 nA, i.e. < 1 mV across these ~20 k sources).',
-    '* CMM is the common-mode headroom, VCC - 1.5 V - max(IN+, IN-): outside the datasheet\'s',
-    '* input range when negative, where the real part\'s output is not guaranteed. The checks flag it.',
-    '.subckt lm393_oc inp inn out vcc cmm',
-    `Bdec dec 0 V = 0.5*(1 - tanh((v(inp)-v(inn))/${spiceNumber(m.decisionScaleV)}))`,
+    '* Behavioural LM393 channel (ours). Pins: IN+ IN- OUT VCC CMM; params: input offset, bias current, output on-resistance.',
+    '* dec: 1 when IN+ - IN- < vos (transistor on), 0 above, tanh-smooth in between.',
+    '* OUT is open collector: a current sink of v(lag)*v(out)/ron, so it can pull low but never source;',
+    '* fully on, V_OL = sink current x ron (the datasheet\'s V_OL at 4 mA, scaled to this current).',
+    '* Each input sources ib (PNP input stage: the bias current flows out of the pins).',
+    `* CMM is the common-mode headroom, VCC - ${spiceNumber(board.inputHeadroomV)} V - max(IN+, IN-): outside the datasheet\'s`,
+    '* input range at 25 C when negative, where the real part\'s output is not guaranteed. The checks flag it.',
+    `.subckt lm393_oc inp inn out vcc cmm params: vos=0 ib=${spiceNumber(board.inputBiasA)} ron=${spiceNumber(board.outputOnOhms)}`,
+    `Bdec dec 0 V = 0.5*(1 - tanh((v(inp)-v(inn)-vos)/${spiceNumber(m.decisionScaleV)}))`,
     `Rlag dec lag ${spiceNumber(rLag)}`,
     `Clag lag 0 ${spiceNumber(m.lagSeconds / rLag)}`,
-    `Bout out 0 I = v(lag)*max(v(out), 0)/${spiceNumber(m.onOhms)}`,
-    `Bcm cmm 0 V = v(vcc) - ${spiceNumber(m.inputHeadroomV)} - max(v(inp), v(inn))`,
+    'Bout out 0 I = v(lag)*max(v(out), 0)/ron',
+    // A few pF on the output (the real pin has them): without any charge there, the node is
+    // algebraic and Newton can accept a wild point when both outputs switch in one step.
+    'Cout out 0 5p',
+    'Iinp 0 inp DC {ib}',
+    'Iinn 0 inn DC {ib}',
+    `Bcm cmm 0 V = v(vcc) - ${spiceNumber(board.inputHeadroomV)} - max(v(inp), v(inn))`,
     '.ends lm393_oc',
   ];
 }
@@ -145,7 +149,7 @@ function channelLines(board: ComparatorBoardParts, id: ChannelId, vin: string, v
     `RIN${p} ${n('wiper')} ${n('inp')} ${spiceNumber(ch.rIn)}`,
     `RFB${p} ${n('out')} ${n('inp')} ${spiceNumber(ch.rFeedback)}`,
     `RPU${p} ${vcc} ${n('out')} ${spiceNumber(ch.rPullup)}`,
-    `XU1${p} ${n('inp')} vref ${n('out')} ${vcc} ${n('cmm')} lm393_oc`,
+    `XU1${p} ${n('inp')} vref ${n('out')} ${vcc} ${n('cmm')} lm393_oc vos=${spiceNumber(board.inputOffsetV)}`,
   ];
 }
 
@@ -188,6 +192,19 @@ function controlBlock(analysis: string[], writes: string[]): string[] {
   ];
 }
 
+/** REMOTE's pull-up and the charger's input, the models, and a transient at `maxStep` to `tStop`. */
+function remoteAndModels(board: ComparatorBoardParts, maxStep: number, tStop: number): string[] {
+  return [
+    `RREM vcc remote ${spiceNumber(board.rRemotePullup)}`,
+    `RHEP remote 0 ${spiceNumber(HEP600_REMOTE_LOAD_OHMS)}`,
+    '',
+    ...lm393Subcircuit(board),
+    `.model schottky ${SCHOTTKY_MODEL}`,
+    '',
+    `.tran ${spiceNumber(maxStep)} ${spiceNumber(tStop)} 0 ${spiceNumber(maxStep)}`,
+  ];
+}
+
 /** The input a channel senses and the range it is swept over. */
 export function channelInput(id: ChannelId): { node: string; min: number; max: number } {
   const r = id === 'battery' ? VOLTAGE_RANGES.battery : VOLTAGE_RANGES.panel;
@@ -196,8 +213,10 @@ export function channelInput(id: ChannelId): { node: string; min: number; max: n
 
 /**
  * One channel alone: its input ramps min → max → min, VCC is an ideal 5 V (the regulator
- * is in comparator-board.cir). The diode into REMOTE is left out: it only conducts while
- * OUT is held low by the output transistor, where it cannot move IN+.
+ * is in comparator-board.cir). The diode into REMOTE, REMOTE's pull-up and the charger's
+ * input are here too: with OUT low the transistor sinks REMOTE's current, which sets V_OL
+ * and so the rising trip. The other channel is released (its diode blocks), the case the
+ * firmware's defaults take.
  */
 export function channelNetlist(board: ComparatorBoardParts, id: ChannelId, sweep: SweepOptions = DEFAULT_SWEEP): Netlist {
   const name = `${id}-comparator`;
@@ -216,10 +235,10 @@ export function channelNetlist(board: ComparatorBoardParts, id: ChannelId, sweep
     `VIN ${input.node} 0 ${trianglePwl(input.min, input.max, sweep.rampSeconds, 1)}`,
     ...referenceLines(board, 'vcc'),
     ...channelLines(board, id, input.node, 'vcc'),
-    '',
-    ...lm393Subcircuit(),
-    '',
-    `.tran ${spiceNumber(maxStep)} ${spiceNumber(tStop)} 0 ${spiceNumber(maxStep)}`,
+    `D${id === 'battery' ? 'B' : 'S'} remote out_${s} schottky`,
+    `* the other channel's IN- also draws its bias current from the reference`,
+    `IBOTHER 0 vref DC ${spiceNumber(board.inputBiasA)}`,
+    ...remoteAndModels(board, maxStep, tStop),
     ...controlBlock(['run'], [`wrdata ${data} v(${input.node}) v(inp_${s}) v(vref) v(out_${s}) v(cmm_${s})`]),
     '.end',
   ];
@@ -277,13 +296,7 @@ export function boardNetlist(
     '* diode-OR: cathodes at the comparator outputs, anodes on REMOTE',
     'DB remote out_b schottky',
     'DS remote out_s schottky',
-    `RREM vcc remote ${spiceNumber(driver.rRemotePullup)}`,
-    `RHEP remote 0 ${spiceNumber(HEP600_REMOTE_LOAD_OHMS)}`,
-    '',
-    ...lm393Subcircuit(),
-    `.model schottky ${SCHOTTKY_MODEL}`,
-    '',
-    `.tran ${spiceNumber(maxStep)} ${spiceNumber(tStop)} 0 ${spiceNumber(maxStep)}`,
+    ...remoteAndModels(board, maxStep, tStop),
     ...controlBlock(['run'], [
       `wrdata ${data} v(vbat) v(vpanel) v(vcc) v(vref) v(inp_b) v(inp_s) v(out_b) v(out_s) v(remote) v(cmm_b) v(cmm_s)`,
     ]),

@@ -3,14 +3,10 @@
  * flags), starts the bridge, and stops it cleanly on SIGINT/SIGTERM (fsyncs the spool,
  * saves cursors, publishes "offline"). A replay source exits once every sink confirmed it.
  */
-// First: the heap policy must be in force before the other modules load (see the module).
-import '../bridge/src/heap-policy';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Bridge } from '../bridge/src/bridge';
-import { helpText, parseCliArgs } from '../bridge/src/config/cli-args';
-import { ENV_CONFIG_FILE, redactConfig, resolveConfig } from '../bridge/src/config/resolve-config';
-import { createLogger } from '../bridge/src/log/logger';
+// The front door loads the heap policy before any other bridge module (see heap-policy.ts).
+import { Bridge, createLogger, ENV_CONFIG_FILE, helpText, parseCliArgs, redactConfig, resolveConfig } from '../bridge/src';
 
 const BUNDLE_DEFAULT = path.join(__dirname, '..', 'bridge', 'dist', 'bridge.js');
 
@@ -82,7 +78,7 @@ async function main(): Promise<number> {
 
 /**
  * Bundles this entry and the bridge into one CommonJS file for plain `node`. Packages
- * with native parts (serialport) stay external and resolve from node_modules, so the
+ * with native parts (serialport, i2c-bus) stay external and resolve from node_modules, so the
  * file must live inside the project (bridge/dist by default) or beside a node_modules.
  */
 async function build(outFile: string): Promise<number> {
@@ -104,7 +100,7 @@ async function build(outFile: string): Promise<number> {
     minifySyntax: true,
     legalComments: 'none',
     charset: 'ascii',
-    external: ['serialport', '@serialport/*', 'esbuild'],
+    external: ['serialport', '@serialport/*', 'i2c-bus', 'esbuild'],
     define: { 'process.env.SOLAR_BRIDGE_BUILD_VERSION': JSON.stringify(version()) },
     logLevel: 'warning',
   });

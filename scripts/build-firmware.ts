@@ -4,7 +4,9 @@
  * 1. tsc compiles firmware/src (and the hardware/ it imports) to ES5 with ES modules, so
  *    the bundler can drop what the firmware does not use.
  * 2. esbuild bundles and minifies it into one IIFE, with the board constants computed
- *    from hardware/ (firmwareBoard) written in as the module board-data.js.
+ *    from hardware/ (firmwareBoard) written in as the module board-data.js, and the
+ *    reading writer generated from the protocol's field table (readingWriterSource)
+ *    written over reading-writer.js, so the table itself never ships.
  * 3. The result is checked: it must parse as ECMAScript 5 (acorn), use no global that a
  *    2v2x Espruino may lack (Map, Set, Promise, Number.isFinite…), no bare require()
  *    (bundlers turn it into a Node shim), and fit the 12 KB budget.
@@ -16,6 +18,8 @@ import path from 'node:path';
 import * as acorn from 'acorn';
 import * as esbuild from 'esbuild';
 import { firmwareBoard } from '../firmware/src/board';
+import { readingWriterSource } from '../firmware/src/reading-writer';
+import { READING_FIELDS } from '../protocol/fields';
 
 export const BUDGET_BYTES = 12 * 1024;
 const root = path.join(__dirname, '..');
@@ -119,6 +123,7 @@ export async function buildFirmware(): Promise<{ bytes: number; path: string }> 
     }
     fs.writeFileSync(path.join(out, 'firmware', 'src', 'board-data.js'),
       `export var BOARD = ${jsLiteral(firmwareBoard(version))};\n`);
+    fs.writeFileSync(path.join(out, 'firmware', 'src', 'reading-writer.js'), readingWriterSource(READING_FIELDS));
     const result = await esbuild.build({
       entryPoints: [path.join(out, 'firmware', 'src', 'main.js')],
       bundle: true,

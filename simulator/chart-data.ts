@@ -3,7 +3,7 @@
  * buckets (min, max and mean per series), so a week at 1 s polls costs the same
  * memory as an hour.
  */
-import type { ReadingRow } from './simulation';
+import type { ReadingRow } from './reading-row';
 
 export const SERIES = [
   'bv', 'trueBv', 'ba', 'la', 'trueChargerA', 'trueSolarA', 'sv', 'trueSv', 'irradiance', 'soc', 'chg',

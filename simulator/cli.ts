@@ -61,7 +61,7 @@ interrupted (Ctrl-C), after writing the outputs of the part that ran.`;
 }
 
 export function parseArgs(argv: string[]): CliOptions | 'help' {
-  const o: CliOptions = { scenario: 'day', seed: 1, quiet: false };
+  const parsed: CliOptions = { scenario: 'day', seed: 1, quiet: false };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     const value = (): string => {
@@ -80,29 +80,29 @@ export function parseArgs(argv: string[]): CliOptions | 'help' {
     switch (flag) {
       case '--help': case '-h': return 'help';
       case '--scenario': {
-        o.scenario = value();
-        if (!SCENARIOS[o.scenario]) throw new UsageError(`unknown scenario "${o.scenario}"; known: ${scenarioNames().join(', ')}`);
+        parsed.scenario = value();
+        if (!SCENARIOS[parsed.scenario]) throw new UsageError(`unknown scenario "${parsed.scenario}"; known: ${scenarioNames().join(', ')}`);
         break;
       }
-      case '--hours': o.hours = number(0, false); if (o.hours === 0) throw new UsageError('--hours must be above 0'); break;
-      case '--seed': o.seed = number(0, true); if (o.seed > 4294967295) throw new UsageError('--seed must fit 32 bits'); break;
-      case '--out': o.out = value(); break;
+      case '--hours': parsed.hours = number(0, false); if (parsed.hours === 0) throw new UsageError('--hours must be above 0'); break;
+      case '--seed': parsed.seed = number(0, true); if (parsed.seed > 4294967295) throw new UsageError('--seed must fit 32 bits'); break;
+      case '--out': parsed.out = value(); break;
       case '--serve': {
         try {
-          o.serve = parseEndpoint(value());
+          parsed.serve = parseEndpoint(value());
         } catch (e) {
           throw new UsageError((e as Error).message);
         }
         break;
       }
-      case '--speed': o.speed = number(0, false); if (o.speed === 0) throw new UsageError('--speed must be above 0'); break;
-      case '--firmware': o.firmware = value(); break;
-      case '--storage': o.storage = value(); break;
-      case '--quiet': o.quiet = true; break;
+      case '--speed': parsed.speed = number(0, false); if (parsed.speed === 0) throw new UsageError('--speed must be above 0'); break;
+      case '--firmware': parsed.firmware = value(); break;
+      case '--storage': parsed.storage = value(); break;
+      case '--quiet': parsed.quiet = true; break;
       default: throw new UsageError(`unknown argument ${flag} (try --help)`);
     }
   }
-  return o;
+  return parsed;
 }
 
 function formatHours(s: number): string {
@@ -209,16 +209,16 @@ export async function main(argv: string[]): Promise<number> {
       failure: failure ? String((failure as Error).message ?? failure) : null,
     });
   }
-  const cmp = sim.comparatorResult;
-  const r = sim.chart.rows;
+  const comparison = sim.comparatorResult;
+  const readings = sim.chart.rows;
   let on = 0;
   for (let b = 0; b < sim.chart.points; b++) on += sim.chart.series.chg.sum[b];
   const parts = [
     `sim ${sim.scenario.name} seed=${sim.seed}: ${formatHours(sim.clock.now)} simulated in ${wallS.toFixed(1)} s (${Math.round(sim.clock.now / Math.max(wallS, 1e-3))}× real time)`,
-    `${r} readings, ${sim.frames.total} frames, ${sim.frames.lines - sim.frames.total} other lines`,
+    `${readings} readings, ${sim.frames.total} frames, ${sim.frames.lines - sim.frames.total} other lines`,
     `${sim.mcu.resets.length} MCU resets`,
-    `charger ON ${r ? Math.round(on / r * 100) : 0}% of polls`,
-    cmp ? `comparator check ${cmp.violations} violations in ${cmp.checked} polls` : 'no thresholds from the firmware',
+    `charger ON ${readings ? Math.round(on / readings * 100) : 0}% of polls`,
+    comparison ? `comparator check ${comparison.violations} violations in ${comparison.checked} polls` : 'no thresholds from the firmware',
   ];
   if (opts.out) parts.push(`wrote ${opts.out}`);
   process.stdout.write(parts.join('; ') + '\n');
@@ -230,11 +230,11 @@ export async function main(argv: string[]): Promise<number> {
     log('interrupted: outputs cover the simulated part only');
     return 130;
   }
-  if (cmp && cmp.violations > 0) {
-    for (const v of cmp.examples.slice(0, 3)) log(`comparator violation at t=${v.t.toFixed(1)} s: ${v.detail}`);
+  if (comparison && comparison.violations > 0) {
+    for (const v of comparison.examples.slice(0, 3)) log(`comparator violation at t=${v.t.toFixed(1)} s: ${v.detail}`);
     return 1;
   }
-  if (!cmp && !interrupted) return 1;
+  if (!comparison && !interrupted) return 1;
   return 0;
 }
 

@@ -52,21 +52,21 @@ export interface ComparatorResult {
 }
 
 /**
- * A Schmitt trigger seen through measurement error: within `m` of the threshold that
+ * A Schmitt trigger seen through measurement error: within `margin` of the threshold that
  * would flip it, it may or may not have flipped. Near the other threshold nothing can
  * happen (a released latch passing batteryOffV on the way down stays released).
  */
-function latch(state: Latch, v: number, on: number, off: number, m: number): Latch {
-  if (v < on - m) return 'set';
-  if (v > off + m) return 'released';
-  if (state === 'released' && v <= on + m) return 'unknown';
-  if (state === 'set' && v >= off - m) return 'unknown';
+function latch(state: Latch, v: number, on: number, off: number, margin: number): Latch {
+  if (v < on - margin) return 'set';
+  if (v > off + margin) return 'released';
+  if (state === 'released' && v <= on + margin) return 'unknown';
+  if (state === 'set' && v >= off - margin) return 'unknown';
   return state;
 }
 
 export class ComparatorCheck {
-  private readonly th: ChargerThresholds;
-  private readonly m: ComparatorMargins;
+  private readonly thresholds: ChargerThresholds;
+  private readonly margins: ComparatorMargins;
   private battery: Latch = 'unknown';
   private sun: Latch = 'unknown';
   private previous: 0 | 1 | null = null;
@@ -74,12 +74,12 @@ export class ComparatorCheck {
   private readonly result: ComparatorResult = { checked: 0, ambiguous: 0, failsafe: 0, hostControlled: 0, violations: 0, examples: [] };
 
   constructor(thresholds: ChargerThresholds, margins: ComparatorMargins = DEFAULT_MARGINS) {
-    this.th = thresholds;
-    this.m = margins;
+    this.thresholds = thresholds;
+    this.margins = margins;
   }
 
   push(row: CheckedRow): void {
-    const th = this.th;
+    const thresholds = this.thresholds;
     if (row.boot !== this.boot) {
       // A rebooted MCU has lost its latches and chooses afresh inside the hysteresis band.
       this.boot = row.boot;
@@ -87,8 +87,8 @@ export class ComparatorCheck {
       this.sun = 'unknown';
       this.previous = null;
     }
-    this.battery = latch(this.battery, row.trueBatteryV, th.batteryOnV, th.batteryOffV, this.m.batteryV);
-    this.sun = latch(this.sun, row.trueSolarV, th.sunDownV, th.sunUpV, this.m.solarV);
+    this.battery = latch(this.battery, row.trueBatteryV, thresholds.batteryOnV, thresholds.batteryOffV, this.margins.batteryV);
+    this.sun = latch(this.sun, row.trueSolarV, thresholds.sunDownV, thresholds.sunUpV, this.margins.solarV);
     const expected: 0 | 1 | null = this.battery === 'set' || this.sun === 'set' ? 1
       : this.battery === 'released' && this.sun === 'released' ? 0 : null;
     const r = this.result;

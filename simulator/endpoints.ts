@@ -98,8 +98,8 @@ export async function startPtyEndpoint(path: string, onData: (data: string) => v
   const inner = await startTcpEndpoint('127.0.0.1', 0, onData);
   const port = Number(inner.address.slice(inner.address.lastIndexOf(':') + 1));
   if (fs.existsSync(path)) {
-    const st = fs.lstatSync(path);
-    if (!st.isSymbolicLink()) {
+    const existing = fs.lstatSync(path);
+    if (!existing.isSymbolicLink()) {
       await inner.close();
       throw new Error(`--serve pty:${path}: ${path} exists and is not a symlink; refusing to replace it`);
     }

@@ -12,10 +12,24 @@ import {
 } from '../hardware';
 
 export interface BatteryParams {
-  /** Bank capacity at the 20-hour rate. */
+  /** Nameplate capacity of the bank (its C20 rating), Ah. */
   capacityAh: number;
-  /** Resting (open-circuit) voltage against state of charge, 25 °C: [soc, volts], soc ascending. */
+  /** Ageing: the capacity the bank still holds, as a fraction of the nameplate (1 = new). */
+  usableFraction: number;
+  /**
+   * Kinetic battery model: the share of the charge in the available well, and the rate
+   * constant (per second) of the flow between the wells.
+   */
+  kibamC: number;
+  kibamK: number;
+  /** Resting voltage against the available well's fill level, 25 °C: [level, volts], level ascending. */
   ocvTable: Array<[number, number]>;
+  /** Resting voltage sits this much above the table after a charge and below it after a discharge. */
+  hysteresisV: number;
+  /** Charge moved (Ah) that swings the hysteresis fully from one side to the other. */
+  hysteresisAh: number;
+  /** Fraction of the stored charge lost per 30 days at 25 °C. */
+  selfDischargePerMonth: number;
   /** Ohmic resistance of the bank (cells, straps, terminals). */
   r0Ohm: number;
   /**
@@ -34,7 +48,7 @@ export interface BatteryParams {
   slowTauS: number;
   /** Share of the steady overpotential carried by the fast branch. */
   fastShare: number;
-  /** Coulombic efficiency of charge below gassingStartSoc; above it falls linearly to 0 at full. */
+  /** Coulombic efficiency of charge below the surface level gassingStartSoc; above it falls linearly to 0 at full. */
   chargeEfficiency: number;
   gassingStartSoc: number;
   initialSoc: number;
@@ -128,6 +142,13 @@ export interface LoadParams {
   burstMeanDurationS: number;
   /** RMS of the slow wander of the base power, as a fraction. */
   jitterFraction: number;
+  /**
+   * Day-to-day change of the cluster's work: each day's power is the previous day's times
+   * exp(N(0, spread)), kept between dayScaleMin and dayScaleMax (0 = every day alike).
+   */
+  dayToDaySpread: number;
+  dayScaleMin: number;
+  dayScaleMax: number;
 }
 
 export interface AdcParams {
@@ -160,6 +181,16 @@ export function defaultPlantParams(): PlantParams {
   return {
     battery: {
       capacityAh: BATTERY_BANK.count * BATTERY_BANK.ahEach,
+      usableFraction: 1,
+      // Assumed, checked against the rate table of typical 100–105 Ah AGM datasheets
+      // (10 h, 5 h and 1 h capacities ≈ 93 %, 85 % and 60 % of the 20 h figure). The wells
+      // alone give 98.5 %, 97 %, 94 % and 77 % of the total at the 20, 10, 5 and 1 h rates
+      // (99.7 % at the cluster's ≈ 100 h rate); the discharge knee of the voltage (below)
+      // takes the terminal to the 11 V cut-off before the well is dry at high rates. A
+      // slower exchange (0.3 / h with c = 0.45) fits the discharge table alone but leaves
+      // a constant-voltage charge at 95 % after 12 h, which no AGM does.
+      kibamC: 0.5,
+      kibamK: 0.8 / 3600,
       // Typical AGM resting voltages at 25 °C (12.85 V full, ≈ 12.2 V at half); below
       // 10 % the curve is the effective rest voltage of an exhausted bank, which is what
       // takes it to the MP3735's 11 V cut-off under the cluster's light load.
@@ -167,13 +198,19 @@ export function defaultPlantParams(): PlantParams {
         [0.00, 11.00], [0.03, 11.40], [0.10, 11.66], [0.20, 11.82], [0.30, 11.96], [0.40, 12.10],
         [0.50, 12.24], [0.60, 12.38], [0.70, 12.50], [0.80, 12.62], [0.90, 12.75], [1.00, 12.85],
       ],
+      // Assumed: lead-acid resting voltage shows tens of millivolts of hysteresis between
+      // charge and discharge; ± 15 mV, swung over ≈ 2 % of capacity.
+      hysteresisV: 0.015,
+      hysteresisAh: 4,
+      // Typical AGM datasheets: ≈ 3 % a month at 25 °C.
+      selfDischargePerMonth: 0.03,
       // A 105 Ah AGM block is ≈ 4–5 mΩ; two in parallel plus straps ≈ 2.5 mΩ.
       r0Ohm: 0.0025,
-      // Fitted so a half-charged bank reads ≈ 13.7 V at 40 A (C/5), reaches 14.4 V near
+      // Acceptance is read at the available well's level. Fitted so a half-charged bank reads ≈ 13.7 V at 40 A (C/5), reaches 14.4 V near
       // 80 % at that current, and takes ≈ 4 A (2 % C) at 14.4 V when 95 % full and
       // ≈ 1.5 A when full: the usual shape of an AGM charge at constant voltage.
       chargeSlopeV: 0.3,
-      acceptanceTable: [[0, 1.0], [0.5, 0.45], [0.8, 0.106], [0.9, 0.045], [0.95, 0.02], [1.0, 0.0086]],
+      acceptanceTable: [[0, 1.0], [0.5, 0.45], [0.8, 0.106], [0.9, 0.05], [0.95, 0.03], [0.98, 0.016], [1.0, 0.0086]],
       // ≈ 30 mV of sag at the cluster's 1.8 A, ≈ 0.17 V at C/10 with the ohmic part.
       dischargeSlopeV: 0.05,
       dischargeRefA: 2.0,
@@ -184,7 +221,7 @@ export function defaultPlantParams(): PlantParams {
       slowTauS: 1800,
       fastShare: 0.6,
       chargeEfficiency: 0.97,
-      gassingStartSoc: 0.85,
+      gassingStartSoc: 0.95,
       initialSoc: 0.8,
     },
     panel: {
@@ -249,6 +286,9 @@ export function defaultPlantParams(): PlantParams {
       burstMeanIntervalS: 15 * 60,
       burstMeanDurationS: 4 * 60,
       jitterFraction: 0.02,
+      dayToDaySpread: 0,
+      dayScaleMin: 0.5,
+      dayScaleMax: 4,
     },
     adc: {
       referenceV: MCU_BOARD.adcReferenceV,

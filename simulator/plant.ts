@@ -14,7 +14,7 @@ import { MainsCharger } from './charger';
 import { ClusterLoad } from './load';
 import { ControllerStage, Mp3735 } from './mp3735';
 import type { PlantParams } from './plant-params';
-import { Random, deriveSeed, seededRandom } from './random';
+import { Random, deriveSeed, gaussian, seededRandom } from './random';
 import { PvArray, Weather, clearSkyPlaneIrradiance, dayOfYear, sunPosition } from './solar';
 
 export interface PlantStart {
@@ -59,6 +59,9 @@ export class Plant {
   panelLoadOhm = Infinity;
   private readonly start: PlantStart;
   private readonly pwmRandom: Random;
+  private readonly loadDayRandom: Random;
+  /** Today's multiple of the cluster's power (params.load.dayToDaySpread). */
+  loadDayScale = 1;
   private doyDay = -1;
   private doy = 1;
   /** Supply voltage at the cluster, for its constant-power current in the next step. */
@@ -75,6 +78,7 @@ export class Plant {
     this.charger = new MainsCharger(params.charger);
     this.load = new ClusterLoad(params.load, seededRandom(deriveSeed(seed, 'load')));
     this.pwmRandom = seededRandom(deriveSeed(seed, 'pwm'));
+    this.loadDayRandom = seededRandom(deriveSeed(seed, 'load-day'));
     const v = this.battery.ocv();
     this.loadSupplyV = v;
     this.truth = {
@@ -117,6 +121,11 @@ export class Plant {
     if (day !== this.doyDay) {
       this.doyDay = day;
       this.doy = dayOfYear(this.start.date, day);
+      const lp = p.load;
+      if (lp.dayToDaySpread > 0) {
+        const next = this.loadDayScale * Math.exp(lp.dayToDaySpread * gaussian(this.loadDayRandom));
+        this.loadDayScale = Math.min(lp.dayScaleMax, Math.max(lp.dayScaleMin, next));
+      }
     }
     const sun = sunPosition(p.site, this.doy, hour - day * 24, p.panel.tiltDeg);
     this.weather.step(dt, day);
@@ -132,7 +141,7 @@ export class Plant {
     const fullA = this.panels.currentInto(truth.batteryV, p.controller.panelPathOhm);
     // The controller closes its switch only when the panels can push current into the battery.
     const canCharge = fullA > 0.02;
-    const loadA = controller.loadConnected ? this.load.powerW() / (this.loadSupplyV > 6 ? this.loadSupplyV : 6) : 0;
+    const loadA = controller.loadConnected ? this.load.powerW() * this.loadDayScale / (this.loadSupplyV > 6 ? this.loadSupplyV : 6) : 0;
     const drawA = loadA + p.controller.selfConsumptionA;
     const ocv = battery.ocv();
     const sourceA = (v: number): number => charger.current(v) + (canCharge ? controller.chargeCurrent(v, fullA) : 0);

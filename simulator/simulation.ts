@@ -1,93 +1,35 @@
 /**
- * One simulated installation: the plant, two INA219 register models on I2C1, the solar
- * ADC and the REMOTE driver wired to an Espruino MCU running the firmware bundle, all on
- * one virtual clock. The event loop jumps from event to event (a timer, host input, a
- * scripted fault, the watchdog), advancing the plant in steps of at most maxStepS in
- * between, so a 1 s poll costs one plant step and one callback.
+ * One simulated installation (installation.ts) run over a scenario on its virtual clock.
+ * The event loop jumps from event to event (a timer, host input, a scripted step, the
+ * watchdog), advancing the plant in steps of at most maxStepS in between, so a 1 s poll
+ * costs one plant step and one callback.
  *
  * What the firmware writes to its host port is split into lines and decoded as the
  * bridge would; each reading becomes a row (the firmware's values beside the plant's
- * true ones) for readings.csv, the chart and the comparator check. After every boot the
- * simulation asks the firmware for its settings (`get`) so run.json can say which
- * thresholds it ran with.
+ * true ones, reading-row.ts) for readings.csv, the chart and the comparator check. After
+ * every boot the simulation asks the firmware for its settings (`get`) so run.json can
+ * say which thresholds it ran with.
  */
-import fs from 'node:fs';
 import {
-  ChargerThresholds, HOST_LINK, I2C_BUS, INA219_CHANNELS, REMOTE_DRIVER, SOLAR_INPUT,
+  ChargerThresholds, HOST_LINK, INA219_CHANNELS,
 } from '../hardware';
 import {
-  Command, DecodeResult, LineSplitter, MAX_LINE_LENGTH, ReadingFrame, decodeLine, encodeCommand,
+  Command, LineSplitter, MAX_LINE_LENGTH, ReadingFrame, ReplyFrame, decodeLine, encodeCommand,
 } from '../protocol';
-import { SolarAdc } from './adc';
-import { ComparatorCheck, ComparatorMargins, ComparatorResult, DEFAULT_MARGINS } from './comparator-check';
-import { EspruinoMcu, PinDrive, SerialName } from './espruino-shim';
-import { FlashStorage } from './flash-storage';
-import { VirtualI2cBus } from './i2c-bus';
-import { Ina219Errors, Ina219Model, sampleIna219BErrors } from './ina219-model';
-import { Plant } from './plant';
-import { PlantParams, defaultPlantParams } from './plant-params';
-import { deriveSeed, seededRandom } from './random';
-import { Scenario, ScenarioAction, SensorName, getScenario } from './scenarios';
+import type { SolarAdc } from './adc';
 import { ChartData } from './chart-data';
-
-export interface ReadingRow {
-  t: number;
-  seq: number;
-  boot: number;
-  up: number;
-  bv: number | null; ba: number | null; bw: number | null;
-  lv: number | null; la: number | null; lw: number | null;
-  sv: number | null;
-  chg: 0 | 1;
-  why: string;
-  mode: string;
-  flt: number;
-  /** Energy counters as reported: battery and load, Ah and Wh, in and out. */
-  bahi: number | null; baho: number | null; bwhi: number | null; bwho: number | null;
-  lahi: number | null; laho: number | null; lwhi: number | null; lwho: number | null;
-  trueBatteryV: number;
-  trueBatteryA: number;
-  trueLoadV: number;
-  trueLoadA: number;
-  trueSolarV: number;
-  trueChargerOn: boolean;
-  trueChargerA: number;
-  trueSolarA: number;
-  trueSoc: number;
-  trueIrradiance: number;
-  trueCloudCover: number;
-  trueLoadConnected: boolean;
-  trueMains: boolean;
-  trueStage: string;
-}
-
-export const CSV_HEADER = [
-  't_s', 'battery_v', 'battery_a', 'load_v', 'load_a', 'solar_v', 'charger_on', 'reason', 'mode', 'flt', 'seq', 'boot',
-  'up_s', 'battery_w', 'load_w',
-  'battery_ah_in', 'battery_ah_out', 'battery_wh_in', 'battery_wh_out', 'load_ah_in', 'load_ah_out', 'load_wh_in', 'load_wh_out',
-  'true_battery_v', 'true_battery_a', 'true_load_v', 'true_load_a', 'true_solar_v', 'true_charger_on', 'true_charger_a',
-  'true_solar_a', 'true_soc', 'true_irradiance_wm2', 'true_cloud_cover', 'true_load_connected', 'true_mains',
-  'true_controller_stage',
-].join(',');
-
-function num(x: number | null, decimals: number): string {
-  return x === null ? '' : x.toFixed(decimals);
-}
-
-export function csvLine(r: ReadingRow): string {
-  let flt = r.flt.toString(16).toUpperCase();
-  while (flt.length < 4) flt = '0' + flt;
-  return r.t.toFixed(3) + ',' + num(r.bv, 3) + ',' + num(r.ba, 4) + ',' + num(r.lv, 3) + ',' + num(r.la, 4) + ',' +
-    num(r.sv, 3) + ',' + r.chg + ',' + r.why + ',' + r.mode + ',' + flt + ',' + r.seq + ',' + r.boot + ',' +
-    r.up.toFixed(3) + ',' + num(r.bw, 2) + ',' + num(r.lw, 2) + ',' +
-    num(r.bahi, 4) + ',' + num(r.baho, 4) + ',' + num(r.bwhi, 3) + ',' + num(r.bwho, 3) + ',' +
-    num(r.lahi, 4) + ',' + num(r.laho, 4) + ',' + num(r.lwhi, 3) + ',' + num(r.lwho, 3) + ',' +
-    r.trueBatteryV.toFixed(4) + ',' + r.trueBatteryA.toFixed(4) + ',' + r.trueLoadV.toFixed(4) + ',' +
-    r.trueLoadA.toFixed(4) + ',' + r.trueSolarV.toFixed(4) + ',' + (r.trueChargerOn ? 1 : 0) + ',' +
-    r.trueChargerA.toFixed(4) + ',' + r.trueSolarA.toFixed(4) + ',' + r.trueSoc.toFixed(5) + ',' +
-    r.trueIrradiance.toFixed(1) + ',' + r.trueCloudCover.toFixed(3) + ',' + (r.trueLoadConnected ? 1 : 0) + ',' +
-    (r.trueMains ? 1 : 0) + ',' + r.trueStage;
-}
+import { ComparatorCheck, ComparatorMargins, ComparatorResult, DEFAULT_MARGINS } from './comparator-check';
+import type { EspruinoMcu, SerialName } from './espruino-shim';
+import type { FlashStorage } from './flash-storage';
+import type { VirtualI2cBus } from './i2c-bus';
+import type { Ina219Errors, Ina219Model } from './ina219-model';
+import { Installation } from './installation';
+import type { Plant } from './plant';
+import { PlantParams, defaultPlantParams } from './plant-params';
+import { ReadingRow, readingRow } from './reading-row';
+import { ReadingsCsvFile } from './readings-csv';
+import { ScenarioScript } from './scenario-script';
+import { Scenario, SensorName, getScenario } from './scenarios';
 
 export interface SimulationOptions {
   scenario: Scenario | string;
@@ -122,36 +64,25 @@ export interface AppliedAction {
   what: string;
 }
 
-interface Pending {
-  t: number;
-  seq: number;
-  what: string;
-  apply: () => void;
-}
-
 /** Ids of the simulator's own commands, far from anything a host counts up to. */
 const OWN_ID_BASE = 4000000000;
-
-/** Charger ON unless the pin pushes Q2's base past its turn-on voltage (hardware/REMOTE_DRIVER). */
-export function remoteChargerOn(drive: PinDrive): boolean {
-  const d = REMOTE_DRIVER;
-  // The pin feeds Q2's base through rBaseQ2 against rPulldownQ2; STM32 pull-ups are ≈ 40 kΩ.
-  const pinV = drive === 'high' ? 3.3 : drive === 'pullup' ? 3.3 * (d.rBaseQ2 + d.rPulldownQ2) / (40000 + d.rBaseQ2 + d.rPulldownQ2) : 0;
-  const baseV = pinV * d.rPulldownQ2 / (d.rBaseQ2 + d.rPulldownQ2);
-  return baseV < 0.65;
-}
+/** The firmware is listening this long after it announced its boot. */
+const ASK_SETTINGS_AFTER_S = 0.25;
+/** The settings a `get` reply carries, by wire key. */
+const SETTINGS_KEYS = ['bon', 'boff', 'sdn', 'sup', 'dwell', 'period'];
 
 export class Simulation {
   readonly scenario: Scenario;
   readonly seed: number;
   readonly params: PlantParams;
   readonly endS: number;
-  readonly clock = { now: 0 };
+  readonly installation: Installation;
+  readonly clock: { now: number };
   readonly plant: Plant;
-  readonly bus = new VirtualI2cBus();
+  readonly bus: VirtualI2cBus;
   readonly sensors: Record<SensorName, Ina219Model>;
   /** Each chip's fixed errors, drawn once per run inside the INA219B limits. */
-  readonly sensorErrors = {} as Record<SensorName, Ina219Errors>;
+  readonly sensorErrors: Record<SensorName, Ina219Errors>;
   readonly adc: SolarAdc;
   readonly storage: FlashStorage;
   readonly mcu: EspruinoMcu;
@@ -169,14 +100,11 @@ export class Simulation {
   private readonly hostPort: SerialName;
   private readonly splitter: LineSplitter;
   private readonly inputSplitter: LineSplitter;
-  private readonly pending: Pending[] = [];
-  private pendingSeq = 0;
+  private readonly script: ScenarioScript;
   private readonly ownGets = new Set<number>();
   private nextOwnId = OWN_ID_BASE;
   private lastBoot = -1;
-  private csvFd: number | null = null;
-  private csvBuffer: string[] = [];
-  private csvBufferedChars = 0;
+  private csv: ReadingsCsvFile | null = null;
   private started = false;
   private finished = false;
 
@@ -191,44 +119,17 @@ export class Simulation {
     const hours = options.hours ?? this.scenario.hours;
     if (!(hours > 0)) throw new RangeError(`hours must be positive, got ${hours}`);
     this.endS = hours * 3600;
-    this.plant = new Plant(params, { date: this.scenario.date, startHour: this.scenario.startHour }, this.seed);
-    this.adc = new SolarAdc(params.adc, seededRandom(deriveSeed(this.seed, 'adc')));
-    this.plant.panelLoadOhm = this.adc.loadOhm;
-
-    const clock = () => this.clock.now;
-    const chip = (name: SensorName) => {
-      const spec = INA219_CHANNELS[name];
-      const random = seededRandom(deriveSeed(this.seed, 'ina219-' + name));
-      const errors = sampleIna219BErrors(random);
-      this.sensorErrors[name] = errors;
-      const model = new Ina219Model({ shuntOhms: spec.shunt.ohms, clock, errors, random });
-      this.bus.attach(spec.address, model);
-      return model;
-    };
-    this.sensors = { battery: chip('battery'), load: chip('load') };
-    this.updateSensors();
 
     this.hostPort = HOST_LINK.port as SerialName;
     this.splitter = new LineSplitter(MAX_LINE_LENGTH, (line) => this.onLine(line), () => this.reject('too_long'));
     this.inputSplitter = new LineSplitter(MAX_LINE_LENGTH, (line) => this.onHostLine(line));
-    this.storage = new FlashStorage(options.storagePath);
-    if (SOLAR_INPUT.kind !== 'adc') throw new Error('simulator: only the ADC solar input is wired');
-    const solarPin = SOLAR_INPUT.pin;
-    this.mcu = new EspruinoMcu({
-      code: options.firmware.code,
-      filename: options.firmware.filename,
-      clock: this.clock,
-      storage: this.storage,
-      strict: options.strictApi,
-      seed: deriveSeed(this.seed, 'mcu'),
-      wiring: {
-        i2c1: { bus: this.bus, scl: I2C_BUS.scl, sda: I2C_BUS.sda },
-        analogRead: (pin) => {
-          if (pin !== solarPin) throw new Error(`analogRead(${pin}): nothing is wired to ${pin} in the simulator (the solar divider is on ${solarPin})`);
-          return this.adc.read(this.plant.truth.panelV);
-        },
-        pinsChanged: () => this.plant.setRemote(remoteChargerOn(this.mcu.pinDrive(REMOTE_DRIVER.pin))),
-      },
+    const site = new Installation({
+      params,
+      start: { date: this.scenario.date, startHour: this.scenario.startHour },
+      seed: this.seed,
+      firmware: options.firmware,
+      storagePath: options.storagePath,
+      strictApi: options.strictApi,
       onOutput: (device, data) => {
         if (device !== this.hostPort) {
           this.otherSerial.push({ t: this.clock.now, device, data });
@@ -240,12 +141,19 @@ export class Simulation {
         if (options.onSerial && !this.isOwnReply(data)) options.onSerial(data);
       },
     });
+    this.installation = site;
+    this.clock = site.clock;
+    this.plant = site.plant;
+    this.bus = site.bus;
+    this.sensors = site.sensors;
+    this.sensorErrors = site.sensorErrors;
+    this.adc = site.adc;
+    this.storage = site.storage;
+    this.mcu = site.mcu;
     this.chart = new ChartData(this.endS, options.chartPoints ?? 1400);
-    for (const e of this.scenario.events) this.schedule(e.atHour * 3600, e.action);
-    if (options.csvPath) {
-      this.csvFd = fs.openSync(options.csvPath, 'w');
-      this.csvWrite(CSV_HEADER);
-    }
+    this.script = new ScenarioScript(site, (command) => this.sendCommand(command));
+    for (const e of this.scenario.events) this.script.schedule(e.atHour * 3600, e.action);
+    if (options.csvPath) this.csv = new ReadingsCsvFile(options.csvPath);
   }
 
   /** The thresholds the firmware reported first (null until it answered a `get`). */
@@ -264,7 +172,7 @@ export class Simulation {
   /** Time of the next thing that happens (MCU or script), for pacing. */
   nextEventTime(): number {
     const tm = this.mcu.nextEventTime();
-    const ts = this.pending.length > 0 ? this.pending[0].t : Infinity;
+    const ts = this.script.nextTime;
     return tm < ts ? tm : ts;
   }
 
@@ -276,19 +184,19 @@ export class Simulation {
     }
     const end = limit < this.endS ? limit : this.endS;
     for (;;) {
-      const tm = this.mcu.nextEventTime();
-      const ts = this.pending.length > 0 ? this.pending[0].t : Infinity;
-      let te = tm < ts ? tm : ts;
-      if (te > end) {
-        this.advance(end);
+      const mcuNext = this.mcu.nextEventTime();
+      const scriptNext = this.script.nextTime;
+      let next = mcuNext < scriptNext ? mcuNext : scriptNext;
+      if (next > end) {
+        this.installation.advance(end);
         return;
       }
-      if (te < this.clock.now) te = this.clock.now;
-      this.advance(te);
-      if (ts <= tm) {
-        const p = this.pending.shift() as Pending;
-        this.actions.push({ t: this.clock.now, what: p.what });
-        p.apply();
+      if (next < this.clock.now) next = this.clock.now;
+      this.installation.advance(next);
+      if (scriptNext <= mcuNext) {
+        const step = this.script.takeNext();
+        this.actions.push({ t: this.clock.now, what: step.what });
+        step.apply();
       } else {
         this.mcu.dispatch();
       }
@@ -322,16 +230,12 @@ export class Simulation {
   finish(): void {
     if (this.finished) return;
     this.finished = true;
-    this.csvFlush();
-    if (this.csvFd !== null) {
-      fs.closeSync(this.csvFd);
-      this.csvFd = null;
-    }
+    this.csv?.close();
+    this.csv = null;
   }
 
   /** Everything about the run that run.json records. */
   summary(): Record<string, unknown> {
-    const th = this.thresholds;
     return {
       scenario: this.scenario.name,
       description: this.scenario.description,
@@ -343,7 +247,7 @@ export class Simulation {
       framesEmitted: this.frames.total,
       frames: this.frames,
       readings: this.chart.rows,
-      thresholds: th,
+      thresholds: this.thresholds,
       pollPeriodS: this.settingsHistory.length > 0 ? this.settingsHistory[0].pollPeriodS : null,
       settingsHistory: this.settingsHistory,
       comparatorCheck: this.comparatorResult,
@@ -378,77 +282,11 @@ export class Simulation {
     };
   }
 
-  // ---- internals ----
-
-  private advance(t: number): void {
-    if (t <= this.clock.now) return;
-    this.plant.advanceTo(t);
-    this.clock.now = t;
-    this.updateSensors();
-  }
-
-  private updateSensors(): void {
-    const truth = this.plant.truth;
-    this.sensors.battery.setInputs(truth.batteryA, truth.batteryV);
-    this.sensors.load.setInputs(truth.loadA, truth.loadV);
-  }
-
-  private schedule(t: number, action: ScenarioAction): void {
-    const describe = action.kind === 'command' ? `command ${action.command.cmd}` :
-      action.kind + ('sensor' in action ? ' ' + action.sensor : '') + ('durationS' in action ? ` for ${action.durationS} s` : '');
-    this.at(t, describe, () => this.apply(action));
-  }
-
-  private at(t: number, what: string, apply: () => void): void {
-    const item: Pending = { t, seq: this.pendingSeq++, what, apply };
-    const list = this.pending;
-    let i = list.length;
-    while (i > 0 && (list[i - 1].t > t || (list[i - 1].t === t && list[i - 1].seq > item.seq))) i--;
-    list.splice(i, 0, item);
-  }
-
-  private apply(action: ScenarioAction): void {
-    const now = this.clock.now;
-    switch (action.kind) {
-      case 'ina-nack': {
-        const chip = this.sensors[action.sensor];
-        chip.nack = true;
-        this.at(now + action.durationS, `ina-nack ${action.sensor} ends`, () => { chip.nack = false; });
-        break;
-      }
-      case 'ina-reset':
-        this.sensors[action.sensor].spontaneousReset();
-        break;
-      case 'ina-freeze': {
-        const chip = this.sensors[action.sensor];
-        chip.frozen = true;
-        this.at(now + action.durationS, `ina-freeze ${action.sensor} ends`, () => { chip.frozen = false; });
-        break;
-      }
-      case 'bus-stuck':
-        this.bus.stuck = true;
-        this.at(now + action.durationS, 'bus-stuck ends', () => { this.bus.stuck = false; });
-        break;
-      case 'mains-outage':
-        this.plant.setMains(false);
-        this.at(now + action.durationS, 'mains back', () => this.plant.setMains(true));
-        break;
-      case 'mcu-hang':
-        this.mcu.hang(action.durationS);
-        break;
-      case 'storage-fail':
-        this.storage.failWrites = true;
-        this.at(now + action.durationS, 'storage-fail ends', () => { this.storage.failWrites = false; });
-        break;
-      case 'command':
-        this.sendCommand(action.command);
-        break;
-    }
-  }
+  // ---- what the firmware says on its host port ----
 
   /** Asks for the settings a moment after a boot (the firmware is listening by then). */
   private askSettings(): void {
-    this.at(this.clock.now + 0.25, 'get settings', () => this.ownGets.add(this.sendCommand({ cmd: 'get' })));
+    this.script.at(this.clock.now + ASK_SETTINGS_AFTER_S, 'get settings', () => this.ownGets.add(this.sendCommand({ cmd: 'get' })));
   }
 
   private isOwnReply(data: string): boolean {
@@ -469,7 +307,7 @@ export class Simulation {
 
   private onLine(line: string): void {
     this.frames.lines++;
-    const r: DecodeResult = decodeLine(line);
+    const r = decodeLine(line);
     if (!r.ok) {
       this.reject(r.reason);
       return;
@@ -492,55 +330,38 @@ export class Simulation {
       }
     } else if (f.type === 'A' && this.ownGets.has(f.id)) {
       this.ownGets.delete(f.id);
-      // Never throw here: this runs inside the firmware's USB.write call.
-      const d = f.data ?? {};
-      const missing = ['bon', 'boff', 'sdn', 'sup', 'dwell', 'period'].filter((k) => typeof d[k] !== 'number');
-      if (f.ok !== 1 || missing.length > 0) {
-        this.problems.push(`t=${t.toFixed(3)}: unusable reply to get (${f.ok !== 1 ? 'refused' : 'no ' + missing.join(' ')}): ${line}`);
-        return;
-      }
-      const n = (k: string): number => d[k] as number;
-      const snapshot: SettingsSnapshot = {
-        t,
-        thresholds: { batteryOnV: n('bon'), batteryOffV: n('boff'), sunDownV: n('sdn'), sunUpV: n('sup'), minDwellS: n('dwell') },
-        pollPeriodS: n('period'),
-      };
-      const last = this.settingsHistory[this.settingsHistory.length - 1];
-      if (!last || JSON.stringify(last.thresholds) !== JSON.stringify(snapshot.thresholds) || last.pollPeriodS !== snapshot.pollPeriodS) {
-        this.settingsHistory.push(snapshot);
-        this.comparator = new ComparatorCheck(snapshot.thresholds, this.options.margins ?? DEFAULT_MARGINS);
-      }
+      this.onSettingsReply(f, line, t);
+    }
+  }
+
+  /** Never throws: this runs inside the firmware's USB.write call. */
+  private onSettingsReply(f: ReplyFrame, line: string, t: number): void {
+    const data = f.data ?? {};
+    const missing = SETTINGS_KEYS.filter((k) => typeof data[k] !== 'number');
+    if (f.ok !== 1 || missing.length > 0) {
+      this.problems.push(`t=${t.toFixed(3)}: unusable reply to get (${f.ok !== 1 ? 'refused' : 'no ' + missing.join(' ')}): ${line}`);
+      return;
+    }
+    const setting = (k: string): number => data[k] as number;
+    const snapshot: SettingsSnapshot = {
+      t,
+      thresholds: {
+        batteryOnV: setting('bon'), batteryOffV: setting('boff'), sunDownV: setting('sdn'), sunUpV: setting('sup'), minDwellS: setting('dwell'),
+      },
+      pollPeriodS: setting('period'),
+    };
+    const last = this.settingsHistory[this.settingsHistory.length - 1];
+    if (!last || JSON.stringify(last.thresholds) !== JSON.stringify(snapshot.thresholds) || last.pollPeriodS !== snapshot.pollPeriodS) {
+      this.settingsHistory.push(snapshot);
+      this.comparator = new ComparatorCheck(snapshot.thresholds, this.options.margins ?? DEFAULT_MARGINS);
     }
   }
 
   private onReading(f: ReadingFrame, t: number): void {
-    const truth = this.plant.truth;
-    const row: ReadingRow = {
-      t, seq: f.seq, boot: f.boot, up: f.up,
-      bv: f.bv, ba: f.ba, bw: f.bw, lv: f.lv, la: f.la, lw: f.lw, sv: f.sv,
-      chg: f.chg, why: f.why, mode: f.mode, flt: f.flt,
-      bahi: f.bahi, baho: f.baho, bwhi: f.bwhi, bwho: f.bwho, lahi: f.lahi, laho: f.laho, lwhi: f.lwhi, lwho: f.lwho,
-      trueBatteryV: truth.batteryV, trueBatteryA: truth.batteryA, trueLoadV: truth.loadV, trueLoadA: truth.loadA,
-      trueSolarV: truth.panelV, trueChargerOn: truth.chargerRemoteOn, trueChargerA: truth.chargerA,
-      trueSolarA: truth.solarA, trueSoc: truth.soc, trueIrradiance: truth.irradiance, trueCloudCover: truth.cloudCover,
-      trueLoadConnected: truth.loadConnected, trueMains: truth.mains, trueStage: truth.stage,
-    };
+    const row = readingRow(f, this.plant.truth, t);
     if (this.options.keepRows) this.rows.push(row);
     this.chart.add(row);
     this.comparator?.push(row);
-    if (this.csvFd !== null) this.csvWrite(csvLine(row));
-  }
-
-  private csvWrite(line: string): void {
-    this.csvBuffer.push(line);
-    this.csvBufferedChars += line.length;
-    if (this.csvBufferedChars > 1 << 20) this.csvFlush();
-  }
-
-  private csvFlush(): void {
-    if (this.csvFd === null || this.csvBuffer.length === 0) return;
-    fs.writeSync(this.csvFd, this.csvBuffer.join('\n') + '\n');
-    this.csvBuffer = [];
-    this.csvBufferedChars = 0;
+    this.csv?.add(row);
   }
 }

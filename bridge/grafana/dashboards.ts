@@ -43,7 +43,7 @@ const DEFAULT_BUCKET = 'solar';
 /** The site's IANA zone, for where a day starts in the energy panel (hardware/ SITE has only the offset). */
 const DEFAULT_TZ = 'Australia/Brisbane';
 
-/** Volts rounded to the millivolt the MCU reports, so the JSON shows 14.005, not 14.005140456148776. */
+/** Volts rounded to the millivolt the MCU reports, so the JSON shows 13.976, not 13.976287444363020. */
 const mV = (v: number): number => Math.round(v * 1000) / 1000;
 
 /**

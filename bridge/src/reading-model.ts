@@ -1,11 +1,14 @@
 /**
- * What each measured value in a reading is, in one table: the MQTT state payload, the
- * per-value topics, Home Assistant discovery and the InfluxDB fields are all generated
- * from it, so a quantity cannot be named or unitised differently in two places.
+ * What each measured value in a reading is, for the bridge's sinks: the MQTT state
+ * payload, the per-value topics, Home Assistant discovery and the InfluxDB fields are all
+ * generated from QUANTITIES, which is the protocol's field table (protocol/fields.ts)
+ * grouped by channel, plus what Home Assistant needs to know about each unit.
  */
-import type { Reading } from '../../protocol';
+import { CHANNELS, READING_FIELDS } from '../../protocol';
+import type { Channel, FieldUnit, Reading, ReadingField } from '../../protocol';
 
-export type Channel = 'battery' | 'load' | 'solar';
+export type { Channel };
+export { CHANNELS };
 
 /** Home Assistant sensor device classes this bridge uses. */
 export type HaDeviceClass = 'voltage' | 'current' | 'power' | 'energy';
@@ -19,7 +22,7 @@ export interface Quantity {
   name: string;
   /** Human label (Home Assistant entity name, README tables). */
   label: string;
-  unit: 'V' | 'A' | 'W' | 'Ah' | 'Wh';
+  unit: FieldUnit;
   /** Absent for Ah: Home Assistant has no device class for electric charge. */
   deviceClass?: HaDeviceClass;
   stateClass: HaStateClass;
@@ -29,40 +32,36 @@ export interface Quantity {
   decimals: number;
 }
 
-function q(wire: keyof Reading, channel: Channel, name: string, label: string, unit: Quantity['unit'], decimals: number, optional = false): Quantity {
-  const counter = unit === 'Ah' || unit === 'Wh';
-  const deviceClass: HaDeviceClass | undefined = unit === 'V' ? 'voltage' : unit === 'A' ? 'current' : unit === 'W' ? 'power' : unit === 'Wh' ? 'energy' : undefined;
-  const out: Quantity = { wire, channel, name, label, unit, stateClass: counter ? 'total_increasing' : 'measurement', decimals };
+const DEVICE_CLASS: { [unit in FieldUnit]: HaDeviceClass | undefined } = {
+  V: 'voltage', A: 'current', W: 'power', Ah: undefined, Wh: 'energy',
+};
+
+/** The bridge's view of one field-table row. */
+export function quantityOfField(f: ReadingField): Quantity {
+  const out: Quantity = {
+    wire: f.key as keyof Reading, channel: f.channel, name: f.name, label: f.label, unit: f.unit,
+    // Counters only grow (reset-energy aside, which HA's total_increasing tolerates).
+    stateClass: f.block === 'counter' ? 'total_increasing' : 'measurement',
+    decimals: f.decimals,
+  };
+  const deviceClass = DEVICE_CLASS[f.unit];
   if (deviceClass) out.deviceClass = deviceClass;
-  if (optional) out.optional = true;
+  if (f.optional) out.optional = true;
   return out;
 }
 
-export const QUANTITIES: readonly Quantity[] = [
-  q('bv', 'battery', 'voltage', 'Battery voltage', 'V', 3),
-  q('ba', 'battery', 'current', 'Battery current', 'A', 4),
-  q('bw', 'battery', 'power', 'Battery power', 'W', 2),
-  q('bahi', 'battery', 'charge_in', 'Battery charge in', 'Ah', 4),
-  q('baho', 'battery', 'charge_out', 'Battery charge out', 'Ah', 4),
-  q('bwhi', 'battery', 'energy_in', 'Battery energy in', 'Wh', 3),
-  q('bwho', 'battery', 'energy_out', 'Battery energy out', 'Wh', 3),
-  q('lv', 'load', 'voltage', 'Load voltage', 'V', 3),
-  q('la', 'load', 'current', 'Load current', 'A', 4),
-  q('lw', 'load', 'power', 'Load power', 'W', 2),
-  q('lahi', 'load', 'charge_in', 'Load charge in', 'Ah', 4),
-  q('laho', 'load', 'charge_out', 'Load charge out', 'Ah', 4),
-  q('lwhi', 'load', 'energy_in', 'Load energy in', 'Wh', 3),
-  q('lwho', 'load', 'energy_out', 'Load energy out', 'Wh', 3),
-  q('sv', 'solar', 'voltage', 'Solar voltage', 'V', 3),
-  q('sa', 'solar', 'current', 'Solar current', 'A', 4, true),
-  q('sw', 'solar', 'power', 'Solar power', 'W', 2, true),
-];
-
-export const CHANNELS: readonly Channel[] = ['battery', 'load', 'solar'];
-
-/** The quantities a reading actually carries (the optional solar ones only when sent). */
-export function quantitiesOf(r: Reading): Quantity[] {
+/** The quantities of a field table, channel by channel in CHANNELS order, table order within. */
+export function quantitiesFromFields(fields: readonly ReadingField[]): Quantity[] {
   const out: Quantity[] = [];
-  for (const qty of QUANTITIES) if (!qty.optional || r[qty.wire] !== undefined) out.push(qty);
+  for (const channel of CHANNELS) for (const f of fields) if (f.channel === channel) out.push(quantityOfField(f));
+  return out;
+}
+
+export const QUANTITIES: readonly Quantity[] = quantitiesFromFields(READING_FIELDS);
+
+/** The quantities a reading actually carries (optional ones only when sent). */
+export function quantitiesOf(r: Reading, quantities: readonly Quantity[] = QUANTITIES): Quantity[] {
+  const out: Quantity[] = [];
+  for (const qty of quantities) if (!qty.optional || r[qty.wire] !== undefined) out.push(qty);
   return out;
 }

@@ -21,12 +21,24 @@ export interface HealthState {
   spool?: { bytes: number; segments: number };
 }
 
+export interface BatteryValues {
+  battery_soc?: number | null;
+  battery_soc_uncertainty?: number | null;
+  battery_time_to_go_s?: number | null;
+  battery_time_to_go_state?: string | null;
+  battery_runtime_alone_s?: number | null;
+  battery_health?: number | null;
+  night_lasts?: boolean | null;
+  night_margin_ah?: number | null;
+}
+
 export interface PageState {
   instance: string;
   version: string;
   now_ms: number;
   reading: ReadingState | null;
-  battery: { soc_pct?: number | null; time_to_go_s?: number | null } | null;
+  /** The battery estimator's derived values (keys as it declares them); null without an estimator. */
+  battery: BatteryValues | null;
   nut_clients: number | null;
   thresholds: { [k: string]: number } | null;
   health: HealthState;

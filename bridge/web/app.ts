@@ -6,7 +6,7 @@
  */
 import 'uplot/dist/uPlot.min.css';
 import './app.css';
-import { ChartData, PageState, ReadingState, WebEvent, getJson } from './api';
+import { BatteryValues, ChartData, PageState, ReadingState, WebEvent, getJson } from './api';
 import { Charts } from './charts';
 import { Controls } from './controls';
 import { bytes, clock, duration, num } from './format';
@@ -83,12 +83,33 @@ function renderHealth(s: PageState): void {
   field('spool', h.spool ? `${bytes(h.spool.bytes)} in ${h.spool.segments} segment${h.spool.segments === 1 ? '' : 's'}` : '–');
   showWhen('nut', s.nut_clients !== null);
   field('nut', String(s.nut_clients ?? ''));
-  const b = s.battery;
-  showWhen('soc', b?.soc_pct !== undefined && b?.soc_pct !== null);
-  showWhen('ttg', b?.time_to_go_s !== undefined && b?.time_to_go_s !== null);
-  field('soc', num(b?.soc_pct, 0));
-  field('time-to-go', b?.time_to_go_s ? duration(b.time_to_go_s) : '–');
+  renderBattery(s.battery);
   field('version', `bridge ${s.version}`);
+}
+
+const has = <T>(v: T | null | undefined): v is T => v !== null && v !== undefined;
+
+/** The estimator's figures; each line only when the estimator gives it. */
+function renderBattery(b: BatteryValues | null): void {
+  showWhen('soc', has(b?.battery_soc));
+  field('soc', num(b?.battery_soc, 0));
+  field('soc-uncertainty', has(b?.battery_soc_uncertainty) ? ` ± ${num(b.battery_soc_uncertainty, 0)}` : '');
+  // No time to go while charging or idle: the state says why.
+  const ttg = b?.battery_time_to_go_s;
+  const ttgState = b?.battery_time_to_go_state;
+  showWhen('ttg', has(ttg) || has(ttgState));
+  field('time-to-go', has(ttg) ? duration(ttg) : ttgState ?? '–');
+  showWhen('alone', has(b?.battery_runtime_alone_s));
+  field('runtime-alone', has(b?.battery_runtime_alone_s) ? duration(b.battery_runtime_alone_s) : '–');
+  showWhen('health', has(b?.battery_health));
+  field('battery-health', num(b?.battery_health, 0));
+  const lasts = b?.night_lasts;
+  const margin = b?.night_margin_ah;
+  showWhen('night', has(lasts));
+  const night = field('night', !has(lasts) ? '–' : lasts
+    ? `lasts the night${has(margin) ? ` (${num(margin, 1)} Ah to spare)` : ''}`
+    : `will not last the night${has(margin) ? ` (short by ${num(Math.abs(margin), 1)} Ah)` : ''}`);
+  night.dataset.bad = String(lasts === false);
 }
 
 function render(s: PageState): void {

@@ -9,13 +9,14 @@
  * the 12 KB budget, and there is only ever one instance.
  */
 import type { CrcFn } from '../../protocol/spec';
-import { FLT_ERROR, FLT_SOLAR_INVALID, FLT_STORAGE } from '../../protocol/spec';
+import { FLT_BAT_COMM, FLT_ERROR, FLT_LOAD_COMM, FLT_SOLAR_INVALID, FLT_STORAGE } from '../../protocol/spec';
 import type { FirmwareBoard } from './board';
-import { Ina219, errorMessage } from '../../drivers/ina219';
+import { INA_FLAG_COMM, INA_FLAG_OVF, INA_FLAG_RESET, INA_FLAG_STALE, Ina219, errorMessage } from '../../drivers/ina219';
 import { ControllerState, controllerStep, initialControllerState, setForce } from './controller';
-import { ENERGY_KEYS, EnergyCounters, accumulate, emptySample, energyFromRecord, zeroEnergy } from './energy';
+import { EnergyCounters, accumulate, emptySample, energyFromRecord, zeroEnergy } from './energy';
 import { hexUpper } from '../../protocol/crc32';
-import { McuCommand, ampHours, amps, fix, frame, parseCommand, text, volts, wattHours, watts } from './mcu-codec';
+import { McuCommand, formatFixed, frameLine, parseCommand, safeText } from './mcu-codec';
+import { countersText, measurementsText } from './reading-writer';
 import { openRecord, recordNumber, sealRecord } from './stored-record';
 import { Settings, withChanges } from './settings';
 
@@ -50,6 +51,9 @@ export interface Firmware {
   readonly state: ControllerState;
 }
 
+/** The driver's flags that are also protocol fault bits (all of them). */
+const DRIVER_FAULT_FLAGS = INA_FLAG_COMM | INA_FLAG_OVF | INA_FLAG_RESET | INA_FLAG_STALE;
+
 const SETTINGS_FILE = 'sc.set';
 const ENERGY_FILE = 'sc.nrg';
 const BOOT_FILE = 'sc.boot';
@@ -72,9 +76,9 @@ export function createFirmware(io: McuIo, board: FirmwareBoard, battery: Ina219,
   let errorSince = false;
   let savedAt = now0;
 
-  const write = (body: string): void => io.write(frame(body, crc));
+  const write = (body: string): void => io.write(frameLine(body, crc));
   const event = (now: number, kind: string, msg: string): void =>
-    write('E,v=1,boot=' + boot + ',up=' + fix(now, 3, 0, 1e9) + ',kind=' + kind + ',fw=' + board.version + ',msg=' + (text(msg) || '?'));
+    write('E,v=1,boot=' + boot + ',up=' + formatFixed(now, 3, 0, 1e9) + ',kind=' + kind + ',fw=' + board.version + ',msg=' + (safeText(msg) || '?'));
   const reply = (id: number, rest: string): void => write('A,v=1,id=' + id + ',' + rest);
   const store = (name: string, value: object): boolean => {
     const ok = io.save(name, sealRecord(value, crc));
@@ -105,14 +109,14 @@ export function createFirmware(io: McuIo, board: FirmwareBoard, battery: Ina219,
   };
   const status = (id: number, now: number): void => {
     reply(id, 'ok=1,chg=' + (state.chargerOn ? 1 : 0) + ',why=' + state.reason + ',mode=' + state.force +
-      ',left=' + fix(state.force === 'auto' ? 0 : state.forceUntil - now, 0, 0, 1e9) + ',bad=' + rejected);
+      ',left=' + formatFixed(state.force === 'auto' ? 0 : state.forceUntil - now, 0, 0, 1e9) + ',bad=' + rejected);
   };
   const execute = (c: McuCommand, now: number): void => {
     const a = c.args;
     const cmd = c.cmd;
     if (cmd === 'set') {
       const next = withChanges(settings, a);
-      if (typeof next === 'string') return reply(c.id, 'ok=0,err=bad_value,msg=' + text(next));
+      if (typeof next === 'string') return reply(c.id, 'ok=0,err=bad_value,msg=' + safeText(next));
       settings = next;
       applySettings();
       if (!store(SETTINGS_FILE, next)) return reply(c.id, 'ok=0,err=storage,msg=not saved');
@@ -176,26 +180,22 @@ export function createFirmware(io: McuIo, board: FirmwareBoard, battery: Ina219,
       accumulate(energy, 'b', batteryPrev, b.currentA, b.powerW, now, maxGap);
       accumulate(energy, 'l', loadPrev, l.currentA, l.powerW, now, maxGap);
       io.setCharger(controllerStep(state, control, inputs));
-      const flt = (b.flags & 15) | ((l.flags & 15) << 4) | (sv === null ? FLT_SOLAR_INVALID : 0) |
-        (storageFault ? FLT_STORAGE : 0) | (errorSince ? FLT_ERROR : 0);
+      // The driver's flags (COMM, OVF, RESET, STALE) are in the order of the protocol's four
+      // fault bits per sensor (test/firmware/field-table.test.ts holds this): scaled to
+      // the sensor's first fault bit they are its faults.
+      const flt = (b.flags & DRIVER_FAULT_FLAGS) * FLT_BAT_COMM | (l.flags & DRIVER_FAULT_FLAGS) * FLT_LOAD_COMM |
+        (sv === null ? FLT_SOLAR_INVALID : 0) | (storageFault ? FLT_STORAGE : 0) | (errorSince ? FLT_ERROR : 0);
       errorSince = false;
-      const e = energy as unknown as { [k: string]: number };
-      let counters = '';
-      for (let i = 0; i < ENERGY_KEYS.length; i++) {
-        const k = ENERGY_KEYS[i];
-        counters += ',' + k + '=' + (k.charAt(1) === 'a' ? ampHours : wattHours)(e[k]);
-      }
       seq++;
-      write('R,v=1,seq=' + seq + ',boot=' + boot + ',up=' + fix(now, 3, 0, 1e9) +
-        ',bv=' + volts(b.busV) + ',ba=' + amps(b.currentA) + ',bw=' + watts(b.powerW) +
-        ',lv=' + volts(l.busV) + ',la=' + amps(l.currentA) + ',lw=' + watts(l.powerW) + ',sv=' + volts(sv) +
-        ',chg=' + (state.chargerOn ? 1 : 0) + ',why=' + state.reason + ',mode=' + state.force + ',flt=' + hexUpper(flt, 4) + counters);
+      write('R,v=1,seq=' + seq + ',boot=' + boot + ',up=' + formatFixed(now, 3, 0, 1e9) + measurementsText(b, l, sv) +
+        ',chg=' + (state.chargerOn ? 1 : 0) + ',why=' + state.reason + ',mode=' + state.force + ',flt=' + hexUpper(flt, 4) +
+        countersText(energy));
       if (now - savedAt >= board.saveEveryS) saveEnergy(now);
     },
     onLine: (line: string, now: number): void => {
       const p = parseCommand(line, crc);
       if (!('err' in p)) execute(p, now);
-      else if (p.id > 0) reply(p.id, 'ok=0,err=' + p.err + ',msg=' + text(p.msg));
+      else if (p.id > 0) reply(p.id, 'ok=0,err=' + p.err + ',msg=' + safeText(p.msg));
       else rejected++;
     },
     overflow: (): void => {

@@ -5,21 +5,13 @@
  * arithmetic that produced them. main.ts imports only the type.
  */
 import {
-  BATTERY_FLOOR_V, DEFAULT_THRESHOLDS, HOST_LINK, I2C_BUS, INA219_CHANNELS, Ina219ChannelSpec, MCU_BOARD,
+  BATTERY_FLOOR_V, DEFAULT_THRESHOLDS, HOST_LINK, I2C_BUS, INA219_CHANNELS, MCU_BOARD,
   REMOTE_DRIVER, SOLAR_INPUT, solarDividerGain,
 } from '../../hardware';
 import type { Settings } from './settings';
-import { Ina219Calibration, ina219Calibration } from '../../drivers/ina219';
+import { ChannelConfig, channelConfig } from '../../drivers/ina219-channel';
 
-export interface ChannelConfig {
-  address: number;
-  /** Computed here at build time, so the MCU does not carry the calibration arithmetic. */
-  calibration: Ina219Calibration;
-  shuntOhms: number;
-  maxCurrentA: number;
-  busRangeV: number;
-  adc: number;
-}
+export type { ChannelConfig } from '../../drivers/ina219-channel';
 
 export interface FirmwareBoard {
   version: string;
@@ -35,10 +27,6 @@ export interface FirmwareBoard {
   watchdogS: number;
 }
 
-function channel(c: Ina219ChannelSpec): ChannelConfig {
-  return { address: c.address, calibration: ina219Calibration(c.shunt.ohms, c.maxCurrentA), shuntOhms: c.shunt.ohms, maxCurrentA: c.maxCurrentA, busRangeV: c.busRangeV, adc: c.adcSetting };
-}
-
 /** Rounded to what the wire carries, so `get` reports exactly what the controller uses. */
 function mV(v: number): number {
   return Math.round(v * 1000) / 1000;
@@ -50,8 +38,8 @@ export function firmwareBoard(version: string): FirmwareBoard {
   return {
     version,
     i2c: { scl: I2C_BUS.scl, sda: I2C_BUS.sda, bitrate: I2C_BUS.bitrateHz },
-    battery: channel(INA219_CHANNELS.battery),
-    load: channel(INA219_CHANNELS.load),
+    battery: channelConfig(INA219_CHANNELS.battery),
+    load: channelConfig(INA219_CHANNELS.load),
     solar: { pin: SOLAR_INPUT.pin, gain: solarDividerGain(SOLAR_INPUT), vref: MCU_BOARD.adcReferenceV, samples: 8 },
     remote: { pin: REMOTE_DRIVER.pin, offLevel: REMOTE_DRIVER.chargerOffLevel, onLevel: REMOTE_DRIVER.chargerOnLevel },
     defaults: {

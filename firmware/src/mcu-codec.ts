@@ -1,6 +1,7 @@
 /**
  * The MCU's side of protocol v1, small enough for the 12 KB firmware budget: it builds
- * R/E/A frame bodies and parses C frames. The full codec (protocol/codec.ts) validates every
+ * R/E/A frame bodies and parses C frames; a reading's values are written by
+ * reading-writer.ts, from the protocol's field table. The full codec (protocol/) validates every
  * frame type for the bridge; tests hold the two together (everything encoded here is
  * decoded there, and both accept and reject the same command lines).
  *
@@ -13,12 +14,12 @@ import { COMMANDS, FORCE_ARGS, LIMITS, MAX_LINE_LENGTH, MODES, SET_ARGS, limitTe
 import { hexUpper } from '../../protocol/crc32';
 
 /** `$body*CRC`, without the line terminator. */
-export function frame(body: string, crc: CrcFn): string {
+export function frameLine(body: string, crc: CrcFn): string {
   return '$' + body + '*' + hexUpper(crc(body), 8);
 }
 
 /** Fixed decimals with round-half-up on the magnitude; '-' when absent or outside lo..hi. */
-export function fix(x: number | null, decimals: number, lo: number, hi: number): string {
+export function formatFixed(x: number | null, decimals: number, lo: number, hi: number): string {
   if (x === null || x !== x || x === Infinity || x === -Infinity) return '-';
   const scale = Math.pow(10, decimals);
   const n = Math.round((x < 0 ? -x : x) * scale);
@@ -31,14 +32,8 @@ export function fix(x: number | null, decimals: number, lo: number, hi: number):
   return (negative ? '-' : '') + whole + (decimals > 0 ? '.' + frac : '');
 }
 
-export const volts = (x: number | null): string => fix(x, 3, 0, 40);
-export const amps = (x: number | null): string => fix(x, 4, -250, 250);
-export const watts = (x: number | null): string => fix(x, 2, -10000, 10000);
-export const ampHours = (x: number): string => fix(x, 4, 0, 1e9);
-export const wattHours = (x: number): string => fix(x, 3, 0, 1e9);
-
 /** Free text as the protocol allows it: printable ASCII without `$ * ,`, at most 120 chars. */
-export function text(s: string): string {
+export function safeText(s: string): string {
   let out = '';
   for (let i = 0; i < s.length && i < 120; i++) {
     const c = s.charCodeAt(i);
@@ -81,7 +76,7 @@ function refuse(id: number, err: string, msg: string): McuCommandError {
 /**
  * Parses one line from the host. A line that is not an intact C frame with a valid id
  * is refused with id 0, which the caller answers with silence: the host's request times
- * out rather than being matched to a guess. The rules are protocol/codec.ts's validateCommand,
+ * out rather than being matched to a guess. The rules are validateCommand's (protocol/commands.ts),
  * reproduced compactly (a differential test keeps the two in agreement).
  */
 export function parseCommand(input: string, crc: CrcFn): McuCommand | McuCommandError {
@@ -125,7 +120,7 @@ export function parseCommand(input: string, crc: CrcFn): McuCommand | McuCommand
     if (k === 'id' || k === 'cmd') continue;
     const v = raw[keyEq];
     count++;
-    if (takes.indexOf('|' + k + '|') < 0) return refuse(id, 'bad_value', cmd + ' takes no ' + text(k));
+    if (takes.indexOf('|' + k + '|') < 0) return refuse(id, 'bad_value', cmd + ' takes no ' + safeText(k));
     if (k === 'mode') {
       if (MODES.indexOf('|' + v + '|') < 0) return refuse(id, 'bad_value', 'mode');
       args[k] = v;

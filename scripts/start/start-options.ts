@@ -3,7 +3,7 @@
  * for InfluxDB and the like are passed through to the bridge unchanged; the ones this
  * command wires itself (source, spool, device id, http) have their own defaults here.
  */
-import { SETTING_FLAGS } from '../../bridge/src/config/cli-args';
+import { SETTING_FLAGS } from '../../bridge/src';
 import { SCENARIOS, scenarioNames } from '../../simulator/scenarios';
 
 export interface StartOptions {

@@ -3,7 +3,7 @@
  * (the newest reading as it arrived over MQTT, the bridge's counters, the simulated
  * clock) and draws the lines; nothing here reads a clock or a socket.
  */
-import type { StateJson } from '../../bridge/src/sinks/mqtt/state-payload';
+import type { StateJson } from '../../bridge/src';
 import type { ChargerReason } from '../../protocol';
 
 export interface SinkStatus {

@@ -13,7 +13,7 @@ import path from 'node:path';
 import { Influxd1Service, LineServer, MosquittoService, makeTempDir, removeDir, sleep, waitFor } from '../helpers/services';
 import { BridgeLaunch, BridgeProcess, metricValue, repoRoot } from '../bridge/helpers/bridge-harness';
 import { readingLine } from '../bridge/helpers/frames';
-import { SERVICE_NODE_FLAGS } from '../../bridge/src/heap-policy';
+import { SERVICE_NODE_FLAGS } from '../../bridge/src';
 import type { BenchRow } from './bench-row';
 
 /** Readings in the burst, sent at once. */

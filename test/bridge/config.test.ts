@@ -2,9 +2,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { SETTING_FLAGS, helpText, parseCliArgs } from '../../bridge/src/config/cli-args';
-import { configLeaves, envNameOf, resolveConfig } from '../../bridge/src/config/resolve-config';
-import { parseSourceSpec } from '../../bridge/src/sources/source-spec';
+import { configLeaves, envNameOf, helpText, parseCliArgs, parseSourceSpec, resolveConfig, SETTING_FLAGS } from '../../bridge/src';
 import { makeTempDir, removeDir } from '../helpers/services';
 import { repoRoot } from './helpers/bridge-harness';
 
@@ -31,6 +29,27 @@ describe('bridge configuration', () => {
     assert.equal(c.influx.api, 'v2');
     assert.equal(c.http.listen, '127.0.0.1:9108');
     assert.equal(c.mqtt.homeassistant.discovery_prefix, 'homeassistant');
+  });
+
+  it('the schema is the type: a resolved config has exactly the schema\'s keys, each of its JSON type', () => {
+    const r = resolveConfig({ flags: [{ key: 'source.url', value: 'tcp://a:1', flag: '--source' }] });
+    assert.ok(r.ok, JSON.stringify(r));
+    const leaves = configLeaves();
+    const valueAt = (p: string[]): unknown => p.reduce<unknown>((o, k) => (o as { [k: string]: unknown })[k], r.config);
+    for (const l of leaves) {
+      const v = valueAt(l.path);
+      const want = l.type === 'integer' ? 'number' : l.type;
+      assert.equal(typeof v, want, `${l.path.join('.')}: ${JSON.stringify(v)}`);
+      if (l.type === 'integer') assert.ok(Number.isInteger(v), l.path.join('.'));
+    }
+    const keys = (o: unknown, prefix: string[]): string[] => (o !== null && typeof o === 'object'
+      ? Object.entries(o as object).flatMap(([k, v]) => keys(v, [...prefix, k]))
+      : [prefix.join('.')]);
+    assert.deepEqual(keys(r.config, []).sort(), leaves.map((l) => l.path.join('.')).sort());
+    // Compile-time half: BridgeConfig is derived from the schema (config/schema.ts), so these
+    // keys exist on the type only because the schema has them.
+    const typed: [string, number, 'v1' | 'v2', boolean] = [r.config.source.url, r.config.spool.max_bytes, r.config.influx.api, r.config.mqtt.tls.reject_unauthorized];
+    assert.equal(typed[2], 'v2');
   });
 
   it('takes environment overrides over the file and flags over both, typed by the schema', () => {

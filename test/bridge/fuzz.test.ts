@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { LineSplitter, MAX_LINE_LENGTH, crc32, decodeLine, encodeCommand, encodeReply } from '../../protocol';
-import { Bridge } from '../../bridge/src/bridge';
+import { Bridge } from '../../bridge/src';
 import { LineServer, MosquittoService, makeTempDir, removeDir, waitFor } from '../helpers/services';
 import { LogCapture, metricValue, parseMetrics, startBridge } from './helpers/bridge-harness';
 import { readingLine } from './helpers/frames';

@@ -6,9 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { decodeLine, ReadingFrame } from '../../protocol';
-import { discoveryMessages, DiscoveryMessage } from '../../bridge/src/sinks/mqtt/ha-discovery';
-import { readingState } from '../../bridge/src/sinks/mqtt/state-payload';
-import { topicsFor } from '../../bridge/src/sinks/mqtt/topics';
+import { DiscoveryMessage, discoveryMessages, readingState, topicsFor } from '../../bridge/src';
 import { readingLine } from './helpers/frames';
 
 // ---- Home Assistant's documented schema ----

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { decodeLine, encodeReply } from '../../protocol';
-import { Bridge } from '../../bridge/src/bridge';
-import type { StateJson } from '../../bridge/src/sinks/mqtt/state-payload';
+import { Bridge } from '../../bridge/src';
+import type { StateJson } from '../../bridge/src';
 import { LineServer, MosquittoService, makeTempDir, makeTestPki, removeDir, waitFor } from '../helpers/services';
 import { BridgeProcess, LogCapture, metricValue, parseMetrics, startBridge } from './helpers/bridge-harness';
 import { eventLine, reading, readingLine, readingStream } from './helpers/frames';

@@ -1,9 +1,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Spool, SpoolOptions, SpoolPosition } from '../../bridge/src/spool/spool';
-import { HEADER_BYTES, MAX_PAYLOAD, checkRecord, encodeRecord, resync } from '../../bridge/src/spool/record-codec';
-import { decodeSpooledFrame, encodeSpooledFrame, isSpooledReading } from '../../bridge/src/spool/spooled-frame';
+import { checkRecord, decodeSpooledFrame, encodeRecord, encodeSpooledFrame, HEADER_BYTES, isSpooledReading, MAX_PAYLOAD, resync, Spool, SpoolOptions, SpoolPosition } from '../../bridge/src';
 import { ReadingFrame, decodeLine } from '../../protocol';
 import { eventLine, readingLine } from './helpers/frames';
 import { ManagedProcess, makeTempDir, removeDir, waitFor } from '../helpers/services';

@@ -1,17 +1,7 @@
 /** The bridge's pure logic, without services: decisions that the integration tests rely on. */
 import assert from 'node:assert/strict';
 import { ReadingFrame, decodeLine, encodeReply } from '../../protocol';
-import { Backoff } from '../../bridge/src/backoff';
-import { CommandReply, CommandRouter, parseCommandPayload } from '../../bridge/src/commands/command-router';
-import { AnchorStore, BootClock } from '../../bridge/src/ingest/boot-clock';
-import { SequenceTracker } from '../../bridge/src/ingest/sequence-tracker';
-import { createLogger } from '../../bridge/src/log/logger';
-import { RateLimitedLog } from '../../bridge/src/log/rate-limited-log';
-import { MetricsRegistry } from '../../bridge/src/metrics/registry';
-import { eventLine as influxEventLine, payloadLines, readingLines } from '../../bridge/src/sinks/influx/line-protocol';
-import { classifyFailure, parseRetryAfter } from '../../bridge/src/sinks/influx/write-outcome';
-import { readingState, readingValues } from '../../bridge/src/sinks/mqtt/state-payload';
-import { encodeSpooledFrame } from '../../bridge/src/spool/spooled-frame';
+import { AnchorStore, Backoff, BootClock, classifyFailure, CommandReply, CommandRouter, createLogger, encodeSpooledFrame, eventLine as influxEventLine, MetricsRegistry, parseCommandPayload, parseRetryAfter, payloadLines, RateLimitedLog, readingLines, readingState, readingValues, SequenceTracker } from '../../bridge/src';
 import { eventLine, readingLine } from './helpers/frames';
 
 function decodeReading(line: string): ReadingFrame {

@@ -13,7 +13,7 @@ import path from 'node:path';
 import { Simulation } from '../../simulator/simulation';
 import { startTcpEndpoint, SerialEndpoint } from '../../simulator/endpoints';
 import { runPaced } from '../../simulator/runner';
-import { Bridge } from '../../bridge/src/bridge';
+import { Bridge } from '../../bridge/src';
 import { ensureFirmwareBundle } from '../helpers/firmware-bundle';
 import { MosquittoService, makeTempDir, removeDir, sleep, waitFor } from '../helpers/services';
 import { repoRoot, startBridge } from '../bridge/helpers/bridge-harness';

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { SERVICE_NODE_FLAGS } from '../../bridge/src/heap-policy';
+import { SERVICE_NODE_FLAGS } from '../../bridge/src';
 import { LineServer, freePort, makeTempDir, removeDir, waitFor } from '../helpers/services';
 import { readingLine } from '../bridge/helpers/frames';
 import { UnitFile, execArgv, expandSpecifiers, parseEnvironmentFile } from './helpers/systemd-unit';

@@ -14,7 +14,7 @@ import { HOST_LINK } from '../../hardware/system';
 import { SerialEndpoint, startPtyEndpoint } from '../../simulator/endpoints';
 import { runPaced } from '../../simulator/runner';
 import { Simulation } from '../../simulator/simulation';
-import type { SpooledFrame } from '../../bridge/src/spool/spooled-frame';
+import type { SpooledFrame } from '../../bridge/src';
 import { BridgeProcess, metricValue } from '../bridge/helpers/bridge-harness';
 import { MqttRecorder } from '../bridge/helpers/mqtt-recorder';
 import { ManagedProcess, MosquittoService, freePort, makeTempDir, removeDir, waitFor } from '../helpers/services';

@@ -9,10 +9,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { parseCliArgs } from '../../bridge/src/config/cli-args';
-import { parseCommandPayload } from '../../bridge/src/commands/command-router';
-import { resolveConfig } from '../../bridge/src/config/resolve-config';
-import { topicsFor } from '../../bridge/src/sinks/mqtt/topics';
+import { parseCliArgs, parseCommandPayload, resolveConfig, topicsFor } from '../../bridge/src';
 import { parseFlashArgs } from '../../scripts/flash';
 import { parseStartArgs } from '../../scripts/start/start-options';
 import { parseArgs as parseSimArgs } from '../../simulator/cli';

@@ -79,7 +79,7 @@ describe('firmware cycle (app.ts) on the INA219 models', () => {
     const boot = first.frames()[0] as EventFrame;
     assert.equal(boot.kind, 'boot');
     assert.equal(boot.boot, 1);
-    assert.match(boot.msg!, /bon=12 boff=14.005 sdn=10 sup=12.001 dwell=0 period=1/);
+    assert.match(boot.msg!, /bon=12 boff=13.976 sdn=10 sup=11.972 dwell=0 period=1/);
     const second = rig(flash);
     assert.equal((second.frames()[0] as EventFrame).boot, 2);
   });
@@ -137,14 +137,14 @@ describe('firmware cycle (app.ts) on the INA219 models', () => {
     const r = rig();
     const got = r.command({ cmd: 'get' });
     assert.equal(got.ok, 1);
-    assert.deepEqual(got.data, { bon: 12, boff: 14.005, sdn: 10, sup: 12.001, dwell: 0, period: 1, floor: 11.8 });
+    assert.deepEqual(got.data, { bon: 12, boff: 13.976, sdn: 10, sup: 11.972, dwell: 0, period: 1, floor: 11.8 });
     const set = r.command({ cmd: 'set', bon: 12.4, dwell: 30 });
     assert.equal(set.ok, 1);
     assert.equal(set.data!.bon, 12.4);
     const bad = r.command({ cmd: 'set', bon: 14.5 });
     assert.equal(bad.ok, 0);
     assert.equal(bad.err, 'bad_value');
-    assert.match(bad.msg!, /bon must be below boff 14.005/);
+    assert.match(bad.msg!, /bon must be below boff 13.976/);
     const rebooted = rig(r.flash);
     assert.equal(rebooted.command({ cmd: 'get' }).data!.bon, 12.4);
     assert.equal(rebooted.fw.settings().dwell, 30);

@@ -349,9 +349,9 @@ describe('firmware controller: the LM393 board in software', () => {
       const loop = new Loop(settings(0));
       let t = 0;
       loop.poll(t, 14.5, 18);
-      // Falls from 12.6 to 11.9 with a ±0.08 V square wobble, then rises to 13.9 with it.
+      // Falls from 12.6 to 11.9 with a ±0.08 V square wobble, then rises with it to 0.1 V short of OFF.
       for (let i = 0; i <= 700; i++) loop.poll(++t, 12.6 - i * 0.001 + (i % 2 ? 0.08 : -0.08), 18);
-      for (let i = 0; i <= 2000; i++) loop.poll(++t, 11.9 + i * 0.001 + (i % 2 ? 0.08 : -0.08), 18);
+      for (let i = 0; 11.9 + i * 0.001 <= OFF - 0.1; i++) loop.poll(++t, 11.9 + i * 0.001 + (i % 2 ? 0.08 : -0.08), 18);
       const switches = loop.log.filter((e, i) => i > 0 && e.on !== loop.log[i - 1].on);
       assert.equal(switches.length, 1, JSON.stringify(loop.log));
       assert.equal(switches[0].why, 'bat_low');

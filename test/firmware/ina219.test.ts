@@ -4,7 +4,7 @@ import {
   INA_FLAG_RESET, INA_FLAG_STALE, Ina219Options, createIna219, ina219Calibration, ina219ConfigWord, ina219ReadyAfterS,
 } from '../../drivers/ina219';
 import { espruinoI2cTransport } from '../../firmware/src/ina219-espruino';
-import { linuxI2cTransport, openLinuxI2cTransport } from '../../bridge/src/i2c/linux-i2c-transport';
+import { linuxI2cTransport, openLinuxI2cTransport } from '../../bridge/src';
 import { VirtualI2cBus } from '../../simulator/i2c-bus';
 import { Ina219Model, IDEAL_INA219, Ina219Errors, sampleIna219BErrors, INA219B_LIMITS } from '../../simulator/ina219-model';
 import { seededRandom } from '../../simulator/random';

@@ -1,11 +1,15 @@
 import { strict as assert } from 'node:assert';
 import { crc32 as zlibCrc32 } from 'node:zlib';
 import {
-  McuCommand, McuCommandError, ampHours, amps, fix, frame, parseCommand, text, volts, wattHours, watts,
+  McuCommand, McuCommandError, formatFixed, frameLine, parseCommand, safeText,
 } from '../../firmware/src/mcu-codec';
+import { ReadingWriter, readingWriter, valueSource } from '../../firmware/src/reading-writer';
+import type { Ina219Reading } from '../../drivers/ina219';
+import type { EnergyCounters } from '../../firmware/src/energy';
+import { generatedWriter } from './generated-writer';
 import {
   Command, CommandFrame, DecodeResult, EventFrame, Reading, ReadingFrame, ReplyFrame,
-  crc32, decodeLine, encodeCommand, encodeReading, sanitizeText,
+  READING_FIELDS, crc32, decodeLine, encodeCommand, encodeReading, sanitizeText,
 } from '../../protocol';
 import { LIMITS } from '../../protocol/spec';
 import { Settings, withChanges } from '../../firmware/src/settings';
@@ -47,7 +51,7 @@ function decodeOk(line: string): ReadingFrame | EventFrame | ReplyFrame | Comman
 // ---------------------------------------------------------------------------
 
 describe('firmware MCU codec', () => {
-  describe('fix: number formatting', () => {
+  describe('formatFixed: number formatting', () => {
     const cases: [number | null, number, number, number, string][] = [
       // value, decimals, lo, hi, expected
       [12.734, 3, 0, 40, '12.734'],
@@ -81,25 +85,23 @@ describe('firmware MCU codec', () => {
       [-Infinity, 3, -1e9, 1e9, '-'],
     ];
     for (const [x, d, lo, hi, want] of cases) {
-      it(`fix(${x}, ${d}, ${lo}, ${hi}) = ${want}`, () => {
-        assert.equal(fix(x, d, lo, hi), want);
+      it(`formatFixed(${x}, ${d}, ${lo}, ${hi}) = ${want}`, () => {
+        assert.equal(formatFixed(x, d, lo, hi), want);
       });
     }
 
-    it('the unit helpers use the protocol decimals and ranges', () => {
-      assert.equal(volts(12.3456), '12.346');
-      assert.equal(volts(-0.1), '-');
-      assert.equal(volts(40.1), '-');
-      assert.equal(volts(null), '-');
-      assert.equal(amps(1.78), '1.7800');
-      assert.equal(amps(-250.1), '-');
-      assert.equal(watts(22.605), '22.61');
-      assert.equal(watts(-10000), '-10000.00');
-      assert.equal(watts(10000.01), '-');
-      assert.equal(ampHours(10.5), '10.5000');
-      assert.equal(ampHours(-0.001), '-');
-      assert.equal(wattHours(230.25), '230.250');
-      assert.equal(wattHours(1e9 + 1), '-');
+    it('the reading writers use the protocol decimals and ranges', () => {
+      for (const [name, w] of [['table-walking', readingWriter(READING_FIELDS)], ['generated', generatedWriter(READING_FIELDS)]] as const) {
+        const sensor = (busV: number | null, currentA: number | null, powerW: number | null): Ina219Reading =>
+          ({ flags: 0, busV, shuntV: null, currentA, powerW, error: null });
+        assert.equal(w.measurementsText(sensor(12.3456, 1.78, 22.605), sensor(-0.1, -250.1, -10000), 40.1),
+          ',bv=12.346,ba=1.7800,bw=22.61,lv=-,la=-,lw=-10000.00,sv=-', name);
+        assert.equal(w.measurementsText(sensor(null, null, 10000.01), sensor(40, 250, 0), null),
+          ',bv=-,ba=-,bw=-,lv=40.000,la=250.0000,lw=0.00,sv=-', name);
+        const energy = { bahi: 10.5, baho: -0.001, bwhi: 230.25, bwho: 1e9 + 1, lahi: 0, laho: 1e9, lwhi: 0.0004, lwho: 0.0005 };
+        assert.equal(w.countersText(energy as EnergyCounters),
+          ',bahi=10.5000,baho=-,bwhi=230.250,bwho=-,lahi=0.0000,laho=1000000000.0000,lwhi=0.000,lwho=0.001', name);
+      }
     });
 
     it('matches an integer reference on 20,000 values away from the rounding ties', () => {
@@ -119,24 +121,24 @@ describe('firmware MCU codec', () => {
         const hi = 5000;
         const value = (negative ? -n : n) / Math.pow(10, d);
         const want = value < lo || value > hi ? '-' : (negative && n > 0 ? '-' : '') + body;
-        assert.equal(fix(x, d, lo, hi), want, `fix(${x}, ${d})`);
+        assert.equal(formatFixed(x, d, lo, hi), want, `formatFixed(${x}, ${d})`);
       }
     });
   });
 
   describe('text', () => {
     it('replaces control, non-ASCII and framing characters with _', () => {
-      assert.equal(text('Espruino 2v25 PICO'), 'Espruino 2v25 PICO');
-      assert.equal(text('a$b*c,d\ne\tf\u00e9g~\u007f\u0000'), 'a_b_c_d_e_f_g~__');
-      assert.equal(text('bon 14 must be below boff 13'), 'bon 14 must be below boff 13');
-      assert.equal(text(''), '');
-      assert.equal(text(' !"#%&()+-./:;<=>?@[\\]^`{|}'), ' !"#%&()+-./:;<=>?@[\\]^`{|}');
+      assert.equal(safeText('Espruino 2v25 PICO'), 'Espruino 2v25 PICO');
+      assert.equal(safeText('a$b*c,d\ne\tf\u00e9g~\u007f\u0000'), 'a_b_c_d_e_f_g~__');
+      assert.equal(safeText('bon 14 must be below boff 13'), 'bon 14 must be below boff 13');
+      assert.equal(safeText(''), '');
+      assert.equal(safeText(' !"#%&()+-./:;<=>?@[\\]^`{|}'), ' !"#%&()+-./:;<=>?@[\\]^`{|}');
     });
 
     it('cuts to 120 characters', () => {
-      assert.equal(text('x'.repeat(300)), 'x'.repeat(120));
-      assert.equal(text('y'.repeat(120)), 'y'.repeat(120));
-      assert.equal(text('$'.repeat(130)), '_'.repeat(120));
+      assert.equal(safeText('x'.repeat(300)), 'x'.repeat(120));
+      assert.equal(safeText('y'.repeat(120)), 'y'.repeat(120));
+      assert.equal(safeText('$'.repeat(130)), '_'.repeat(120));
     });
 
     it('agrees with the full codec sanitizeText on random strings', () => {
@@ -145,36 +147,37 @@ describe('firmware MCU codec', () => {
         let s = '';
         const n = r.int(200);
         for (let j = 0; j < n; j++) s += String.fromCharCode(r.chance(0.7) ? 32 + r.int(95) : r.int(300));
-        assert.equal(text(s), sanitizeText(s), JSON.stringify(s));
+        assert.equal(safeText(s), sanitizeText(s), JSON.stringify(s));
       }
     });
   });
 
   describe('frames built by the MCU decode with decodeLine', () => {
-    it('frame() seals a body with the CRC-32 of exactly the body', () => {
+    it('frameLine() seals a body with the CRC-32 of exactly the body', () => {
       const body = 'A,v=1,id=3,ok=1';
-      assert.equal(frame(body, crc32), '$' + body + '*' + refCrcHex(body));
+      assert.equal(frameLine(body, crc32), '$' + body + '*' + refCrcHex(body));
       // E.CRC32 may hand back the signed form; the spelling must not change.
-      assert.equal(frame(body, (t) => crc32(t) | 0), '$' + body + '*' + refCrcHex(body));
+      assert.equal(frameLine(body, (t) => crc32(t) | 0), '$' + body + '*' + refCrcHex(body));
     });
 
-    /** The reading as app.ts writes it. */
-    function mcuReading(x: Reading): string {
-      return frame('R,v=1,seq=' + x.seq + ',boot=' + x.boot + ',up=' + fix(x.up, 3, 0, 1e9) +
-        ',bv=' + volts(x.bv) + ',ba=' + amps(x.ba) + ',bw=' + watts(x.bw) +
-        ',lv=' + volts(x.lv) + ',la=' + amps(x.la) + ',lw=' + watts(x.lw) + ',sv=' + volts(x.sv) +
+    const sensor = (busV: number | null, currentA: number | null, powerW: number | null): Ina219Reading =>
+      ({ flags: 0, busV, shuntV: null, currentA, powerW, error: null });
+
+    /** The reading as app.ts writes it, with the table-walking writer or the bundle's generated one. */
+    function mcuReading(x: Reading, w: ReadingWriter = readingWriter(READING_FIELDS)): string {
+      return frameLine('R,v=1,seq=' + x.seq + ',boot=' + x.boot + ',up=' + formatFixed(x.up, 3, 0, 1e9) +
+        w.measurementsText(sensor(x.bv, x.ba, x.bw), sensor(x.lv, x.la, x.lw), x.sv) +
         ',chg=' + x.chg + ',why=' + x.why + ',mode=' + x.mode + ',flt=' + x.flt.toString(16).toUpperCase().padStart(4, '0') +
-        ',bahi=' + ampHours(x.bahi as number) + ',baho=' + ampHours(x.baho as number) +
-        ',bwhi=' + wattHours(x.bwhi as number) + ',bwho=' + wattHours(x.bwho as number) +
-        ',lahi=' + ampHours(x.lahi as number) + ',laho=' + ampHours(x.laho as number) +
-        ',lwhi=' + wattHours(x.lwhi as number) + ',lwho=' + wattHours(x.lwho as number), crc32);
+        w.countersText(x as unknown as EnergyCounters), crc32);
     }
 
-    const UNITS: { [k: string]: [number, number, number] } = {
-      bv: [3, 0, 40], ba: [4, -250, 250], bw: [2, -10000, 10000], lv: [3, 0, 40], la: [4, -250, 250],
-      lw: [2, -10000, 10000], sv: [3, 0, 40], bahi: [4, 0, 1e9], baho: [4, 0, 1e9], bwhi: [3, 0, 1e9],
-      bwho: [3, 0, 1e9], lahi: [4, 0, 1e9], laho: [4, 0, 1e9], lwhi: [3, 0, 1e9], lwho: [3, 0, 1e9],
-    };
+    /** Decimals and range of each value the MCU sends, from the protocol's field table. */
+    const UNITS: { [k: string]: [number, number, number] } = {};
+    for (const f of READING_FIELDS) if (valueSource(f)) UNITS[f.key] = [f.decimals, f.lo, f.hi];
+
+    it('sends every required field of the table, and the optional ones it measures (none on this board)', () => {
+      assert.deepEqual(Object.keys(UNITS), READING_FIELDS.filter((f) => !f.optional).map((f) => f.key));
+    });
 
     it('the worked example of PROTOCOL.md comes out byte for byte', () => {
       const line = mcuReading({
@@ -187,7 +190,8 @@ describe('firmware MCU codec', () => {
         'lahi=0.0000,laho=18.0000,lwhi=0.000,lwho=230.250*214A58A4');
     });
 
-    it('random readings (in range, out of range, null, NaN) decode to the value within half a digit, or null', () => {
+    for (const [writerName, writer] of [['table-walking', readingWriter(READING_FIELDS)], ['generated', generatedWriter(READING_FIELDS)]] as const) {
+    it(`random readings (in range, out of range, null, NaN) decode to the value within half a digit, or null (${writerName} writer)`, () => {
       const r = new Rand(11);
       const whys = ['released', 'bat_low', 'sun_down', 'bat_low_sun_down', 'forced_on', 'forced_off', 'floor', 'dwell', 'failsafe', 'boot'] as const;
       for (let i = 0; i < 2000; i++) {
@@ -202,7 +206,7 @@ describe('firmware MCU codec', () => {
           chg: r.int(2) as 0 | 1, why: r.pick(whys), mode: r.pick(['auto', 'on', 'off'] as const), flt: r.int(0x1000),
           ...m,
         } as Reading;
-        const line = mcuReading(reading);
+        const line = mcuReading(reading, writer);
         const f = decodeOk(line) as ReadingFrame;
         assert.equal(f.type, 'R');
         assert.equal(f.seq, reading.seq);
@@ -229,26 +233,27 @@ describe('firmware MCU codec', () => {
         assert.deepEqual(f, full);
       }
     });
+    }
 
     it('E frames: boot, error with sanitized text', () => {
       const body = (kind: string, msg: string): string =>
-        'E,v=1,boot=8,up=' + fix(0.0041, 3, 0, 1e9) + ',kind=' + kind + ',fw=0.1.0,msg=' + text(msg);
-      const boot = decodeOk(frame(body('boot', 'bon=12 boff=14.005 sdn=10 sup=12.001 dwell=0 period=1'), crc32)) as EventFrame;
+        'E,v=1,boot=8,up=' + formatFixed(0.0041, 3, 0, 1e9) + ',kind=' + kind + ',fw=0.1.0,msg=' + safeText(msg);
+      const boot = decodeOk(frameLine(body('boot', 'bon=12 boff=14.005 sdn=10 sup=12.001 dwell=0 period=1'), crc32)) as EventFrame;
       assert.deepEqual(boot, {
         type: 'E', boot: 8, up: 0.004, kind: 'boot', fw: '0.1.0', msg: 'bon=12 boff=14.005 sdn=10 sup=12.001 dwell=0 period=1',
       });
-      const err = decodeOk(frame(body('error', 'Uncaught Error: x*y, at $line\n' + 'z'.repeat(200)), crc32)) as EventFrame;
+      const err = decodeOk(frameLine(body('error', 'Uncaught Error: x*y, at $line\n' + 'z'.repeat(200)), crc32)) as EventFrame;
       assert.equal(err.kind, 'error');
       assert.equal(err.msg, 'Uncaught Error: x_y_ at _line_' + 'z'.repeat(120 - 30));
     });
 
     it('A frames: get, refused set, status with null values', () => {
-      const get = decodeOk(frame('A,v=1,id=1,ok=1,bon=12,boff=14.005,sdn=10,sup=12.001,dwell=0,period=1,floor=11.8', crc32)) as ReplyFrame;
+      const get = decodeOk(frameLine('A,v=1,id=1,ok=1,bon=12,boff=14.005,sdn=10,sup=12.001,dwell=0,period=1,floor=11.8', crc32)) as ReplyFrame;
       assert.deepEqual(get, { type: 'A', id: 1, ok: 1, data: { bon: 12, boff: 14.005, sdn: 10, sup: 12.001, dwell: 0, period: 1, floor: 11.8 } });
-      const refused = decodeOk(frame('A,v=1,id=2,ok=0,err=bad_value,msg=' + text('bon must be below boff 13, really'), crc32)) as ReplyFrame;
+      const refused = decodeOk(frameLine('A,v=1,id=2,ok=0,err=bad_value,msg=' + safeText('bon must be below boff 13, really'), crc32)) as ReplyFrame;
       assert.deepEqual(refused, { type: 'A', id: 2, ok: 0, err: 'bad_value', msg: 'bon must be below boff 13_ really' });
-      const status = decodeOk(frame('A,v=1,id=4294967295,ok=1,chg=1,why=failsafe,mode=off,left=' + fix(59.6, 0, 0, 1e9) +
-        ',bv=' + volts(null) + ',sv=' + volts(0.4124) + ',seq=9,bad=0', crc32)) as ReplyFrame;
+      const status = decodeOk(frameLine('A,v=1,id=4294967295,ok=1,chg=1,why=failsafe,mode=off,left=' + formatFixed(59.6, 0, 0, 1e9) +
+        ',bv=' + formatFixed(null, 3, 0, 40) + ',sv=' + formatFixed(0.4124, 3, 0, 40) + ',seq=9,bad=0', crc32)) as ReplyFrame;
       assert.deepEqual(status, {
         type: 'A', id: 4294967295, ok: 1, data: { chg: 1, why: 'failsafe', mode: 'off', left: 60, bv: null, sv: 0.412, seq: 9, bad: 0 },
       });

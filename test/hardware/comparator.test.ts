@@ -1,8 +1,8 @@
 import { strict as assert } from 'node:assert';
 import {
   BLOG_TARGETS, COMPARATOR_BOARD, ComparatorBoardParts, ComparatorChannelParts,
-  DEFAULT_THRESHOLDS, MAINS_CHARGER, VOLTAGE_RANGES, comparatorInputV, comparatorTripPoints,
-  referenceVoltage, solvePotWiper, thresholdsFromComparatorBoard,
+  DEFAULT_THRESHOLDS, LM393_DATASHEET, MAINS_CHARGER, VOLTAGE_RANGES, comparatorInputV, comparatorTripPoints,
+  outputLowVoltage, referenceVoltage, solvePotWiper, switchingInputV, thresholdsFromComparatorBoard,
 } from '../../hardware';
 import { seededRandom } from '../../simulator/random';
 
@@ -46,11 +46,20 @@ function solveNodes(fixed: Record<string, number>, resistors: Resistor[]): Recor
   return out;
 }
 
-/** IN+ of one channel, from the full network: divider, pot halves, Rin, feedback, pull-up. */
+/** A current source as a Norton pair the resistor-only solver can take: Ib from a huge voltage through a huge resistor. */
+const NORTON_OHMS = 1e15;
+
+/**
+ * IN+ of one channel, from the full network: divider, pot halves, Rin, feedback, pull-up,
+ * the bias current out of IN+, and with the output low the saturated transistor (a
+ * resistor to ground) sinking REMOTE's pull-up through a diode of fixed drop (a resistor
+ * from VCC − drop).
+ */
 function nodalInPlus(board: ComparatorBoardParts, ch: ComparatorChannelParts, vin: number, outputLow: boolean): number {
-  const fixed: Record<string, number> = { IN: vin, GND: 0, VCC: board.vcc };
-  if (outputLow) fixed.OUT = board.outputLowV;
-  const v = solveNodes(fixed, [
+  const fixed: Record<string, number> = {
+    IN: vin, GND: 0, VCC: board.vcc, BIAS: board.inputBiasA * NORTON_OHMS, DIODE: board.vcc - board.remoteDiodeDropV,
+  };
+  const network: Resistor[] = [
     ['IN', 'TOP', ch.rTop],
     ['TOP', 'WIPER', (1 - ch.potWiper) * ch.rPot],
     ['WIPER', 'BOTTOM', ch.potWiper * ch.rPot],
@@ -58,15 +67,21 @@ function nodalInPlus(board: ComparatorBoardParts, ch: ComparatorChannelParts, vi
     ['WIPER', 'INP', ch.rIn],
     ['INP', 'OUT', ch.rFeedback],
     ['OUT', 'VCC', ch.rPullup],
-  ]);
-  return v.INP;
+    ['BIAS', 'INP', NORTON_OHMS],
+  ];
+  if (outputLow) network.push(['OUT', 'GND', board.outputOnOhms], ['DIODE', 'OUT', board.rRemotePullup]);
+  return solveNodes(fixed, network).INP;
 }
 
+/** IN− with its bias current, plus the offset: the IN+ at which the output switches. */
 function nodalVref(board: ComparatorBoardParts): number {
-  return solveNodes({ VCC: board.vcc, GND: 0 }, [['VCC', 'REF', board.rRefTop], ['REF', 'GND', board.rRefBottom]]).REF;
+  // Both channels' IN− pins hang on the reference: two bias currents.
+  return solveNodes({ VCC: board.vcc, GND: 0, BIAS: board.inputBiasA * NORTON_OHMS }, [
+    ['VCC', 'REF', board.rRefTop], ['REF', 'GND', board.rRefBottom], ['BIAS', 'REF', NORTON_OHMS], ['BIAS', 'REF', NORTON_OHMS],
+  ]).REF + board.inputOffsetV;
 }
 
-/** Input voltage at which IN+ crosses IN−, by bisection; IN+ rises with the input. */
+/** Input voltage at which IN+ crosses the switching level, by bisection; IN+ rises with the input. */
 function nodalTrip(board: ComparatorBoardParts, ch: ComparatorChannelParts, outputLow: boolean): number {
   const vref = nodalVref(board);
   let lo = 0;
@@ -128,7 +143,34 @@ describe('hardware/comparator: trip points of the board', () => {
       assert.ok(Math.abs(falling / closed.fallingV - 1) < 0.001, `${name} falling ${falling} vs ${closed.fallingV}`);
       assert.ok(Math.abs(rising / closed.risingV - 1) < 0.001, `${name} rising ${rising} vs ${closed.risingV}`);
     }
-    assert.ok(Math.abs(nodalVref(COMPARATOR_BOARD) - referenceVoltage(COMPARATOR_BOARD)) < 1e-9);
+    assert.ok(Math.abs(nodalVref(COMPARATOR_BOARD) - switchingInputV(COMPARATOR_BOARD)) < 1e-9);
+  });
+
+  it('the nodal model agrees with a worst-case LM393 too (max V_OL, offset and bias)', () => {
+    const b = copyBoard(COMPARATOR_BOARD);
+    b.outputOnOhms = LM393_DATASHEET.outputLowMaxFullRangeV / LM393_DATASHEET.outputLowAtSinkA;
+    b.inputOffsetV = -LM393_DATASHEET.inputOffsetMaxFullRangeV;
+    b.inputBiasA = LM393_DATASHEET.inputBiasMaxFullRangeA;
+    for (const ch of [b.battery, b.sun]) {
+      const closed = comparatorTripPoints(b, ch);
+      assert.ok(Math.abs(nodalTrip(b, ch, false) - closed.fallingV) < 1e-6);
+      assert.ok(Math.abs(nodalTrip(b, ch, true) - closed.risingV) < 1e-6);
+    }
+  });
+
+  it('the typical LM393 output low (≈ 71 mV at ≈ 1.9 mA with the 3.3 k REMOTE pull-up) moves each rising trip ≈ 29 mV below an ideal 0 V output', () => {
+    const ideal = copyBoard(COMPARATOR_BOARD);
+    ideal.outputOnOhms = 0;
+    const vol = outputLowVoltage(COMPARATOR_BOARD, COMPARATOR_BOARD.battery, referenceVoltage(COMPARATOR_BOARD));
+    assert.ok(vol > 0.065 && vol < 0.078, `V_OL ${vol}`);
+    // The sink current: own pull-up, REMOTE's pull-up through the diode, the feedback resistor.
+    const sinkA = vol / COMPARATOR_BOARD.outputOnOhms;
+    assert.ok(sinkA > 1.8e-3 && sinkA < 2.0e-3, `sink ${sinkA}`);
+    for (const ch of ['battery', 'sun'] as const) {
+      const shift = comparatorTripPoints(COMPARATOR_BOARD, COMPARATOR_BOARD[ch]).risingV - comparatorTripPoints(ideal, ideal[ch]).risingV;
+      assert.ok(shift < -0.025 && shift > -0.033, `${ch} rising moved ${shift}`);
+      assert.equal(comparatorTripPoints(COMPARATOR_BOARD, COMPARATOR_BOARD[ch]).fallingV, comparatorTripPoints(ideal, ideal[ch]).fallingV);
+    }
   });
 
   it('comparatorInputV matches the nodal solution in both output states', () => {
@@ -137,7 +179,8 @@ describe('hardware/comparator: trip points of the board', () => {
         for (const low of [false, true]) {
           const a = comparatorInputV(COMPARATOR_BOARD, ch, vin, low);
           const b = nodalInPlus(COMPARATOR_BOARD, ch, vin, low);
-          assert.ok(Math.abs(a - b) < 1e-6, `vin ${vin}, low ${low}: ${a} vs ${b}`);
+          // comparatorInputV takes V_OL at IN+ = Vref; its feedback share is µA, so µV here.
+          assert.ok(Math.abs(a - b) < 2e-5, `vin ${vin}, low ${low}: ${a} vs ${b}`);
         }
       }
     }
@@ -204,8 +247,9 @@ describe('hardware/comparator: thresholds derived from the parts', () => {
     b.sun.rPullup *= 10;
     const t = thresholdsFromComparatorBoard(b, 0);
     assert.ok(t.sunDownV > base.sunDownV);
-    // With the output low the pull-up is shorted by the open collector: the rising trip cannot move.
-    assert.ok(Math.abs(t.sunUpV - base.sunUpV) < 1e-9);
+    // With the output low the pull-up is shorted by the open collector: the rising trip moves
+    // only through V_OL, whose sink current loses the pull-up's share (a few mV).
+    assert.ok(Math.abs(t.sunUpV - base.sunUpV) < 0.01, `${t.sunUpV} vs ${base.sunUpV}`);
   });
 
   it('a larger divider top resistor raises that channel’s trips', () => {

@@ -217,10 +217,14 @@ describe('hardware docs: drawings and prose', () => {
     const t = hw.DEFAULT_THRESHOLDS;
     const computed = [
       t.batteryOnV, t.batteryOffV, t.sunDownV, t.sunUpV,
+      // The typical hysteresis, in the tolerance table.
+      t.batteryOffV - t.batteryOnV, t.sunUpV - t.sunDownV,
       hw.referenceVoltage(b),
       b.vcc - b.inputHeadroomV,
       hw.comparatorInputV(b, b.battery, hw.VOLTAGE_RANGES.battery.max, false),
       hw.comparatorInputV(b, b.sun, hw.VOLTAGE_RANGES.panel.max, false),
+      // The sun input at the cold-morning maximum, quoted in WIRING's input-range reasoning.
+      hw.comparatorInputV(b, b.sun, solar.maxPanelV, false),
       hw.comparatorTripPoints(b, { ...b.battery, potWiper: 0 }).fallingV,
       hw.comparatorTripPoints(b, { ...b.battery, potWiper: 1 }).fallingV,
       hw.comparatorTripPoints(b, { ...b.sun, potWiper: 0 }).fallingV,

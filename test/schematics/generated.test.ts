@@ -64,7 +64,8 @@ describe('schematics: generated files', function () {
 
   it('the committed .cir and .svg files are what generate.ts makes from hardware/ now', () => {
     const files = generatedFiles(COMPARATOR_BOARD, REMOTE_DRIVER);
-    assert.equal(files.length, 8);
+    // Four netlists, four drawings, and the tolerance analysis's netlist.
+    assert.equal(files.length, 9);
     for (const f of files) {
       let onDisk: string;
       try {
@@ -77,7 +78,8 @@ describe('schematics: generated files', function () {
   });
 
   it('every drawing is well-formed SVG', () => {
-    for (const f of generatedFiles().filter((g) => g.file.endsWith('.svg'))) {
+    const histogram = { file: 'tolerance-histogram.svg', text: readFileSync(path.join(SCHEMATICS_DIR, 'tolerance-histogram.svg'), 'utf8') };
+    for (const f of [...generatedFiles().filter((g) => g.file.endsWith('.svg')), histogram]) {
       assertWellFormed(f.text, f.file);
       assert.match(f.text, /<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg" width="\d+" height="\d+"/);
     }

@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { parseStartArgs } from '../../scripts/start/start-options';
 import { EnergyToday, StatusSnapshot, reasonText, renderStatus } from '../../scripts/start/status-view';
-import type { StateJson } from '../../bridge/src/sinks/mqtt/state-payload';
+import type { StateJson } from '../../bridge/src';
 
 const root = path.join(__dirname, '..', '..');
 

@@ -6,7 +6,7 @@ import { EspruinoMcu, EspruinoMcuOptions, ShimApiError } from '../../simulator/e
 import { FlashStorage } from '../../simulator/flash-storage';
 import { VirtualI2cBus } from '../../simulator/i2c-bus';
 import { Ina219Model } from '../../simulator/ina219-model';
-import { remoteChargerOn } from '../../simulator/simulation';
+import { remoteChargerOn } from '../../simulator/installation';
 import { crc32 } from '../../protocol';
 
 /** An MCU running `code` with a bus (INA219 at 0x40), A5 reading 0.25, and a log of what it writes. */

@@ -4,7 +4,8 @@
  * it measured.
  */
 import assert from 'node:assert/strict';
-import { ReadingRow, Simulation } from '../../simulator/simulation';
+import type { ReadingRow } from '../../simulator/reading-row';
+import { Simulation } from '../../simulator/simulation';
 import { DEFAULT_MARGINS } from '../../simulator/comparator-check';
 import { FLT_BAT_COMM, FLT_BAT_RESET, FLT_BAT_STALE, FLT_LOAD_COMM, FLT_LOAD_RESET } from '../../protocol';
 import { firmwareBundle } from './bundle';

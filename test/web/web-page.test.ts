@@ -16,7 +16,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import mqtt from 'mqtt';
 import type { Browser, Page } from 'playwright-core';
-import { reasonWords } from '../../bridge/src/web/words';
+import { reasonWords } from '../../bridge/src';
 import { BridgeProcess, repoRoot } from '../bridge/helpers/bridge-harness';
 import { MosquittoService, makeTempDir, removeDir, waitFor } from '../helpers/services';
 import { launchChromium } from './helpers/browser';

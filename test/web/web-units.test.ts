@@ -4,19 +4,11 @@
  * cursor against a real spool.
  */
 import assert from 'node:assert/strict';
-import path from 'node:path';
 import { decodeLine, encodeReading, fastReading, Reading, ReadingFrame } from '../../protocol';
-import { Spool } from '../../bridge/src/spool/spool';
-import { encodeSpooledFrame } from '../../bridge/src/spool/spooled-frame';
-import { ChartBuilder, chartWindow } from '../../bridge/src/web/chart-data';
-import { EventLog, MAINS_SUSPECT_MS, parseThresholds } from '../../bridge/src/web/events';
-import { HISTORY_SINK, HistoryRetention } from '../../bridge/src/web/history-retention';
-import { KEY_INDEX, SCANNED_KEYS, newScannedReading, recordTs, recordType, scanReading } from '../../bridge/src/web/record-scan';
-import { checkToken } from '../../bridge/src/web/web-commands';
-import { faultWords, reasonWords } from '../../bridge/src/web/words';
-import { scanSpool } from '../../bridge/src/web/spool-scan';
-import { SUMMARY_MS, SummaryStore } from '../../bridge/src/web/summary-store';
-import { makeTempDir, removeDir } from '../helpers/services';
+import {
+  ChartBuilder, EventLog, KEY_INDEX, MAINS_SUSPECT_MS, SCANNED_KEYS, SUMMARY_MS, ScannedReading, SummaryStore, checkToken, chartWindow,
+  decodeSpooledFrame, encodeSpooledFrame, faultWords, newScannedReading, parseThresholds, reasonWords, scanFrame,
+} from '../../bridge/src';
 
 function reading(i: number, over: Partial<Reading> = {}): Reading {
   return {
@@ -33,16 +25,20 @@ function record(r: Reading, ts: number): string {
   return encodeSpooledFrame(ts, f);
 }
 
+/** What the page takes from a spooled record, as the live stream and the spool hand it over (decoded). */
+function scan(payload: string, out: ScannedReading): ScannedReading {
+  const rec = decodeSpooledFrame(payload);
+  assert.ok(rec && rec.frame.type === 'R', payload);
+  return scanFrame(rec.ts, rec.frame, out);
+}
+
 describe('web feature: pure parts', () => {
-  it('the record scanner reads what JSON.parse reads, for every key it scans', () => {
+  it('the page takes every key it uses from a spooled reading, NaN for absent or null', () => {
     const out = newScannedReading();
     for (let i = 0; i < 500; i++) {
       const payload = record(reading(i, i % 7 === 0 ? { sa: -0.25, sw: null } : {}), 1_790_000_000_000 + i * 1000);
       const withExtra = i % 9 === 0 ? payload.replace(/}}$/, ',"extra":{"soc":87.5,"x":"y"}}}') : payload;
-      const buf = Buffer.from(withExtra, 'latin1');
-      assert.equal(recordType(buf, 0, buf.length), 'R');
-      const ts = recordTs(buf, 0, buf.length);
-      scanReading(buf, 0, buf.length, ts, out);
+      scan(withExtra, out);
       const o = JSON.parse(withExtra) as { ts: number; frame: { [k: string]: unknown; extra?: { [k: string]: unknown } } };
       assert.equal(out.ts, o.ts);
       for (const k of SCANNED_KEYS) {
@@ -69,8 +65,7 @@ describe('web feature: pure parts', () => {
     for (let i = 0; i < 20000; i++) {
       // Readings every 2 s, with a six-hour hole in the middle.
       const ts = w.fromMs + 3 * 3600_000 + i * 2000 + (i > 10000 ? 6 * 3600_000 : 0);
-      const buf = Buffer.from(record(reading(i), ts), 'latin1');
-      scanReading(buf, 0, buf.length, ts, r);
+      scan(record(reading(i), ts), r);
       b.add(r);
       cols.add(Math.floor((ts - w.fromMs) / w.columnMs));
       if (Math.floor((ts - w.fromMs) / w.columnMs) === 200) { lo = Math.min(lo, r.v[0]); hi = Math.max(hi, r.v[0]); }
@@ -98,8 +93,7 @@ describe('web feature: pure parts', () => {
       const r = newScannedReading();
       // Nine days every 7 s (the oldest falls out of the ring), with jitter.
       for (let ts = end - 9 * 86400_000, i = 0; ts <= end; ts += 7000 + (i % 3), i++) {
-        const buf = Buffer.from(record(reading(i), ts), 'latin1');
-        scanReading(buf, 0, buf.length, ts, r);
+        scan(record(reading(i), ts), r);
         direct.add(r);
         store.add(r);
       }
@@ -147,31 +141,25 @@ describe('web feature: pure parts', () => {
     assert.deepEqual(checkToken('s3cret-token', 'Bearer s3cret-token'), { ok: true });
   });
 
-  it('the history cursor keeps a week (and no more than its byte budget) of a real spool', () => {
-    const dir = makeTempDir('web-history');
-    try {
-      const spool = Spool.open({ dir: path.join(dir, 'spool'), maxBytes: 64 * 1024 * 1024, segmentBytes: 1024 * 1024, fsyncIntervalMs: 1000, sinks: ['mqtt', HISTORY_SINK] });
-      const now = 1_790_000_000_000;
-      const day = 86400_000;
-      // Nine days, one reading a minute.
-      for (let i = 0; i < 9 * 1440; i++) spool.append(record(reading(i), now - 9 * day + i * 60_000));
-      spool.flush();
-      spool.ack('mqtt', spool.endPosition());
-      const week = new HistoryRetention(spool, 7 * day, 1e12);
-      week.trim(now);
-      let first = -1;
-      let n = 0;
-      scanSpool({ startPosition: () => spool.ackedPosition(HISTORY_SINK), tailPosition: () => spool.tailPosition(), readEach: (a, b, c, d) => spool.readEach(a, b, c, d) }, 0, { reading: (r) => { if (first < 0) first = r.ts; n++; } });
-      assert.ok(first >= now - 7 * day && first < now - 7 * day + 60_000, `history starts at the first reading of the week (${(now - first) / day} days back)`);
-      assert.equal(n, 7 * 1440);
-      assert.ok(spool.stats().segments < 9 * 1440 * 300 / (1024 * 1024) + 2, 'older segments deleted');
-      // A budget of 100 kB keeps only the newest 100 kB.
-      new HistoryRetention(spool, 7 * day, 100 * 1024).trim(now);
-      const left = spool.stats().sinks[HISTORY_SINK].pendingBytes;
-      assert.ok(left <= 100 * 1024 && left > 90 * 1024, `kept ${left} bytes`);
-      spool.close();
-    } finally {
-      removeDir(dir);
-    }
+  it("the estimator's SoC joins the summary of its time, before or after that summary's readings", () => {
+    const store = new SummaryStore(86400_000);
+    const r = newScannedReading();
+    const t0 = 1_790_000_000_000;
+    // The estimator may run before the page sees a reading, or after: both orders.
+    store.addValue(t0 + 1000, 'soc', 80);
+    scan(record(reading(1), t0 + 1000), r);
+    store.add(r);
+    scan(record(reading(2), t0 + 2000), r);
+    store.add(r);
+    store.addValue(t0 + 2000, 'soc', 79.5);
+    // A value alone (no reading in its 10 s) does not make a chart column.
+    store.addValue(t0 + 60_000, 'soc', 70);
+    const w = chartWindow(3600_000, 100, t0 + 100_000, SUMMARY_MS);
+    const b = new ChartBuilder(w);
+    store.fill(b);
+    const j = b.toJson();
+    assert.equal(j.points, 1);
+    assert.equal(j.readings, 2);
+    assert.deepEqual([j.series.soc.min[0], j.series.soc.max[0]], [79.5, 80]);
   });
 });

@@ -1,16 +1,18 @@
 /**
- * Commands from MQTT to the MCU and their answers back.
+ * Commands to the MCU and their answers back: the one validated path that MQTT, Home
+ * Assistant's select and any other feature (core.commands) use.
  *
  * A request is JSON: {"cmd":"force","mode":"off","for":3600,"request_id":"anything"}.
  * It is checked with the protocol's own validateCommand (the rules the MCU applies), sent
- * as a C frame with a fresh protocol id, and answered exactly once on the reply topic:
+ * as a C frame with a fresh protocol id, and answered exactly once (the returned promise,
+ * and the transport's reply observer; MQTT publishes it on the reply topic):
  *   {"request_id":…,"id":17,"ok":true,"cmd":"force","data":{…}}            the MCU did it
  *   {"request_id":…,"id":17,"ok":false,"error":"bad_value","detail":"…"}   refused or failed
  * `error` is the MCU's err token, or the bridge's own: invalid (payload not a command),
  * unavailable (no link to the MCU), busy (too many in flight), timeout (no reply in time).
  *
- * The transport is injected (send a line to the MCU, publish a reply), so this file has
- * no I/O and tests drive it with real frames.
+ * The transport is injected (send a line to the MCU), so this file has no I/O and tests
+ * drive it with real frames.
  */
 import { Command, ReplyFrame, encodeCommand, validateCommand } from '../../../protocol';
 
@@ -68,8 +70,8 @@ export interface CommandTransport {
   linkUp(): boolean;
   /** Writes a line (with its newline) to the MCU. */
   send(line: string): Promise<void>;
-  /** Publishes a reply (to the reply topic). */
-  reply(r: CommandReply): void;
+  /** Sees every reply, whoever asked (optional: each request's promise has its own). */
+  reply?(r: CommandReply): void;
 }
 
 export interface RouterOptions {
@@ -83,6 +85,7 @@ interface Pending {
   requestId?: string | number;
   cmd: string;
   timer: NodeJS.Timeout;
+  answer: (r: CommandReply) => void;
 }
 
 export type CommandOutcome = 'ok' | 'failed' | 'invalid' | 'timeout' | 'unavailable' | 'busy';
@@ -105,39 +108,36 @@ export class CommandRouter {
     return id;
   }
 
-  /** A payload from the command topic. */
-  request(text: string): void {
+  /** A JSON payload (the command topic, an HTTP body); resolves with its one answer. */
+  request(text: string): Promise<CommandReply> {
     const p = parseCommandPayload(text);
-    if (!p.ok) {
-      this.finish('invalid', { request_id: p.requestId, ok: false, error: p.error, detail: p.detail });
-      return;
-    }
-    this.submit(p.command, p.requestId);
+    if (!p.ok) return Promise.resolve(this.finish('invalid', { request_id: p.requestId, ok: false, error: p.error, detail: p.detail }));
+    return this.submit(p.command, p.requestId);
   }
 
-  /** A command already built (Home Assistant's select). */
-  submit(command: Command, requestId?: string | number): void {
+  /** A command already built (Home Assistant's select); resolves with its one answer. */
+  submit(command: Command, requestId?: string | number): Promise<CommandReply> {
     if (!this.transport.linkUp()) {
-      this.finish('unavailable', { request_id: requestId, ok: false, cmd: command.cmd, error: 'unavailable', detail: 'the link to the MCU is down' });
-      return;
+      return Promise.resolve(this.finish('unavailable', { request_id: requestId, ok: false, cmd: command.cmd, error: 'unavailable', detail: 'the link to the MCU is down' }));
     }
     if (this.pending.size >= this.options.maxPending) {
-      this.finish('busy', { request_id: requestId, ok: false, cmd: command.cmd, error: 'busy', detail: `${this.pending.size} commands already waiting for the MCU` });
-      return;
+      return Promise.resolve(this.finish('busy', { request_id: requestId, ok: false, cmd: command.cmd, error: 'busy', detail: `${this.pending.size} commands already waiting for the MCU` }));
     }
     const id = this.allocateId();
     const line = encodeCommand({ ...command, id } as Command & { id: number }) + '\n';
-    const timer = setTimeout(() => {
-      if (!this.pending.delete(id)) return;
-      this.finish('timeout', { request_id: requestId, id, ok: false, cmd: command.cmd, error: 'timeout', detail: `no reply from the MCU within ${this.options.timeoutMs} ms` });
-    }, this.options.timeoutMs);
-    this.pending.set(id, { requestId, cmd: command.cmd, timer });
-    this.transport.send(line).catch((e: Error) => {
-      const p = this.pending.get(id);
-      if (!p) return;
-      clearTimeout(p.timer);
-      this.pending.delete(id);
-      this.finish('unavailable', { request_id: requestId, id, ok: false, cmd: command.cmd, error: 'unavailable', detail: `sending to the MCU failed: ${e.message}` });
+    return new Promise<CommandReply>((answer) => {
+      const timer = setTimeout(() => {
+        if (!this.pending.delete(id)) return;
+        answer(this.finish('timeout', { request_id: requestId, id, ok: false, cmd: command.cmd, error: 'timeout', detail: `no reply from the MCU within ${this.options.timeoutMs} ms` }));
+      }, this.options.timeoutMs);
+      this.pending.set(id, { requestId, cmd: command.cmd, timer, answer });
+      this.transport.send(line).catch((e: Error) => {
+        const p = this.pending.get(id);
+        if (!p) return;
+        clearTimeout(p.timer);
+        this.pending.delete(id);
+        answer(this.finish('unavailable', { request_id: requestId, id, ok: false, cmd: command.cmd, error: 'unavailable', detail: `sending to the MCU failed: ${e.message}` }));
+      });
     });
   }
 
@@ -151,28 +151,35 @@ export class CommandRouter {
     if (frame.ok === 1) {
       if (frame.data) r.data = frame.data;
       if (frame.msg !== undefined) r.detail = frame.msg;
-      this.finish('ok', r);
+      p.answer(this.finish('ok', r));
     } else {
       r.error = frame.err ?? 'failed';
       if (frame.msg !== undefined) r.detail = frame.msg;
-      this.finish('failed', r);
+      p.answer(this.finish('failed', r));
     }
     return true;
   }
 
-  private finish(outcome: CommandOutcome, r: CommandReply): void {
+  private finish(outcome: CommandOutcome, r: CommandReply): CommandReply {
     if (r.request_id === undefined) delete r.request_id;
     this.onOutcome(outcome);
-    this.transport.reply(r);
+    this.transport.reply?.(r);
+    return r;
   }
 
   pendingCount(): number {
     return this.pending.size;
   }
 
-  /** Stops the timers; nothing is answered after this. */
+  /** Stops the timers; what is still waiting is answered "unavailable" (the bridge is stopping), nothing after. */
   close(): void {
-    for (const p of this.pending.values()) clearTimeout(p.timer);
+    const waiting = [...this.pending.entries()];
     this.pending.clear();
+    for (const [id, p] of waiting) {
+      clearTimeout(p.timer);
+      const r: CommandReply = { request_id: p.requestId, id, ok: false, cmd: p.cmd, error: 'unavailable', detail: 'the bridge is stopping' };
+      if (r.request_id === undefined) delete r.request_id;
+      p.answer(r);
+    }
   }
 }

@@ -244,6 +244,6 @@ export function redactConfig(c: BridgeConfig): BridgeConfig {
   if (copy.mqtt.password) copy.mqtt.password = '***';
   if (copy.influx.password) copy.influx.password = '***';
   if (copy.influx.token) copy.influx.token = '***';
-  if (copy.web.token) copy.web.token = '***'; // web page hook
+  if (copy.web.token) copy.web.token = '***';
   return copy;
 }

@@ -1,102 +1,40 @@
 /**
- * The bridge's configuration: its TypeScript shape and the JSON schema (draft-07, checked
- * by ajv) that the YAML file, environment overrides and CLI flags are validated against.
+ * The bridge's configuration, written once: the JSON schema (draft-07, checked by ajv)
+ * that the YAML file, environment overrides and CLI flags are validated against, built
+ * from small typed helpers so that the TypeScript type `BridgeConfig` is derived from the
+ * schema itself. Adding a key is one line here; the type follows.
  * Every key has a default except source.url, and every object refuses unknown keys, so
  * a typo is an error instead of a silently ignored setting.
  */
 
-export interface TlsConfig {
-  /** PEM file of the CA that signed the broker's certificate. */
-  ca: string;
-  /** Client certificate and key (PEM files), for brokers that authenticate clients by certificate. */
-  cert: string;
-  key: string;
-  reject_unauthorized: boolean;
+/**
+ * A schema node that also carries, in its type only, the TypeScript type of the values
+ * it accepts (the property never exists at run time).
+ */
+interface Schema<T> {
+  readonly [key: string]: unknown;
+  readonly '~value'?: T;
 }
+type ValueOf<S> = S extends Schema<infer T> ? T : never;
+type Extra = { readonly [key: string]: unknown };
 
-export interface BridgeConfig {
-  device_id: string;
-  source: {
-    url: string;
-    baud: number;
-    reconnect_initial_ms: number;
-    reconnect_max_ms: number;
-    connect_timeout_ms: number;
-    idle_timeout_ms: number;
-  };
-  spool: {
-    dir: string;
-    max_bytes: number;
-    segment_bytes: number;
-    fsync_interval_ms: number;
-  };
-  mqtt: {
-    url: string;
-    username: string;
-    password: string;
-    client_id: string;
-    base_topic: string;
-    keepalive_s: number;
-    connect_timeout_ms: number;
-    reconnect_initial_ms: number;
-    reconnect_max_ms: number;
-    max_inflight: number;
-    tls: TlsConfig;
-    homeassistant: {
-      enabled: boolean;
-      discovery_prefix: string;
-      status_topic: string;
-      device_name: string;
-      force_duration_s: number;
-    };
-    commands: {
-      enabled: boolean;
-      timeout_ms: number;
-    };
-  };
-  influx: {
-    url: string;
-    api: 'v1' | 'v2';
-    db: string;
-    rp: string;
-    username: string;
-    password: string;
-    org: string;
-    bucket: string;
-    token: string;
-    batch_size: number;
-    timeout_ms: number;
-    retry_initial_ms: number;
-    retry_max_ms: number;
-  };
-  http: {
-    listen: string;
-  };
-  // ---- web page (bridge/src/web): the page on the HTTP server above ----
-  web: {
-    enabled: boolean;
-    /** Bearer token that turns the page's controls on; empty: read-only page. */
-    token: string;
-  };
-  // ---- end web page ----
-  log: {
-    level: 'debug' | 'info' | 'warn' | 'error';
-    format: 'text' | 'json';
-  };
-}
-
-type Schema = { [key: string]: unknown };
-
-function obj(properties: { [key: string]: Schema }, required: string[] = []): Schema {
+function obj<P extends { readonly [key: string]: Schema<unknown> }>(properties: P, required: ReadonlyArray<keyof P & string> = []): Schema<{ -readonly [K in keyof P]: ValueOf<P[K]> }> {
   return { type: 'object', additionalProperties: false, default: {}, properties, required };
 }
-function str(def: string, extra: Schema = {}): Schema {
+function str(def: string, extra: Extra = {}): Schema<string> {
   return { type: 'string', default: def, ...extra };
 }
-function int(def: number, minimum: number, maximum: number, description?: string): Schema {
-  return { type: 'integer', default: def, minimum, maximum, ...(description ? { description } : {}) };
+/** A string without a default: the key must be set. */
+function requiredStr(extra: Extra): Schema<string> {
+  return { type: 'string', ...extra };
 }
-function bool(def: boolean): Schema {
+function oneOf<const V extends readonly string[]>(values: V, def: V[number]): Schema<V[number]> {
+  return { type: 'string', enum: values, default: def };
+}
+function int(def: number, minimum: number, maximum: number): Schema<number> {
+  return { type: 'integer', default: def, minimum, maximum };
+}
+function bool(def: boolean): Schema<boolean> {
   return { type: 'boolean', default: def };
 }
 
@@ -105,7 +43,7 @@ const MIB = 1024 * 1024;
 const ROOT = obj({
     device_id: str('solar-cluster', { pattern: '^[A-Za-z0-9_-]{1,64}$', description: 'letters, digits, _ and -; used in topics and Home Assistant ids' }),
     source: obj({
-      url: { type: 'string', minLength: 1, description: 'tcp://HOST:PORT, serial:/dev/DEVICE, file:PATH or -' },
+      url: requiredStr({ minLength: 1, description: 'tcp://HOST:PORT, serial:/dev/DEVICE, file:PATH or -' }),
       baud: int(115200, 50, 4000000),
       reconnect_initial_ms: int(500, 10, 3600000),
       reconnect_max_ms: int(30000, 10, 3600000),
@@ -130,7 +68,9 @@ const ROOT = obj({
       reconnect_max_ms: int(30000, 10, 3600000),
       max_inflight: int(1000, 1, 65535),
       tls: obj({
+        /** PEM file of the CA that signed the broker's certificate. */
         ca: str(''),
+        /** Client certificate and key (PEM files), for brokers that authenticate clients by certificate. */
         cert: str(''),
         key: str(''),
         reject_unauthorized: bool(true),
@@ -149,7 +89,7 @@ const ROOT = obj({
     }),
     influx: obj({
       url: str('', { pattern: '^$|^https?://', description: 'http:// or https:// URL; empty turns the InfluxDB sink off' }),
-      api: { type: 'string', enum: ['v1', 'v2'], default: 'v2' },
+      api: oneOf(['v1', 'v2'], 'v2'),
       db: str(''),
       rp: str(''),
       username: str(''),
@@ -165,21 +105,25 @@ const ROOT = obj({
     http: obj({
       listen: str('127.0.0.1:9108', { pattern: '^$|^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9_.-]+):\\d{1,5}$', description: 'HOST:PORT; empty turns the HTTP server off' }),
     }),
-    // ---- web page (bridge/src/web) ----
+    // The web page feature (bridge/src/web).
     web: obj({
       enabled: bool(true),
       token: str('', { pattern: '^$|^[!-~]{8,256}$', description: 'empty (read-only page) or 8..256 printable characters without spaces; sent by the page as "Authorization: Bearer <token>"' }),
     }),
-    // ---- end web page ----
     log: obj({
-      level: { type: 'string', enum: ['debug', 'info', 'warn', 'error'], default: 'info' },
-      format: { type: 'string', enum: ['text', 'json'], default: 'text' },
+      level: oneOf(['debug', 'info', 'warn', 'error'], 'info'),
+      format: oneOf(['text', 'json'], 'text'),
     }),
   }, ['source']);
-delete ROOT.default;
 
-export const CONFIG_SCHEMA: Schema = {
+/** The top level has no default: the file (or flags) must give at least source.url. */
+const { default: _noDefault, ...ROOT_WITHOUT_DEFAULT } = ROOT;
+
+export const CONFIG_SCHEMA: Schema<ValueOf<typeof ROOT>> = {
   $schema: 'http://json-schema.org/draft-07/schema#',
   title: 'solar-cluster bridge configuration',
-  ...ROOT,
+  ...ROOT_WITHOUT_DEFAULT,
 };
+
+/** The validated configuration (defaults filled in), as the schema above describes it. */
+export type BridgeConfig = ValueOf<typeof CONFIG_SCHEMA>;

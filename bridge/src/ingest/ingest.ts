@@ -8,7 +8,7 @@ import { Frame, ReplyFrame, decodeLine } from '../../../protocol';
 import type { BridgeMetrics } from '../metrics/bridge-metrics';
 import type { Logger } from '../log/logger';
 import { RateLimitedLog } from '../log/rate-limited-log';
-import { encodeSpooledFrame } from '../spool/spooled-frame';
+import { SpooledFrame, encodeSpooledFrame } from '../spool/spooled-frame';
 import type { BootClock } from './boot-clock';
 import { fastReading } from '../../../protocol/fast-reading';
 import type { SequenceTracker } from './sequence-tracker';
@@ -25,6 +25,8 @@ export interface IngestDeps {
   metrics: BridgeMetrics;
   log: Logger;
   onReply: (reply: ReplyFrame) => void;
+  /** Each reading and event, in order, once it is in the spool's buffer (on disk at the end of its chunk). */
+  onSpooled?: (rec: SpooledFrame) => void;
   now?: () => number;
   /** Minimum time between two log lines of the same kind of problem. */
   logIntervalMs?: number;
@@ -100,6 +102,7 @@ export class Ingest {
       }
     }
     this.deps.spool.append(encodeSpooledFrame(ts, f));
+    this.deps.onSpooled?.({ ts, frame: f });
   }
 
   /** The line splitter threw away a line longer than the protocol allows. */

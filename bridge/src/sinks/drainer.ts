@@ -50,6 +50,10 @@ export class SinkDrainer {
     this.readPos = spool.ackedPosition(sink.name);
   }
 
+  get sinkName(): string {
+    return this.sink.name;
+  }
+
   start(): void {
     this.spool.on('appended', this.wake);
     this.pump();

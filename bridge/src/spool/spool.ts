@@ -3,25 +3,29 @@
  * each sink drains it at its own pace, moving its cursor only when its server confirmed.
  *
  * On disk (one directory):
- *   seg-<base offset, 16 digits>-<base index, 12 digits>.log   append-only segments of
- *       records (record-codec.ts). Offsets are positions in one logical byte stream that
- *       runs across segments; the index counts records, for "pending" figures.
- *   cursor-<sink>.json   { offset, index } of the first record the sink has NOT had
- *       confirmed; replaced atomically.
- *   lock                 pid of the bridge using the directory.
+ *   seg-*.log            append-only segments of records (segment-files.ts)
+ *   cursor-<sink>.json   where each sink is (cursor-files.ts)
+ *   lock                 pid of the bridge using the directory (spool-lock.ts)
  *
  * Writes are batched in memory and written with one write() per batch (the caller calls
  * flush() after each chunk from the source); fsync runs on a short timer and on close.
  * A SIGKILL loses nothing that was written (the page cache survives the process); power
  * loss loses at most the last fsync interval, and the torn tail it leaves is detected and
- * cut on the next open. Segments are deleted once every sink is past them; when the spool
- * exceeds its byte bound the oldest segment is dropped and what each sink lost is counted.
+ * cut on the next open. Segments are deleted once every sink is past them (and, when a
+ * feature asked to keep history, once older than that); when the spool exceeds its byte
+ * bound the oldest segment is dropped and what each sink lost is counted.
  */
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
-import path from 'node:path';
-import { HEADER_BYTES, MAX_PAYLOAD, checkRecord, recordSize, resync, writeRecord } from './record-codec';
-import { fsyncDir, writeFileAtomicSync } from './atomic-file';
+import { HEADER_BYTES, MAX_PAYLOAD, recordSize, writeRecord } from './record-codec';
+import { SpoolPosition, loadCursorFiles, saveCursorFile } from './cursor-files';
+import { Segment, createSegment, listSegments, recoverTail } from './segment-files';
+import { SegmentReader, SpoolVisit } from './segment-reader';
+import { SpoolError, SpoolLock } from './spool-lock';
+
+export { SpoolError } from './spool-lock';
+export type { SpoolPosition } from './cursor-files';
+export type { SpoolVisit } from './segment-reader';
 
 export interface SpoolOptions {
   dir: string;
@@ -33,12 +37,8 @@ export interface SpoolOptions {
   fsyncIntervalMs: number;
   /** Every sink that drains the spool. */
   sinks: readonly string[];
-}
-
-/** A place in the spool: byte offset in the logical stream, and records before it. */
-export interface SpoolPosition {
-  offset: number;
-  index: number;
+  /** The clock that dates segments, for keepHistory (default Date.now). */
+  now?: () => number;
 }
 
 export interface SpoolBatch {
@@ -46,13 +46,6 @@ export interface SpoolBatch {
   /** Where the next read continues; ack() this once the payloads are confirmed. */
   next: SpoolPosition;
   /** Records that were dropped (byte bound) between the position asked for and the batch. */
-  skippedDropped: number;
-}
-
-export interface SpoolVisit {
-  /** Records handed to the visitor. */
-  count: number;
-  next: SpoolPosition;
   skippedDropped: number;
 }
 
@@ -67,36 +60,6 @@ export interface SpoolStats {
   sinks: { [sink: string]: { pendingRecords: number; pendingBytes: number; droppedRecords: number; acked: SpoolPosition } };
 }
 
-interface Segment {
-  base: number;
-  baseIndex: number;
-  /** Valid bytes (the file is never longer once opened). */
-  size: number;
-  /** Records in it; for the segment being written, the records written so far. */
-  records: number;
-  file: string;
-  fd: number;
-}
-
-const READ_WINDOW = 256 * 1024;
-const SEGMENT_RE = /^seg-(\d{16})-(\d{12})\.log$/;
-const CURSOR_RE = /^cursor-([A-Za-z0-9_.-]+)\.json$/;
-
-function segmentName(base: number, baseIndex: number): string {
-  return `seg-${String(base).padStart(16, '0')}-${String(baseIndex).padStart(12, '0')}.log`;
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-export class SpoolError extends Error {}
-
 export class Spool extends EventEmitter {
   private readonly segments: Segment[] = [];
   private readonly acked = new Map<string, SpoolPosition>();
@@ -110,8 +73,14 @@ export class Spool extends EventEmitter {
   private ticks = 0;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
-  private readBuf: Buffer = Buffer.allocUnsafe(0);
-  private readonly lockFile: string;
+  private readonly lock: SpoolLock;
+  private readonly reader = new SegmentReader(this.segments, (bytes, message) => {
+    this.stat.corruptBytes += bytes;
+    this.emit('warning', message);
+  });
+  private readonly now: () => number;
+  /** Consumed segments are kept until their newest record is this old (0: deleted at once). */
+  private keepMs = 0;
   private stat = { appendedRecords: 0, droppedRecords: 0, tornRecords: 0, corruptBytes: 0, fsyncs: 0 };
 
   /** Opens (or creates) the spool, cutting a torn tail and loading the sink cursors. */
@@ -123,14 +92,14 @@ export class Spool extends EventEmitter {
     super();
     if (options.segmentBytes < HEADER_BYTES + MAX_PAYLOAD) throw new SpoolError(`spool segment size ${options.segmentBytes} is too small`);
     if (options.maxBytes < 2 * options.segmentBytes) throw new SpoolError(`spool max bytes ${options.maxBytes} must be at least twice the segment size ${options.segmentBytes}`);
+    this.now = options.now ?? Date.now;
     fs.mkdirSync(options.dir, { recursive: true });
-    this.lockFile = path.join(options.dir, 'lock');
-    this.takeLock();
+    this.lock = new SpoolLock(options.dir);
     try {
       this.loadSegments();
       this.loadCursors();
     } catch (e) {
-      this.releaseLock();
+      this.lock.release();
       throw e;
     }
     this.timer = setInterval(() => this.tick(), options.fsyncIntervalMs);
@@ -139,94 +108,23 @@ export class Spool extends EventEmitter {
 
   // ---- opening ----
 
-  private takeLock(): void {
-    try {
-      const held = Number(fs.readFileSync(this.lockFile, 'utf8').trim());
-      if (Number.isInteger(held) && held > 0 && held !== process.pid && pidAlive(held)) {
-        throw new SpoolError(`spool directory ${this.options.dir} is in use by process ${held}`);
-      }
-    } catch (e) {
-      if (e instanceof SpoolError) throw e;
-      // No lock file, or an unreadable one left by a crash: ours to take.
-    }
-    writeFileAtomicSync(this.lockFile, String(process.pid) + '\n');
-  }
-
-  private releaseLock(): void {
-    try {
-      if (fs.readFileSync(this.lockFile, 'utf8').trim() === String(process.pid)) fs.unlinkSync(this.lockFile);
-    } catch {
-      // Already gone.
-    }
-  }
-
   private loadSegments(): void {
-    const names = fs.readdirSync(this.options.dir).filter((n) => SEGMENT_RE.test(n)).sort();
-    for (const name of names) {
-      const m = SEGMENT_RE.exec(name)!;
-      const file = path.join(this.options.dir, name);
-      const size = fs.statSync(file).size;
-      this.segments.push({ base: Number(m[1]), baseIndex: Number(m[2]), size, records: 0, file, fd: -1 });
-    }
-    for (let i = 0; i + 1 < this.segments.length; i++) {
-      this.segments[i].records = Math.max(0, this.segments[i + 1].baseIndex - this.segments[i].baseIndex);
-    }
+    this.segments.push(...listSegments(this.options.dir));
     if (this.segments.length === 0) {
-      this.createSegment(0, 0);
+      this.segments.push(createSegment(this.options.dir, 0, 0, this.now()));
       return;
     }
-    const last = this.segments[this.segments.length - 1];
+    const last = this.active;
     last.fd = fs.openSync(last.file, 'r+');
-    this.recoverTail(last);
-  }
-
-  /** Scans the segment being written, counts its records and cuts anything invalid at its end. */
-  private recoverTail(seg: Segment): void {
-    const buf = Buffer.allocUnsafe(seg.size);
-    const n = seg.size > 0 ? fs.readSync(seg.fd, buf, 0, seg.size, 0) : 0;
-    let at = 0;
-    let validEnd = 0;
-    let records = 0;
-    while (at < n) {
-      const c = checkRecord(buf, at, n);
-      if (c.kind === 'record') {
-        records++;
-        at = c.end;
-        validEnd = at;
-        continue;
-      }
-      // Torn or damaged: a later valid record means damage in the middle (kept and
-      // skipped by readers); none means a torn tail, which is cut.
-      const next = resync(buf, at, n);
-      if (next < 0) break;
-      this.stat.corruptBytes += next - at;
-      this.emit('warning', `spool: ${next - at} damaged bytes in ${path.basename(seg.file)} at ${at}, skipped`);
-      at = next;
-    }
-    if (validEnd < seg.size) {
-      this.stat.tornRecords++;
-      this.emit('warning', `spool: torn record at the end of ${path.basename(seg.file)} (${seg.size - validEnd} bytes after offset ${validEnd}), cut`);
-      fs.ftruncateSync(seg.fd, validEnd);
-      fs.fsyncSync(seg.fd);
-      seg.size = validEnd;
-    }
-    seg.records = records;
+    const check = recoverTail(last, (m) => this.emit('warning', m));
+    this.stat.corruptBytes += check.corruptBytes;
+    if (check.torn) this.stat.tornRecords++;
   }
 
   private loadCursors(): void {
     const start = this.startPosition();
     const end = this.endPosition();
-    const found = new Map<string, SpoolPosition>();
-    for (const name of fs.readdirSync(this.options.dir)) {
-      const m = CURSOR_RE.exec(name);
-      if (!m) continue;
-      try {
-        const c = JSON.parse(fs.readFileSync(path.join(this.options.dir, name), 'utf8')) as SpoolPosition;
-        if (Number.isSafeInteger(c.offset) && Number.isSafeInteger(c.index)) found.set(m[1], { offset: c.offset, index: c.index });
-      } catch {
-        this.emit('warning', `spool: unreadable cursor file ${name}, that sink starts from the oldest record`);
-      }
-    }
+    const found = loadCursorFiles(this.options.dir, (m) => this.emit('warning', m));
     for (const sink of this.options.sinks) {
       let pos = found.get(sink) ?? start;
       // A cursor before the oldest segment: that data was dropped while the sink was away
@@ -238,13 +136,12 @@ export class Spool extends EventEmitter {
     }
   }
 
-  private createSegment(base: number, baseIndex: number): Segment {
-    const file = path.join(this.options.dir, segmentName(base, baseIndex));
-    const fd = fs.openSync(file, 'w+');
-    fsyncDir(this.options.dir);
-    const seg: Segment = { base, baseIndex, size: 0, records: 0, file, fd };
-    this.segments.push(seg);
-    return seg;
+  /**
+   * Keeps consumed segments until their newest record is `ms` old (the largest request
+   * wins), for features that read history (readRange); the byte bound still rules.
+   */
+  keepHistory(ms: number): void {
+    if (ms > this.keepMs) this.keepMs = ms;
   }
 
   // ---- positions ----
@@ -315,6 +212,7 @@ export class Spool extends EventEmitter {
     while (done < this.pendingBytes) done += fs.writeSync(a.fd, this.pending, done, this.pendingBytes - done, a.size + done);
     a.size += this.pendingBytes;
     a.records += this.pendingRecords;
+    a.writtenAtMs = this.now();
     this.stat.appendedRecords += this.pendingRecords;
     this.pendingBytes = 0;
     this.pendingRecords = 0;
@@ -329,7 +227,7 @@ export class Spool extends EventEmitter {
     this.stat.fsyncs++;
     fs.closeSync(old.fd);
     old.fd = -1;
-    this.createSegment(old.base + old.size, old.baseIndex + old.records);
+    this.segments.push(createSegment(this.options.dir, old.base + old.size, old.baseIndex + old.records, this.now()));
     this.needsFsync = false;
   }
 
@@ -367,23 +265,13 @@ export class Spool extends EventEmitter {
 
   // ---- reading ----
 
-  private segmentAt(offset: number): number {
-    for (let i = this.segments.length - 1; i >= 0; i--) if (offset >= this.segments[i].base) return i;
-    return -1;
-  }
-
-  private readFd(seg: Segment): number {
-    if (seg.fd < 0) seg.fd = fs.openSync(seg.file, 'r');
-    return seg.fd;
-  }
-
   /**
    * Up to `maxRecords` payloads (and roughly `maxBytes`) from `from` on. Synchronous: the
    * data was just written and sits in the page cache. An empty batch means caught up.
    */
   read(from: SpoolPosition, maxRecords: number, maxBytes: number): SpoolBatch {
     const payloads: string[] = [];
-    const r = this.readEach(from, maxRecords, maxBytes, (buf, start, end) => { payloads.push(buf.toString('latin1', start, end)); });
+    const r = this.reader.readEach(from, maxRecords, maxBytes, (buf, start, end) => { payloads.push(buf.toString('latin1', start, end)); });
     return { payloads, next: r.next, skippedDropped: r.skippedDropped };
   }
 
@@ -393,68 +281,12 @@ export class Spool extends EventEmitter {
    * a batch costs no per-record objects. `buf` is reused: visit must not keep it.
    */
   readEach(from: SpoolPosition, maxRecords: number, maxBytes: number, visit: (buf: Buffer, start: number, end: number) => void): SpoolVisit {
-    let count = 0;
-    let offset = from.offset;
-    let index = from.index;
-    let bytes = 0;
-    let skippedDropped = 0;
-    const start = this.startPosition();
-    if (offset < start.offset) {
-      skippedDropped = Math.max(0, start.index - index);
-      offset = start.offset;
-      index = start.index;
-    }
-    while (count < maxRecords && bytes < maxBytes) {
-      const i = this.segmentAt(offset);
-      if (i < 0) break;
-      const seg = this.segments[i];
-      if (offset >= seg.base + seg.size) {
-        if (i + 1 >= this.segments.length) break; // caught up
-        offset = this.segments[i + 1].base;
-        index = this.segments[i + 1].baseIndex;
-        continue;
-      }
-      const rel = offset - seg.base;
-      // Never a window smaller than the largest record, so every read makes progress, and
-      // none larger than READ_WINDOW, so a big batch does not pin a big buffer.
-      const want = Math.min(seg.size - rel, Math.max(Math.min(maxBytes - bytes, READ_WINDOW), HEADER_BYTES + MAX_PAYLOAD));
-      if (this.readBuf.length < want) this.readBuf = Buffer.allocUnsafe(Math.max(want, 64 * 1024));
-      const buf = this.readBuf;
-      const got = fs.readSync(this.readFd(seg), buf, 0, want, rel);
-      let at = 0;
-      while (at < got && count < maxRecords) {
-        const c = checkRecord(buf, at, got);
-        if (c.kind === 'record') {
-          visit(buf, at + HEADER_BYTES, c.end);
-          count++;
-          bytes += c.end - at;
-          index++;
-          at = c.end;
-          continue;
-        }
-        if (c.kind === 'incomplete' && rel + got < seg.size) break; // the record goes on past this window
-        // Damage, or a record torn at the end of an older segment (power loss before its
-        // fsync): skip to the next valid record in this segment, or to its end.
-        const damagedAt = rel + at;
-        const resume = this.skipDamage(seg, damagedAt);
-        this.stat.corruptBytes += resume - damagedAt;
-        this.emit('warning', `spool: ${resume - damagedAt} damaged bytes in ${path.basename(seg.file)} at ${damagedAt}, skipped`);
-        at = resume - rel;
-        break;
-      }
-      if (at === 0) break;
-      offset += at;
-    }
-    return { count, next: { offset, index }, skippedDropped };
+    return this.reader.readEach(from, maxRecords, maxBytes, visit);
   }
 
-  /** Offset within `seg` of the next valid record after damage at `at`, or the segment's end. */
-  private skipDamage(seg: Segment, at: number): number {
-    const len = seg.size - at;
-    const buf = Buffer.allocUnsafe(len);
-    const got = fs.readSync(this.readFd(seg), buf, 0, len, at);
-    const next = resync(buf, 0, got);
-    return next < 0 ? seg.size : at + next;
+  /** Where each segment starts, oldest first (for range reads that skip whole segments). */
+  segmentStarts(): SpoolPosition[] {
+    return this.segments.map((s) => ({ offset: s.base, index: s.baseIndex }));
   }
 
   // ---- acknowledging ----
@@ -472,14 +304,12 @@ export class Spool extends EventEmitter {
   private deleteConsumed(): void {
     let min = Infinity;
     for (const pos of this.acked.values()) min = Math.min(min, pos.offset);
-    while (this.segments.length > 1 && this.segments[0].base + this.segments[0].size <= min) this.removeOldest();
+    const keepAfter = this.keepMs > 0 ? this.now() - this.keepMs : Infinity;
+    while (this.segments.length > 1 && this.segments[0].base + this.segments[0].size <= min && this.segments[0].writtenAtMs < keepAfter) this.removeOldest();
   }
 
   private saveCursors(): void {
-    for (const sink of this.dirtyCursors) {
-      const pos = this.acked.get(sink)!;
-      writeFileAtomicSync(path.join(this.options.dir, `cursor-${sink}.json`), JSON.stringify(pos) + '\n');
-    }
+    for (const sink of this.dirtyCursors) saveCursorFile(this.options.dir, sink, this.acked.get(sink)!);
     this.dirtyCursors.clear();
   }
 
@@ -503,6 +333,8 @@ export class Spool extends EventEmitter {
     if (this.ticks * this.options.fsyncIntervalMs >= 1000) {
       this.ticks = 0;
       this.saveCursors();
+      // Kept history ages out here, not only when a sink confirms something.
+      if (this.keepMs > 0) this.deleteConsumed();
     }
   }
 
@@ -533,6 +365,6 @@ export class Spool extends EventEmitter {
     this.stat.fsyncs++;
     this.saveCursors();
     for (const s of this.segments) if (s.fd >= 0) { fs.closeSync(s.fd); s.fd = -1; }
-    this.releaseLock();
+    this.lock.release();
   }
 }

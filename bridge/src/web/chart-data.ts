@@ -3,7 +3,7 @@
  * pixel and each series keeps its minimum and maximum per column, so a one-second spike
  * in a week of data still shows. Pure: the caller feeds readings in time order.
  */
-import { KEY_INDEX, ScannedKey, ScannedReading } from './record-scan';
+import { KEY_INDEX, ScannedKey, ScannedReading } from './scanned-reading';
 
 /** Series drawn as a min/max band, with the decimals they are sent with. */
 export const BAND_SERIES: ReadonlyArray<{ key: ScannedKey; decimals: number }> = [

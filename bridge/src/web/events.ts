@@ -8,7 +8,7 @@
  * working charger (40 A into the bank) never lets happen.
  */
 import { faultWords } from './words';
-import { KEY_INDEX, ScannedReading } from './record-scan';
+import { KEY_INDEX, ScannedReading } from './scanned-reading';
 
 export type WebEventKind = 'boot' | 'error' | 'warn' | 'reset' | 'fault' | 'fault_cleared' | 'mains_out' | 'mains_back' | 'thresholds';
 

@@ -8,7 +8,7 @@
  * summaries puts every reading in the same column as binning the readings would.
  */
 import { BAND_SERIES, ChartBuilder, ChartWindow } from './chart-data';
-import { KEY_INDEX, ScannedReading } from './record-scan';
+import { KEY_INDEX, ScannedKey, ScannedReading } from './scanned-reading';
 
 export const SUMMARY_MS = 10_000;
 
@@ -32,10 +32,11 @@ export class SummaryStore {
     this.max = BAND_SERIES.map(() => new Float32Array(this.slots));
   }
 
-  add(r: ScannedReading): void {
-    const b = Math.floor(r.ts / SUMMARY_MS);
+  /** The slot of the summary holding `ts`, made empty if it held an older one; -1 when too old to keep. */
+  private slotFor(ts: number): number {
+    const b = Math.floor(ts / SUMMARY_MS);
     // Older than the ring reaches behind the newest: it would evict something newer.
-    if (b <= this.newestBucket - this.slots) return;
+    if (b <= this.newestBucket - this.slots) return -1;
     if (b > this.newestBucket) this.newestBucket = b;
     const i = b % this.slots;
     if (this.bucket[i] !== b) {
@@ -44,6 +45,27 @@ export class SummaryStore {
       this.on[i] = 0;
       for (let s = 0; s < this.keys.length; s++) { this.min[s][i] = NaN; this.max[s][i] = NaN; }
     }
+    return i;
+  }
+
+  /**
+   * One more value of a series that is not in the readings (the battery estimator's SoC,
+   * as it is computed): it joins the summary of its time, which shows once a reading is in it.
+   */
+  addValue(ts: number, key: ScannedKey, x: number): void {
+    const s = this.keys.indexOf(KEY_INDEX[key]);
+    if (s < 0 || !Number.isFinite(x)) return;
+    const i = this.slotFor(ts);
+    if (i < 0) return;
+    const lo = this.min[s][i];
+    if (lo !== lo || x < lo) this.min[s][i] = x;
+    const hi = this.max[s][i];
+    if (hi !== hi || x > hi) this.max[s][i] = x;
+  }
+
+  add(r: ScannedReading): void {
+    const i = this.slotFor(r.ts);
+    if (i < 0) return;
     this.count[i]++;
     if (r.v[KEY_INDEX.chg] === 1) this.on[i]++;
     for (let s = 0; s < this.keys.length; s++) {

@@ -4,9 +4,7 @@
  * it), and reads its /metrics.
  */
 import path from 'node:path';
-import { Bridge } from '../../../bridge/src/bridge';
-import { resolveConfig } from '../../../bridge/src/config/resolve-config';
-import { createLogger, Logger } from '../../../bridge/src/log/logger';
+import { Bridge, createLogger, Logger, resolveConfig } from '../../../bridge/src';
 import { ManagedProcess, freePort, waitFor } from '../../helpers/services';
 
 export const repoRoot = path.join(__dirname, '..', '..', '..');

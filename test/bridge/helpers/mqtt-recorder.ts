@@ -1,6 +1,6 @@
 /** A real MQTT subscriber (mqtt.js) that records every message it gets. */
 import mqtt, { IClientOptions, MqttClient } from 'mqtt';
-import type { SpooledFrame } from '../../../bridge/src/spool/spooled-frame';
+import type { SpooledFrame } from '../../../bridge/src';
 import { waitFor } from '../../helpers/services';
 
 export interface Received {

@@ -2,7 +2,7 @@
  * Run as a child process by the spool tests: opens the spool, appends COUNT records,
  * flushes, prints "written", then waits to be SIGKILLed.
  */
-import { Spool } from '../../../bridge/src/spool/spool';
+import { Spool } from '../../../bridge/src';
 
 const [dir, count, segmentBytes] = process.argv.slice(2);
 const spool = Spool.open({ dir, maxBytes: 1024 * 1024 * 1024, segmentBytes: Number(segmentBytes), fsyncIntervalMs: 60000, sinks: ['a'] });

@@ -16,7 +16,7 @@ import { RateLimitedLog } from '../../log/rate-limited-log';
 import type { BridgeMetrics } from '../../metrics/bridge-metrics';
 import type { BatchBuilder, SinkDelivery } from '../drainer';
 import { BuilderPool, ByteBuilder } from '../byte-builder';
-import { appendRecordLines } from './line-protocol';
+import { appendRecordLines, derivedLine } from './line-protocol';
 import { decodeSpooledFrame } from '../../spool/spooled-frame';
 import { LineWriter, classifyFailure } from './write-outcome';
 
@@ -25,6 +25,8 @@ export const SINK_NAME = 'influx';
 const MAX_RETRY_AFTER_MS = 10 * 60 * 1000;
 /** The parked-points file stops growing here (the counter keeps counting). */
 const MAX_PARKED_FILE_BYTES = 16 * 1024 * 1024;
+/** Derived points waiting for the next batch; beyond this the oldest go (counted). */
+const MAX_DERIVED_LINES = 10000;
 
 export interface InfluxSinkOptions {
   deviceId: string;
@@ -44,6 +46,8 @@ export class InfluxSink implements SinkDelivery {
   private readonly sleepers = new Set<() => void>();
   /** Request bodies, reused once answered: two batches in flight, each usually one body. */
   private readonly builders: BuilderPool;
+  /** Points of values features computed, written with the next batch of readings. */
+  private derived: string[] = [];
 
   constructor(
     private readonly writer: LineWriter,
@@ -61,6 +65,22 @@ export class InfluxSink implements SinkDelivery {
   }
 
   /**
+   * Values a feature computed (core/derived-values.ts), as of the reading at `ts`: written
+   * with the next batch. Not spooled: they follow from the spooled readings, and the
+   * feature recomputes them after a restart; a point still waiting when the bridge dies
+   * is lost.
+   */
+  queueDerived(ts: number, values: { readonly [key: string]: number | boolean | string | null }): void {
+    const line = derivedLine(values, this.options.deviceId, ts);
+    if (line === null) return;
+    if (this.derived.length >= MAX_DERIVED_LINES) {
+      this.derived.shift();
+      this.metrics.sinkErrors.inc({ sink: SINK_NAME, kind: 'derived_dropped' });
+    }
+    this.derived.push(line);
+  }
+
+  /**
    * A batch's request bodies, built as its records are read: each record becomes its
    * lines, written at once into a body Buffer of at most `batchLines` lines. Only the
    * bodies (off the JS heap) stay alive while the requests are in flight; the records,
@@ -73,6 +93,17 @@ export class InfluxSink implements SinkDelivery {
     let body: ByteBuilder | null = null;
     let inBody = 0;
     let bad = 0;
+    const addLine = (line: string): void => {
+      if (body === null || inBody >= n) {
+        if (body !== null) bodies.push(body);
+        body = this.builders.take();
+        inBody = 0;
+      } else {
+        body.byte(0x0a /* \n */);
+      }
+      body.utf8(line);
+      inBody++;
+    };
     return {
       add: (buf, start, end) => {
         const rec = decodeSpooledFrame(buf.toString('latin1', start, end));
@@ -82,19 +113,12 @@ export class InfluxSink implements SinkDelivery {
         }
         lines.length = 0;
         appendRecordLines(lines, rec, this.options.deviceId);
-        for (let i = 0; i < lines.length; i++) {
-          if (body === null || inBody >= n) {
-            if (body !== null) bodies.push(body);
-            body = this.builders.take();
-            inBody = 0;
-          } else {
-            body.byte(0x0a /* \n */);
-          }
-          body.utf8(lines[i]);
-          inBody++;
-        }
+        for (let i = 0; i < lines.length; i++) addLine(lines[i]);
       },
       send: () => {
+        const derived = this.derived;
+        this.derived = [];
+        for (const line of derived) addLine(line);
         if (body !== null) bodies.push(body);
         if (bad > 0) {
           this.metrics.sinkErrors.inc({ sink: SINK_NAME, kind: 'bad_record' }, bad);

@@ -9,6 +9,7 @@
  *   power,channel=load,device=D …           power,channel=solar,device=D voltage=…,seq=42i,boot=7i T
  *   charger,device=D on=1i,reason="sun_down",mode="auto",faults=0i,uptime=3600.25,seq=42i,boot=7i T
  *   event,device=D,kind=boot message="…",fw="0.1.0",uptime=0.004,boot=8i T
+ *   derived,device=D battery_soc=78.2,night_ok=true T     values features compute
  *
  * T is the boot-anchored timestamp in milliseconds (write with precision=ms). A point's
  * identity is measurement + tags + T, and T is a pure function of (boot, uptime), so a
@@ -102,6 +103,17 @@ export function eventLine(e: EventFrame, device: string, ts: number): string {
     }
   }
   return `event,device=${escapeKey(device)},kind=${escapeKey(e.kind)} ${fields} ${ts}`;
+}
+
+/** One point of values features computed (core/derived-values.ts); null when all are null. */
+export function derivedLine(values: { readonly [key: string]: number | boolean | string | null }, device: string, ts: number): string | null {
+  let fields = '';
+  for (const k of Object.keys(values)) {
+    const v = values[k];
+    if (v === null || (typeof v === 'number' && !Number.isFinite(v))) continue;
+    fields += (fields ? ',' : '') + escapeKey(k) + '=' + (typeof v === 'number' ? floatField(v) : typeof v === 'boolean' ? String(v) : stringField(v));
+  }
+  return fields ? `derived,device=${escapedDevice(device)} ${fields} ${ts}` : null;
 }
 
 /** Appends the lines of one spooled frame to `out`. */

@@ -8,6 +8,7 @@
  * node_id = solar_<device_id>, object_id = <device_id>_<entity>.
  */
 import { WHY_BAT_LOW, WHY_BAT_LOW_SUN_DOWN, WHY_BOOT, WHY_DWELL, WHY_FAILSAFE, WHY_FLOOR, WHY_FORCED_OFF, WHY_FORCED_ON, WHY_RELEASED, WHY_SUN_DOWN } from '../../../../protocol';
+import type { DerivedValueSpec } from '../../core/derived-values';
 import { QUANTITIES } from '../../reading-model';
 import { OFFLINE, ONLINE, Topics } from './topics';
 
@@ -22,6 +23,8 @@ export interface DiscoveryOptions {
   swVersion: string;
   /** Whether the force-mode select is announced (commands enabled). */
   commands: boolean;
+  /** Values features compute (derived-values.ts), each on its own retained topic. */
+  derived?: readonly DerivedValueSpec[];
 }
 
 export interface DiscoveryMessage {
@@ -134,6 +137,23 @@ export function discoveryMessages(o: DiscoveryOptions): DiscoveryMessage[] {
       entity_category: 'diagnostic',
     },
   });
+  for (const d of o.derived ?? []) {
+    const ha = d.homeassistant ?? {};
+    const component = ha.component ?? 'sensor';
+    const p: { [key: string]: unknown } = { ...common(d.key, d.label), ...bothOnline, state_topic: o.topics.derived(d.key) };
+    if (component === 'binary_sensor') {
+      p.payload_on = 'true';
+      p.payload_off = 'false';
+    } else {
+      if (d.unit) p.unit_of_measurement = d.unit;
+      if (d.decimals !== undefined) p.suggested_display_precision = d.decimals;
+      if (ha.state_class) p.state_class = ha.state_class;
+    }
+    if (ha.device_class) p.device_class = ha.device_class;
+    if (ha.entity_category) p.entity_category = ha.entity_category;
+    if (ha.icon) p.icon = ha.icon;
+    out.push({ topic: topic(component, d.key), payload: p });
+  }
   out.push({
     topic: topic('binary_sensor', 'link'),
     payload: {

@@ -20,6 +20,8 @@ export interface Topics {
   forceModeSet: string;
   /** Retained per-value topic of one reading quantity, e.g. solar/x/battery/voltage. */
   value(path: string): string;
+  /** Retained topic of a value a feature computes (derived-values.ts), e.g. solar/x/derived/battery_soc. */
+  derived(key: string): string;
 }
 
 export function topicsFor(base: string): Topics {
@@ -34,6 +36,7 @@ export function topicsFor(base: string): Topics {
     commandReply: `${base}/command/reply`,
     forceModeSet: `${base}/charger/mode/set`,
     value: (path) => `${base}/${path}`,
+    derived: (key) => `${base}/derived/${key}`,
   };
 }
 

@@ -6,12 +6,17 @@
  * words are little-endian while the INA219 sends MSB first, and a raw transfer keeps
  * the byte order visible here instead of hidden in a swap.
  */
-import type { Ina219Transport } from '../../../drivers/ina219';
+import type { Ina219Transport } from '../../../../drivers/ina219';
 
-/** The synchronous subset of i2c-bus's `I2CBus` this transport needs. */
+/**
+ * The synchronous subset of i2c-bus's `I2CBus` this transport needs. It is also what
+ * the simulator's virtual bus offers (simulator/i2c-bus-sync.ts), so the same code runs
+ * against the INA219 register model where the kernel has no I²C.
+ */
 export interface I2cBusSync {
   i2cWriteSync(address: number, length: number, buffer: Buffer): number;
   i2cReadSync(address: number, length: number, buffer: Buffer): number;
+  closeSync?(): void;
 }
 
 export function linuxI2cTransport(bus: I2cBusSync): Ina219Transport {
@@ -38,10 +43,11 @@ export function linuxI2cTransport(bus: I2cBusSync): Ina219Transport {
 }
 
 /**
- * Opens /dev/i2c-N. `i2c-bus` is an optional dependency (native, Linux only); without it
- * this says what to install instead of failing with a module-resolution trace.
+ * Opens /dev/i2c-N through i2c-bus. It is an optional dependency (native, Linux only),
+ * loaded only here, so a bridge without an i2c: source never needs it; without it this
+ * says what to install instead of failing with a module-resolution trace.
  */
-export function openLinuxI2cTransport(busNumber: number): Ina219Transport {
+export function openLinuxI2cBus(busNumber: number): I2cBusSync {
   if (!Number.isInteger(busNumber) || busNumber < 0) {
     throw new RangeError(`I2C bus number must be a non-negative integer, got ${busNumber}`);
   }
@@ -51,18 +57,26 @@ export function openLinuxI2cTransport(busNumber: number): Ina219Transport {
   } catch (e) {
     throw new Error(`host-direct I2C needs the optional package i2c-bus (npm install i2c-bus): ${(e as Error).message}`);
   }
-  const bus = i2c.openSync(busNumber);
-  const transport = linuxI2cTransport(bus);
+  return i2c.openSync(busNumber);
+}
+
+/** A transport whose errors name the device, as every message from the driver then does. */
+export function namedTransport(devicePath: string, transport: Ina219Transport): Ina219Transport {
   return {
-    writeRegister: (a, r, v) => withDevice(busNumber, () => transport.writeRegister(a, r, v)),
-    readRegister: (a, r) => withDevice(busNumber, () => transport.readRegister(a, r)),
+    writeRegister: (a, r, v) => withDevice(devicePath, () => transport.writeRegister(a, r, v)),
+    readRegister: (a, r) => withDevice(devicePath, () => transport.readRegister(a, r)),
   };
 }
 
-function withDevice<T>(busNumber: number, fn: () => T): T {
+/** Opens /dev/i2c-N and gives the INA219 transport over it. */
+export function openLinuxI2cTransport(busNumber: number): Ina219Transport {
+  return namedTransport(`/dev/i2c-${busNumber}`, linuxI2cTransport(openLinuxI2cBus(busNumber)));
+}
+
+function withDevice<T>(devicePath: string, fn: () => T): T {
   try {
     return fn();
   } catch (e) {
-    throw new Error(`/dev/i2c-${busNumber}: ${(e as Error).message}`);
+    throw new Error(`${devicePath}: ${(e as Error).message}`);
   }
 }

@@ -1,0 +1,66 @@
+/**
+ * What /healthz answers: healthy when the source is up, every sink's last attempt
+ * succeeded and no feature reports a problem; else the list of what is wrong.
+ */
+import type { HealthReport } from '../health/http-server';
+import type { BridgeMetrics } from '../metrics/bridge-metrics';
+import type { Source } from '../sources/source';
+import type { Spool } from '../spool/spool';
+import type { FeatureHealth } from './feature';
+
+export interface BridgeHealth extends HealthReport {
+  healthy: boolean;
+  problems: string[];
+  source: { description: string | undefined; up: boolean };
+  sinks: { [sink: string]: { connected: boolean; pending_records: number; dropped_records: number } };
+  spool: { bytes: number; segments: number } | undefined;
+  /** Readings received by this process. */
+  frames: number;
+  version: string;
+  /** Features that report their own health (battery, NUT...), by name. */
+  features?: { [name: string]: FeatureHealth };
+}
+
+export interface HealthInputs {
+  source: Source | null;
+  spool: Spool | null;
+  metrics: BridgeMetrics;
+  version: string;
+  features: ReadonlyArray<{ name: string; health?: () => FeatureHealth }>;
+}
+
+export function bridgeHealth(i: HealthInputs): BridgeHealth {
+  const problems: string[] = [];
+  const sourceUp = i.source?.isUp() ?? false;
+  if (!sourceUp) problems.push(`source ${i.source?.description ?? ''} is down`);
+  const sinks: BridgeHealth['sinks'] = {};
+  const stats = i.spool?.stats();
+  for (const [name, s] of Object.entries(stats?.sinks ?? {})) {
+    const connected = i.metrics.sinkConnected.get({ sink: name }) === 1;
+    if (!connected) problems.push(`${name} is not connected`);
+    sinks[name] = { connected, pending_records: s.pendingRecords, dropped_records: s.droppedRecords };
+  }
+  let features: BridgeHealth['features'];
+  for (const f of i.features) {
+    if (!f.health) continue;
+    let h: FeatureHealth;
+    try {
+      h = f.health();
+    } catch (e) {
+      h = { problems: [`health check failed: ${(e as Error).message}`] };
+    }
+    (features ??= {})[f.name] = h;
+    for (const p of h.problems) problems.push(`${f.name}: ${p}`);
+  }
+  const out: BridgeHealth = {
+    healthy: problems.length === 0,
+    problems,
+    source: { description: i.source?.description, up: sourceUp },
+    sinks,
+    spool: stats ? { bytes: stats.bytes, segments: stats.segments } : undefined,
+    frames: i.metrics.framesIn.get({ type: 'R' }),
+    version: i.version,
+  };
+  if (features) out.features = features;
+  return out;
+}

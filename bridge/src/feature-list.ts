@@ -1,0 +1,10 @@
+/**
+ * The features a bridge is made of, in start order (stopped in reverse). A new feature is
+ * its own directory plus one line here; bridge.ts and the core do not change.
+ */
+import type { FeatureDefinition } from './core/feature';
+import { influxFeature } from './features/influx-feature';
+import { mqttFeature } from './features/mqtt-feature';
+import { webFeature } from './web/web-feature';
+
+export const FEATURES: readonly FeatureDefinition[] = [mqttFeature, influxFeature, webFeature];

@@ -1,0 +1,94 @@
+/**
+ * The bridge's front door. Scripts, tests and anything outside bridge/ import bridge
+ * code from here only (test/architecture/imports.test.ts keeps it so); what is not
+ * exported here is the bridge's own business and may change freely.
+ */
+// First: the heap policy must be in force before the other modules load (see the module).
+export { SERVICE_NODE_FLAGS, V8_FLAGS, applyHeapPolicy } from './heap-policy';
+
+// ---- running a bridge ----
+export { Bridge } from './bridge';
+export type { BridgeOptions, BridgeHealth } from './bridge';
+
+// ---- writing a feature (bridge/README.md, "Writing a feature") ----
+export type { BridgeCore, CommandPort, Feature, FeatureDefinition, FeatureHealth, HttpPort, LatestReading, SpoolPort } from './core/feature';
+export type { FrameListener, LinkListener } from './core/frame-bus';
+export { DerivedValues } from './core/derived-values';
+export type { DerivedValue, DerivedValueSpec } from './core/derived-values';
+export type { RouteHandler, RouteOptions } from './health/http-server';
+export { FEATURES } from './feature-list';
+export type { BatchBuilder, DrainOptions, SinkDelivery } from './sinks/drainer';
+
+// ---- configuration ----
+export type { BridgeConfig } from './config/schema';
+export { CONFIG_SCHEMA } from './config/schema';
+export { ENV_CONFIG_FILE, ENV_PREFIX, configLeaves, envNameOf, redactConfig, resolveConfig } from './config/resolve-config';
+export type { ConfigInputs, ConfigResult } from './config/resolve-config';
+export { SETTING_FLAGS, helpText, parseCliArgs } from './config/cli-args';
+export { parseSourceSpec } from './sources/source-spec';
+
+// ---- logs and metrics ----
+export { createLogger, silentLogger } from './log/logger';
+export type { LogFormat, LogLevel, Logger } from './log/logger';
+export { RateLimitedLog } from './log/rate-limited-log';
+export { Counter, Gauge, MetricsRegistry } from './metrics/registry';
+export type { BridgeMetrics } from './metrics/bridge-metrics';
+
+// ---- what the bridge publishes: MQTT topics, payloads, Home Assistant ----
+export { OFFLINE, ONLINE, topicsFor } from './sinks/mqtt/topics';
+export type { Topics } from './sinks/mqtt/topics';
+/** Client options (credentials, TLS) for any MQTT client of the configured broker (npm start's status watcher). */
+export { brokerCredentials } from './sinks/mqtt/mqtt-link';
+export { eventJson, readingState, readingValues } from './sinks/mqtt/state-payload';
+export type { StateJson } from './sinks/mqtt/state-payload';
+export { REASONS, discoveryMessages } from './sinks/mqtt/ha-discovery';
+export type { DiscoveryMessage } from './sinks/mqtt/ha-discovery';
+export { eventLine, payloadLines, readingLines } from './sinks/influx/line-protocol';
+export { classifyFailure, parseRetryAfter } from './sinks/influx/write-outcome';
+
+// ---- commands ----
+export { CommandRouter, parseCommandPayload } from './commands/command-router';
+export type { CommandOutcome, CommandReply, CommandTransport } from './commands/command-router';
+
+// ---- the spool and ingest (tests and tools that read a spool directory) ----
+export { Spool, SpoolError } from './spool/spool';
+export type { SpoolBatch, SpoolOptions, SpoolPosition, SpoolStats } from './spool/spool';
+export { HEADER_BYTES, MAX_PAYLOAD, checkRecord, encodeRecord, resync } from './spool/record-codec';
+export { decodeSpooledFrame, encodeSpooledFrame, isSpooledReading } from './spool/spooled-frame';
+export type { SpooledFrame } from './spool/spooled-frame';
+export { BootClock } from './ingest/boot-clock';
+export type { AnchorStore } from './ingest/boot-clock';
+export { AnchorFile } from './ingest/state-files';
+export { SequenceTracker } from './ingest/sequence-tracker';
+
+// ---- sources and links ----
+export { Backoff } from './backoff';
+export { ReconnectingSource } from './sources/reconnecting-source';
+export { serialConnector } from './sources/serial-link';
+export { tcpConnector } from './sources/tcp-link';
+export type { Source, SourceEvents } from './sources/source';
+export { linuxI2cTransport, openLinuxI2cTransport } from './sources/i2c/linux-i2c-transport';
+export type { I2cBusSync } from './sources/i2c/linux-i2c-transport';
+export { describeSpec } from './sources/source-spec';
+export { HostDirectMeter, faultBits } from './sources/i2c/host-direct-meter';
+export { MONITOR_ONLY, hostDirectConnector } from './sources/i2c/host-direct-link';
+export { STATE_FILE as HOST_DIRECT_STATE_FILE, loadHostDirectState, saveHostDirectState } from './sources/i2c/host-direct-state';
+export { namedTransport } from './sources/i2c/linux-i2c-transport';
+
+// ---- what a reading's values are (names, units, Home Assistant classes) ----
+export { QUANTITIES, quantitiesFromFields, quantitiesOf } from './reading-model';
+
+// ---- battery state: the pure estimator (SoC, time to go, health, the night ahead) ----
+export * from './battery';
+
+// ---- the web page (bridge/src/web): its feature and its pure parts ----
+export { webFeature } from './web/web-feature';
+export { BATTERY_KEYS, KEEP_MS as WEB_KEEP_MS, RANGES as WEB_RANGES, WebPage } from './web/web-page';
+export type { WebCore, WebOptions } from './web/web-page';
+export { ChartBuilder, chartWindow } from './web/chart-data';
+export { EventLog, MAINS_SUSPECT_MS, parseThresholds } from './web/events';
+export { KEY_INDEX, SCANNED_KEYS, newScannedReading, scanFrame } from './web/scanned-reading';
+export type { ScannedReading } from './web/scanned-reading';
+export { SUMMARY_MS, SummaryStore } from './web/summary-store';
+export { checkToken } from './web/web-commands';
+export { faultWords, modeWords, reasonWords } from './web/words';

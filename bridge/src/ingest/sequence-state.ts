@@ -1,0 +1,64 @@
+/**
+ * Where the reading sequence stands, kept across restarts: the tracker starts from the
+ * newest reading in the spool (or, with an empty spool, the last saved state), and its
+ * state is saved once a second when it changed.
+ */
+import type { Logger } from '../log/logger';
+import type { Spool } from '../spool/spool';
+import { decodeSpooledFrame, isSpooledReading } from '../spool/spooled-frame';
+import { SequenceTracker, TrackerState } from './sequence-tracker';
+import { TrackerFile } from './state-files';
+
+/**
+ * The newest reading in the spool, which holds every frame read before a crash. The
+ * tracker file is saved lazily and can lag it: starting from that would count the
+ * readings in between as a gap although they were received.
+ */
+function lastSpooledReading(spool: Spool): TrackerState | null {
+  let pos = spool.tailPosition();
+  let last: string | null = null;
+  for (let batches = 0; batches < 100000; batches++) {
+    const b = spool.read(pos, 5000, 4 * 1024 * 1024);
+    if (b.payloads.length === 0) break;
+    for (const p of b.payloads) if (isSpooledReading(p)) last = p;
+    pos = b.next;
+  }
+  const f = last === null ? null : decodeSpooledFrame(last);
+  return f && f.frame.type === 'R' ? { boot: f.frame.boot, seq: f.frame.seq, up: f.frame.up } : null;
+}
+
+export class SequenceState {
+  readonly tracker: SequenceTracker;
+  private readonly file: TrackerFile;
+  private timer: NodeJS.Timeout | undefined;
+  private lastSaved = '';
+
+  constructor(spool: Spool, dir: string, private readonly log: Logger) {
+    this.file = new TrackerFile(dir);
+    this.tracker = new SequenceTracker(lastSpooledReading(spool) ?? this.file.load());
+  }
+
+  start(): void {
+    this.timer = setInterval(() => this.save(), 1000);
+    this.timer.unref();
+  }
+
+  private save(): void {
+    const s = this.tracker.state();
+    if (!s) return;
+    const text = JSON.stringify(s);
+    if (text === this.lastSaved) return;
+    this.lastSaved = text;
+    try {
+      this.file.save(s);
+    } catch (e) {
+      this.log.warn(`could not save the last reading: ${(e as Error).message}`);
+    }
+  }
+
+  /** Saves a last time. */
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.save();
+  }
+}

@@ -1,0 +1,35 @@
+/** The source the config names: a reconnecting TCP or serial link, the host's own I²C bus (host-direct), or a replayed file/stdin. */
+import type { Readable } from 'node:stream';
+import type { BridgeConfig } from '../config/schema';
+import type { Logger } from '../log/logger';
+import { hostDirectConnector } from './i2c/host-direct-link';
+import type { I2cBusSync } from './i2c/linux-i2c-transport';
+import { ReconnectingSource } from './reconnecting-source';
+import { ReplaySource } from './replay-source';
+import { serialConnector } from './serial-link';
+import type { Source } from './source';
+import { describeSpec, parseSourceSpec } from './source-spec';
+import { tcpConnector } from './tcp-link';
+
+export interface SourceOptions {
+  log: Logger;
+  /** What a `-` source replays (default process.stdin). */
+  stdin?: Readable;
+  /** For an `i2c:` source: opens the bus (default i2c-bus on Linux; tests pass the simulator's). */
+  openI2cBus?: (busNumber: number) => I2cBusSync;
+}
+
+export function makeSource(c: BridgeConfig, options: SourceOptions): Source {
+  const parsed = parseSourceSpec(c.source.url);
+  if (!parsed.ok) throw new Error(`source.url: ${parsed.error}`);
+  const spec = parsed.spec;
+  const reconnect = { initialMs: c.source.reconnect_initial_ms, maxMs: c.source.reconnect_max_ms, idleTimeoutMs: c.source.idle_timeout_ms };
+  const description = describeSpec(spec, c.source.baud);
+  if (spec.kind === 'tcp') return new ReconnectingSource(description, tcpConnector({ host: spec.host, port: spec.port, connectTimeoutMs: c.source.connect_timeout_ms }), reconnect);
+  if (spec.kind === 'serial') return new ReconnectingSource(description, serialConnector({ path: spec.path, baudRate: c.source.baud }), reconnect);
+  if (spec.kind === 'i2c') {
+    const i2c = { devicePath: spec.path, busNumber: spec.bus, pollPeriodS: spec.periodS, stateDir: c.spool.dir, log: options.log.child('i2c'), openBus: options.openI2cBus };
+    return new ReconnectingSource(description, hostDirectConnector(i2c), reconnect);
+  }
+  return new ReplaySource(spec.path, options.stdin);
+}

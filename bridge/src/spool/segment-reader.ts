@@ -1,0 +1,106 @@
+/**
+ * Reads records out of the spool's segments, from any position on: the sinks' batches,
+ * start-up replays and range reads. Damage met on the way (a record that fails its
+ * checks, a record torn at the end of an older segment by power loss) is skipped to the
+ * next valid record and reported through `onDamage`.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { HEADER_BYTES, MAX_PAYLOAD, checkRecord, resync } from './record-codec';
+import type { SpoolPosition } from './cursor-files';
+import type { Segment } from './segment-files';
+
+export interface SpoolVisit {
+  /** Records handed to the visitor. */
+  count: number;
+  next: SpoolPosition;
+  /** Records that were dropped (byte bound) between the position asked for and the first read. */
+  skippedDropped: number;
+}
+
+const READ_WINDOW = 256 * 1024;
+
+export class SegmentReader {
+  private readBuf: Buffer = Buffer.allocUnsafe(0);
+
+  /** `segments` is the spool's own list, oldest first, read live (never copied). */
+  constructor(private readonly segments: readonly Segment[], private readonly onDamage: (bytes: number, message: string) => void) {}
+
+  private segmentAt(offset: number): number {
+    for (let i = this.segments.length - 1; i >= 0; i--) if (offset >= this.segments[i].base) return i;
+    return -1;
+  }
+
+  private readFd(seg: Segment): number {
+    if (seg.fd < 0) seg.fd = fs.openSync(seg.file, 'r');
+    return seg.fd;
+  }
+
+  /**
+   * Hands up to `maxRecords` payloads (and roughly `maxBytes`) from `from` on to `visit`
+   * as bytes buf[start, end). `buf` is reused: visit must not keep it.
+   */
+  readEach(from: SpoolPosition, maxRecords: number, maxBytes: number, visit: (buf: Buffer, start: number, end: number) => void): SpoolVisit {
+    let count = 0;
+    let offset = from.offset;
+    let index = from.index;
+    let bytes = 0;
+    let skippedDropped = 0;
+    const first = this.segments[0];
+    if (offset < first.base) {
+      skippedDropped = Math.max(0, first.baseIndex - index);
+      offset = first.base;
+      index = first.baseIndex;
+    }
+    while (count < maxRecords && bytes < maxBytes) {
+      const i = this.segmentAt(offset);
+      if (i < 0) break;
+      const seg = this.segments[i];
+      if (offset >= seg.base + seg.size) {
+        if (i + 1 >= this.segments.length) break; // caught up
+        offset = this.segments[i + 1].base;
+        index = this.segments[i + 1].baseIndex;
+        continue;
+      }
+      const rel = offset - seg.base;
+      // Never a window smaller than the largest record, so every read makes progress, and
+      // none larger than READ_WINDOW, so a big batch does not pin a big buffer.
+      const want = Math.min(seg.size - rel, Math.max(Math.min(maxBytes - bytes, READ_WINDOW), HEADER_BYTES + MAX_PAYLOAD));
+      if (this.readBuf.length < want) this.readBuf = Buffer.allocUnsafe(Math.max(want, 64 * 1024));
+      const buf = this.readBuf;
+      const got = fs.readSync(this.readFd(seg), buf, 0, want, rel);
+      let at = 0;
+      while (at < got && count < maxRecords) {
+        const c = checkRecord(buf, at, got);
+        if (c.kind === 'record') {
+          visit(buf, at + HEADER_BYTES, c.end);
+          count++;
+          bytes += c.end - at;
+          index++;
+          at = c.end;
+          continue;
+        }
+        if (c.kind === 'incomplete' && rel + got < seg.size) break; // the record goes on past this window
+        // Damage, or a record torn at the end of an older segment (power loss before its
+        // fsync): skip to the next valid record in this segment, or to its end.
+        const damagedAt = rel + at;
+        const resume = this.skipDamage(seg, damagedAt);
+        this.onDamage(resume - damagedAt, `spool: ${resume - damagedAt} damaged bytes in ${path.basename(seg.file)} at ${damagedAt}, skipped`);
+        at = resume - rel;
+        break;
+      }
+      if (at === 0) break;
+      offset += at;
+    }
+    return { count, next: { offset, index }, skippedDropped };
+  }
+
+  /** Offset within `seg` of the next valid record after damage at `at`, or the segment's end. */
+  private skipDamage(seg: Segment, at: number): number {
+    const len = seg.size - at;
+    const buf = Buffer.allocUnsafe(len);
+    const got = fs.readSync(this.readFd(seg), buf, 0, len, at);
+    const next = resync(buf, 0, got);
+    return next < 0 ? seg.size : at + next;
+  }
+}
