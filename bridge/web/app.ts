@@ -107,8 +107,8 @@ function renderBattery(b: BatteryValues | null): void {
   const margin = b?.night_margin_ah;
   showWhen('night', has(lasts));
   const night = field('night', !has(lasts) ? '–' : lasts
-    ? `lasts the night${has(margin) ? ` (${num(margin, 1)} Ah to spare)` : ''}`
-    : `will not last the night${has(margin) ? ` (short by ${num(Math.abs(margin), 1)} Ah)` : ''}`);
+    ? `lasts${has(margin) ? ` (${num(margin, 1)} Ah spare)` : ''}`
+    : `runs out${has(margin) ? ` (${num(Math.abs(margin), 1)} Ah short)` : ''}`);
   night.dataset.bad = String(lasts === false);
 }
 

@@ -5,11 +5,13 @@
  * keep outlives delivery to MQTT and a restart, so the charts come back at once.
  */
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import path from 'node:path';
 import { encodeReading } from '../../protocol';
 import { BATTERY_KEYS, Bridge, FEATURES, FeatureDefinition, webFeature } from '../../bridge/src';
-import { LogCapture, configFrom } from '../bridge/helpers/bridge-harness';
+import { LogCapture, configFrom, repoRoot } from '../bridge/helpers/bridge-harness';
 import { LineServer, MosquittoService, makeTempDir, removeDir, waitFor } from '../helpers/services';
+import { launchChromium } from './helpers/browser';
 
 function readingLine(seq: number, ba = -1.25): string {
   return encodeReading({
@@ -102,6 +104,27 @@ describe('web page as a feature: derived values, kept history', function () {
     const c = (await (await fetch(`${base}/api/chart?range=24h&width=100`)).json()) as { readings: number; series: { soc?: { min: number[]; max: number[] } } };
     assert.equal(c.readings, 4);
     assert.deepEqual([Math.min(...c.series.soc!.min), Math.max(...c.series.soc!.max)], [86, 89], 'the SoC the estimator gave each reading');
+
+    // In the browser: the battery card's lines and the SoC chart.
+    const browser = await launchChromium();
+    try {
+      const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+      await page.goto(base + '/');
+      await page.waitForFunction('document.querySelector(\'[data-field="soc"]\')?.textContent === "86"');
+      const text = async (f: string): Promise<string> => (await page.textContent(`[data-field="${f}"]`)) ?? '';
+      assert.equal(await text('soc-uncertainty'), ' ± 4');
+      assert.equal(await text('time-to-go'), 'charging');
+      assert.equal(await text('runtime-alone'), '10 h 0 min');
+      assert.equal(await text('battery-health'), '97');
+      assert.equal(await text('night'), 'runs out (3.5 Ah short)');
+      assert.equal(await text('nut'), '2');
+      assert.ok(await page.isVisible('#chart-soc'), 'the SoC chart shows');
+      const shots = path.join(repoRoot, 'out', 'web-screenshots');
+      fs.mkdirSync(shots, { recursive: true });
+      await page.screenshot({ path: path.join(shots, 'desktop-battery.png'), fullPage: true });
+    } finally {
+      await browser.close();
+    }
 
     // Without an estimator or NUT server: no battery figures, no SoC series.
     await bridge!.stop();
