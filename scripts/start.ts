@@ -166,6 +166,7 @@ async function run(o: StartOptions): Promise<number> {
     say(`  send a command    mosquitto_pub ${sub} -t ${topics.command} -m '{"cmd":"status","request_id":"1"}'`);
     say(`                    (replies on ${topics.commandReply})`);
     if (config.influx.url) say(`  InfluxDB          ${config.influx.url} (api ${config.influx.api})`);
+    if (httpPort && config.web.enabled) say(`  web page          http://127.0.0.1:${httpPort}/`);
     if (httpPort) say(`  health, metrics   http://127.0.0.1:${httpPort}/healthz and /metrics`);
     say(`  bridge log        ${path.join(runDir, 'bridge.log')}`);
     say('');

@@ -6,5 +6,8 @@ import type { FeatureDefinition } from './core/feature';
 import { influxFeature } from './features/influx-feature';
 import { mqttFeature } from './features/mqtt-feature';
 import { nutFeature } from './nut/nut-feature';
+import { webFeature } from './web/web-feature';
 
-export const FEATURES: readonly FeatureDefinition[] = [mqttFeature, influxFeature, nutFeature];
+// The web page asks the spool to keep history when it is created: it stays ahead of any
+// feature whose start awaits, so no sink can confirm (and delete) history in between.
+export const FEATURES: readonly FeatureDefinition[] = [mqttFeature, influxFeature, webFeature, nutFeature];

@@ -92,3 +92,14 @@ export type { NutConfig } from './nut/nut-config';
 export { NutSession } from './nut/nut-session';
 export { FSD_CLEAR_AFTER_MS, UpsBank } from './nut/ups-bank';
 export { MainsWatch, deriveStatus, isStale } from './nut/ups-status';
+// ---- the web page (bridge/src/web): its feature and its pure parts ----
+export { webFeature } from './web/web-feature';
+export { BATTERY_KEYS, KEEP_MS as WEB_KEEP_MS, RANGES as WEB_RANGES, WebPage } from './web/web-page';
+export type { WebCore, WebOptions } from './web/web-page';
+export { ChartBuilder, chartWindow } from './web/chart-data';
+export { EventLog, MAINS_SUSPECT_MS, parseThresholds } from './web/events';
+export { KEY_INDEX, SCANNED_KEYS, newScannedReading, scanFrame } from './web/scanned-reading';
+export type { ScannedReading } from './web/scanned-reading';
+export { SUMMARY_MS, SummaryStore } from './web/summary-store';
+export { checkToken } from './web/web-commands';
+export { faultWords, modeWords, reasonWords } from './web/words';

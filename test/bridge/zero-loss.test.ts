@@ -54,6 +54,9 @@ describe('bridge zero loss under broker, InfluxDB and bridge failures', function
       ...FAST_RETRY_ENV,
       // Small segments, so segments roll and are deleted while the test runs.
       SOLAR_BRIDGE_SPOOL_SEGMENT_BYTES: String(64 * 1024),
+      // The web page asks the spool to keep a week (keepHistory), which keeps delivered segments;
+      // this test checks that delivery alone deletes them (test/web/web-feature.test.ts checks the keeping).
+      SOLAR_BRIDGE_WEB_ENABLED: 'false',
     };
     const args = ['--source', mcu.url, '--mqtt', broker.url, '--influx-url', influx.url, '--influx-api', 'v1', '--influx-db', DB, '--device-id', 'zl', '--spool', path.join(dir, 'spool')];
     let run = 0;

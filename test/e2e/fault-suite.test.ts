@@ -125,6 +125,9 @@ describe('end to end: a simulated week under faults loses nothing', function () 
       ...FAST_RETRY_ENV,
       // Segments roll and are deleted during the run.
       SOLAR_BRIDGE_SPOOL_SEGMENT_BYTES: String(256 * 1024),
+      // The web page asks the spool to keep a week (keepHistory), which keeps delivered segments;
+      // this run checks that delivery alone deletes them (test/web/web-feature.test.ts checks the keeping).
+      SOLAR_BRIDGE_WEB_ENABLED: 'false',
     }, dir);
     const b = bridge;
 

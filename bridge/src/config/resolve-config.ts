@@ -254,5 +254,6 @@ export function redactConfig(c: BridgeConfig): BridgeConfig {
   if (copy.influx.password) copy.influx.password = '***';
   if (copy.influx.token) copy.influx.token = '***';
   for (const u of copy.nut.users) if (u.password) u.password = '***'; // NUT server (issue 18)
+  if (copy.web.token) copy.web.token = '***';
   return copy;
 }

@@ -140,6 +140,11 @@ const ROOT = obj({
         ups: list(requiredStr(NUT_NAME), []),
       }, ['name', 'role']), [], { maxItems: 64 }),
     }),
+    // The web page feature (bridge/src/web).
+    web: obj({
+      enabled: bool(true),
+      token: str('', { pattern: '^$|^[!-~]{8,256}$', description: 'empty (read-only page) or 8..256 printable characters without spaces; sent by the page as "Authorization: Bearer <token>"' }),
+    }),
     log: obj({
       level: oneOf(['debug', 'info', 'warn', 'error'], 'info'),
       format: oneOf(['text', 'json'], 'text'),

@@ -1,0 +1,70 @@
+/**
+ * Server-sent events to the open pages. Each connection gets `retry: 1000` first, so a
+ * browser whose bridge went away tries again every second, and a `hello` naming this
+ * bridge process, so the page can tell a reconnect to a restarted bridge (reload its
+ * charts) from a blip. Bounded: past `maxClients` a new page gets 503 instead of memory.
+ */
+import type http from 'node:http';
+
+export class LiveHub {
+  private readonly clients = new Set<http.ServerResponse>();
+  private readonly heartbeat: NodeJS.Timeout;
+
+  constructor(private readonly hello: () => object, private readonly maxClients = 64, heartbeatMs = 15000) {
+    // A comment line now and then keeps proxies from closing an idle stream and finds dead sockets.
+    this.heartbeat = setInterval(() => this.write(': keepalive\n\n'), heartbeatMs);
+    this.heartbeat.unref();
+  }
+
+  get size(): number {
+    return this.clients.size;
+  }
+
+  open(req: http.IncomingMessage, res: http.ServerResponse, first: Array<[string, unknown]>): void {
+    if (this.clients.size >= this.maxClients) {
+      res.writeHead(503, { 'content-type': 'text/plain', 'retry-after': '10' }).end(`too many live pages (${this.maxClients})\n`);
+      return;
+    }
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-store',
+      'x-accel-buffering': 'no',
+      connection: 'keep-alive',
+    });
+    req.socket.setNoDelay(true);
+    req.socket.setTimeout(0);
+    res.write(`retry: 1000\n${frame('hello', this.hello())}`);
+    for (const [name, data] of first) res.write(frame(name, data));
+    this.clients.add(res);
+    const drop = (): void => { this.clients.delete(res); };
+    res.on('close', drop);
+    res.on('error', drop);
+  }
+
+  send(event: string, data: unknown): void {
+    if (this.clients.size === 0) return;
+    this.write(frame(event, data));
+  }
+
+  private write(text: string): void {
+    for (const res of this.clients) {
+      // A page that stopped reading (buffer past 1 MB) is dropped; it reconnects and reloads.
+      if (res.writableLength > 1024 * 1024) {
+        res.destroy();
+        this.clients.delete(res);
+        continue;
+      }
+      res.write(text);
+    }
+  }
+
+  close(): void {
+    clearInterval(this.heartbeat);
+    for (const res of this.clients) res.end();
+    this.clients.clear();
+  }
+}
+
+function frame(event: string, data: unknown): string {
+  return `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+}
