@@ -6,6 +6,7 @@
  * Every key has a default except source.url, and every object refuses unknown keys, so
  * a typo is an error instead of a silently ignored setting.
  */
+import { BATTERY_MONITOR } from '../../../hardware';
 
 /**
  * A schema node that also carries, in its type only, the TypeScript type of the values
@@ -36,6 +37,16 @@ function int(def: number, minimum: number, maximum: number): Schema<number> {
 }
 function bool(def: boolean): Schema<boolean> {
   return { type: 'boolean', default: def };
+}
+function num(def: number, minimum: number, maximum: number): Schema<number> {
+  return { type: 'number', default: def, minimum, maximum };
+}
+/** A number without a default: absent means "keep the built-in value" (hardware/). */
+function optionalNum(minimum: number, maximum: number): Schema<number | undefined> {
+  return { type: 'number', minimum, maximum };
+}
+function pairs(): Schema<Array<[number, number]> | undefined> {
+  return { type: 'array', minItems: 2, items: { type: 'array', items: { type: 'number' }, minItems: 2, maxItems: 2 } };
 }
 
 const MIB = 1024 * 1024;
@@ -104,6 +115,40 @@ const ROOT = obj({
     }),
     http: obj({
       listen: str('127.0.0.1:9108', { pattern: '^$|^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9_.-]+):\\d{1,5}$', description: 'HOST:PORT; empty turns the HTTP server off' }),
+    }),
+    battery: obj({
+      /** The state-of-charge estimator (bridge/src/battery): SoC, time to go, health, the night ahead. */
+      enabled: bool(true),
+      capacity_ah: num(BATTERY_MONITOR.capacityAh, 1, 100000),
+      floor_pct: num(BATTERY_MONITOR.floorSoc * 100, 0, 99),
+      /** Empty: <spool.dir>/battery-state.json. */
+      state_file: str(''),
+      save_interval_s: int(60, 1, 86400),
+      /** Spool history kept for --battery-rebuild (within spool.max_bytes). */
+      history_days: int(14, 0, 3650),
+      /** Overrides of hardware/battery.ts (BATTERY_MONITOR), snake_case of its field names; checked by checkParams. */
+      params: obj({
+        rated_hours: optionalNum(1, 100),
+        peukert_exponent: optionalNum(1, 1.6),
+        charge_efficiency: optionalNum(0.5, 1),
+        gassing_v: optionalNum(0, 100),
+        gassing_current_fraction: optionalNum(0, 1),
+        gassing_charge_efficiency: optionalNum(0, 1),
+        self_discharge_per_month: optionalNum(0, 0.5),
+        charged_v: optionalNum(0, 100),
+        tail_current_fraction: optionalNum(0, 0.2),
+        charged_detection_s: optionalNum(0, 86400),
+        zero_current_a: optionalNum(0, 10),
+        time_to_go_averaging_s: optionalNum(1, 3600),
+        rest_current_a: optionalNum(0, 100),
+        rest_s: optionalNum(60, 604800),
+        ocv_tolerance_v: optionalNum(0, 1),
+        max_plausible_a: optionalNum(0.001, 100000),
+        learn_min_depth: optionalNum(0.1, 0.9),
+        loaded_resistance_ohm: optionalNum(0, 1),
+        /** [state of charge 0..1, resting volts] points, rising: another chemistry's curve. */
+        ocv_table: pairs(),
+      }),
     }),
     log: obj({
       level: oneOf(['debug', 'info', 'warn', 'error'], 'info'),
