@@ -23,10 +23,9 @@ export function paramsFromConfig(config: Readonly<BridgeConfig>): EstimatorParam
   p.floorSoc = b.floor_pct / 100;
   const target = p as unknown as { [key: string]: unknown };
   for (const [key, value] of Object.entries(b.params)) {
-    if (value === undefined) continue;
     const field = camel(key);
     if (!(field in target)) throw new RangeError(`battery.params.${key}: no such estimator parameter`);
-    target[field] = key === 'ocv_table' ? (value as Array<[number, number]>).map(([s, v]) => [s, v]) : value;
+    target[field] = value;
   }
   checkParams(p);
   return p;

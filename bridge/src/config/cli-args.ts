@@ -92,7 +92,7 @@ export function parseCliArgs(argv: readonly string[]): CliResult {
     if (v === null) return { ok: false, error: `${name} needs a value: ${spec.arg}` };
     flags.push({ key: spec.key, value: v, flag: name });
   }
-  return { ok: true, action, configFile, flags, battery };
+  return battery ? { ok: true, action, configFile, flags, battery } : { ok: true, action, configFile, flags };
 }
 
 export function helpText(): string {

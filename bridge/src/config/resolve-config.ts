@@ -23,7 +23,7 @@ export interface ConfigInputs {
 export type ConfigResult = { ok: true; config: BridgeConfig } | { ok: false; errors: string[] };
 
 type Json = { [key: string]: unknown };
-type LeafType = 'string' | 'integer' | 'number' | 'boolean' | 'array';
+type LeafType = 'string' | 'integer' | 'number' | 'boolean';
 
 interface Leaf {
   path: string[];
@@ -88,14 +88,6 @@ function coerce(raw: string, leaf: Leaf): { value: unknown } | { error: string }
   if (leaf.type === 'number') {
     const t = raw.trim();
     return t !== '' && Number.isFinite(Number(t)) ? { value: Number(t) } : { error: 'expected a number' };
-  }
-  if (leaf.type === 'array') {
-    // A list from an environment variable or flag is written as JSON, e.g. [[0,11.8],[1,12.8]].
-    try {
-      return { value: JSON.parse(raw) as unknown };
-    } catch {
-      return { error: 'expected a JSON list' };
-    }
   }
   return { value: raw };
 }

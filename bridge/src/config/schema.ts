@@ -41,13 +41,6 @@ function bool(def: boolean): Schema<boolean> {
 function num(def: number, minimum: number, maximum: number): Schema<number> {
   return { type: 'number', default: def, minimum, maximum };
 }
-/** A number without a default: absent means "keep the built-in value" (hardware/). */
-function optionalNum(minimum: number, maximum: number): Schema<number | undefined> {
-  return { type: 'number', minimum, maximum };
-}
-function pairs(): Schema<Array<[number, number]> | undefined> {
-  return { type: 'array', minItems: 2, items: { type: 'array', items: { type: 'number' }, minItems: 2, maxItems: 2 } };
-}
 
 const MIB = 1024 * 1024;
 
@@ -126,28 +119,26 @@ const ROOT = obj({
       save_interval_s: int(60, 1, 86400),
       /** Spool history kept for --battery-rebuild (within spool.max_bytes). */
       history_days: int(14, 0, 3650),
-      /** Overrides of hardware/battery.ts (BATTERY_MONITOR), snake_case of its field names; checked by checkParams. */
+      /** hardware/battery.ts (BATTERY_MONITOR) by default, snake_case of its field names; checked by checkParams. */
       params: obj({
-        rated_hours: optionalNum(1, 100),
-        peukert_exponent: optionalNum(1, 1.6),
-        charge_efficiency: optionalNum(0.5, 1),
-        gassing_v: optionalNum(0, 100),
-        gassing_current_fraction: optionalNum(0, 1),
-        gassing_charge_efficiency: optionalNum(0, 1),
-        self_discharge_per_month: optionalNum(0, 0.5),
-        charged_v: optionalNum(0, 100),
-        tail_current_fraction: optionalNum(0, 0.2),
-        charged_detection_s: optionalNum(0, 86400),
-        zero_current_a: optionalNum(0, 10),
-        time_to_go_averaging_s: optionalNum(1, 3600),
-        rest_current_a: optionalNum(0, 100),
-        rest_s: optionalNum(60, 604800),
-        ocv_tolerance_v: optionalNum(0, 1),
-        max_plausible_a: optionalNum(0.001, 100000),
-        learn_min_depth: optionalNum(0.1, 0.9),
-        loaded_resistance_ohm: optionalNum(0, 1),
-        /** [state of charge 0..1, resting volts] points, rising: another chemistry's curve. */
-        ocv_table: pairs(),
+        rated_hours: num(BATTERY_MONITOR.ratedHours, 1, 100),
+        peukert_exponent: num(BATTERY_MONITOR.peukertExponent, 1, 1.6),
+        charge_efficiency: num(BATTERY_MONITOR.chargeEfficiency, 0.5, 1),
+        gassing_v: num(BATTERY_MONITOR.gassingV, 0, 100),
+        gassing_current_fraction: num(BATTERY_MONITOR.gassingCurrentFraction, 0, 1),
+        gassing_charge_efficiency: num(BATTERY_MONITOR.gassingChargeEfficiency, 0, 1),
+        self_discharge_per_month: num(BATTERY_MONITOR.selfDischargePerMonth, 0, 0.5),
+        charged_v: num(BATTERY_MONITOR.chargedV, 0, 100),
+        tail_current_fraction: num(BATTERY_MONITOR.tailCurrentFraction, 0, 0.2),
+        charged_detection_s: num(BATTERY_MONITOR.chargedDetectionS, 0, 86400),
+        zero_current_a: num(BATTERY_MONITOR.zeroCurrentA, 0, 10),
+        time_to_go_averaging_s: num(BATTERY_MONITOR.timeToGoAveragingS, 1, 3600),
+        rest_current_a: num(BATTERY_MONITOR.restCurrentA, 0, 100),
+        rest_s: num(BATTERY_MONITOR.restS, 60, 604800),
+        ocv_tolerance_v: num(BATTERY_MONITOR.ocvToleranceV, 0, 1),
+        max_plausible_a: num(BATTERY_MONITOR.maxPlausibleA, 0.001, 100000),
+        learn_min_depth: num(BATTERY_MONITOR.learnMinDepth, 0.1, 0.9),
+        loaded_resistance_ohm: num(BATTERY_MONITOR.loadedResistanceOhm, 0, 1),
       }),
     }),
     log: obj({
