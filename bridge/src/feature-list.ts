@@ -8,8 +8,10 @@ import { influxFeature } from './features/influx-feature';
 import { mqttFeature } from './features/mqtt-feature';
 
 export const FEATURES: readonly FeatureDefinition[] = [
+  // Before the sinks: its values are declared by the time MQTT announces Home Assistant
+  // discovery (once, not again a moment later), and what it sets at start (from its state
+  // file) is in derived.snapshot() when the sinks start.
+  batteryFeature,
   mqttFeature,
   influxFeature,
-  // After the sinks: its first values (at start, from the state file) find them listening.
-  batteryFeature,
 ];
