@@ -54,6 +54,9 @@ describe('bridge zero loss under broker, InfluxDB and bridge failures', function
       ...FAST_RETRY_ENV,
       // Small segments, so segments roll and are deleted while the test runs.
       SOLAR_BRIDGE_SPOOL_SEGMENT_BYTES: String(64 * 1024),
+      // The battery feature runs (killed and restarted with the rest) but keeps no extra
+      // spool history for --battery-rebuild: this checks that confirmed segments go.
+      SOLAR_BRIDGE_BATTERY_HISTORY_DAYS: '0',
     };
     const args = ['--source', mcu.url, '--mqtt', broker.url, '--influx-url', influx.url, '--influx-api', 'v1', '--influx-db', DB, '--device-id', 'zl', '--spool', path.join(dir, 'spool')];
     let run = 0;

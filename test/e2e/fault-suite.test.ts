@@ -125,6 +125,9 @@ describe('end to end: a simulated week under faults loses nothing', function () 
       ...FAST_RETRY_ENV,
       // Segments roll and are deleted during the run.
       SOLAR_BRIDGE_SPOOL_SEGMENT_BYTES: String(256 * 1024),
+      // The battery feature runs (killed and restarted with the rest) but keeps no extra
+      // spool history for --battery-rebuild: this checks that confirmed segments go.
+      SOLAR_BRIDGE_BATTERY_HISTORY_DAYS: '0',
     }, dir);
     const b = bridge;
 
