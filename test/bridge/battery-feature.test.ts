@@ -10,6 +10,8 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { BATTERY_REFRESH_MS, changedBatteryValues } from '../../bridge/src';
+import type { DerivedValue } from '../../bridge/src';
 import { Simulation } from '../../simulator/simulation';
 import { LineServer, MosquittoService, makeTempDir, removeDir, waitFor } from '../helpers/services';
 import { firmwareBundle } from '../simulator/bundle';
@@ -207,6 +209,15 @@ describe('battery feature: a real bridge process fed by the simulator', function
     } finally {
       await rec.close();
     }
+  });
+
+  it('sets a value when it changed, and an unchanged one again after the refresh time, so readers can tell steady from stopped', () => {
+    const last = new Map<string, { value: DerivedValue; ts: number }>();
+    assert.deepEqual(changedBatteryValues({ a: 1, b: 'x', c: null }, 0, last), { a: 1, b: 'x', c: null }, 'everything at first');
+    assert.equal(changedBatteryValues({ a: 1, b: 'x', c: null }, 1000, last), null, 'nothing changed');
+    assert.deepEqual(changedBatteryValues({ a: 2, b: 'x', c: null }, 2000, last), { a: 2 });
+    assert.deepEqual(changedBatteryValues({ a: 2, b: 'x', c: null }, BATTERY_REFRESH_MS, last), { b: 'x', c: null }, 'the unchanged ones, refreshed');
+    assert.equal(changedBatteryValues({ a: 2, b: 'x', c: null }, BATTERY_REFRESH_MS + 1000, last), null);
   });
 
   it('refuses a bad battery setting or flag with exit status 2 and a message naming it', () => {

@@ -2,8 +2,9 @@
  * The battery estimator as a bridge feature. At start: the state file (written
  * atomically), then the spool's readings newer than it (a SIGKILL loses only what came
  * since the last save, and the replay brings it back), then every reading as it is
- * spooled. Values are published as derived values (only those that changed, once per
- * reading); the state is saved on a slow tick and at stop, never per reading.
+ * spooled. Values are published as derived values (once per reading at most: those that
+ * changed, and every 30 s of readings the rest, so a reader can tell steady from stopped);
+ * the state is saved on a slow tick and at stop, never per reading.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -31,7 +32,7 @@ export const batteryFeature: FeatureDefinition = {
     const c = core.config;
     const params = paramsFromConfig(c);
     const file = stateFilePath(c);
-    const published = new Map<string, DerivedValue>();
+    const published = new Map<string, { value: DerivedValue; ts: number }>();
     let state: BatteryState = newBatteryState(params);
     let origin: Origin = 'fresh (no state file)';
     let timer: NodeJS.Timeout | undefined;
@@ -52,7 +53,7 @@ export const batteryFeature: FeatureDefinition = {
     };
 
     const publish = (ts: number): void => {
-      const changed = changedValues(batteryValues(batteryStatus(state, params), params), published);
+      const changed = changedValues(batteryValues(batteryStatus(state, params), params), ts, published);
       if (changed) core.derived.set(ts, changed);
     };
 

@@ -79,13 +79,24 @@ export function batteryValues(st: BatteryStatus, p: EstimatorParams): BatteryVal
   };
 }
 
-/** The values that differ from `last` (all of them when `last` is empty); updates `last`. */
-export function changedValues(now: BatteryValues, last: Map<string, DerivedValue>): BatteryValues | null {
+/**
+ * Readers tell a steady value from a stopped estimator by its age (the NUT feature takes
+ * one older than a minute of readings as stopped), so an unchanged value is set again
+ * after this long. MQTT still sends only changes; InfluxDB gets a point.
+ */
+export const REFRESH_MS = 30_000;
+
+/**
+ * The values that differ from `last`, or were last set REFRESH_MS or more before `ts`
+ * (all of them when `last` is empty); updates `last`.
+ */
+export function changedValues(now: BatteryValues, ts: number, last: Map<string, { value: DerivedValue; ts: number }>): BatteryValues | null {
   let out: BatteryValues | null = null;
   for (const k of Object.keys(now)) {
     const v = now[k];
-    if (last.has(k) && last.get(k) === v) continue;
-    last.set(k, v);
+    const was = last.get(k);
+    if (was !== undefined && was.value === v && ts - was.ts < REFRESH_MS) continue;
+    last.set(k, { value: v, ts });
     (out ??= {})[k] = v;
   }
   return out;
