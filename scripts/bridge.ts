@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 // The front door loads the heap policy before any other bridge module (see heap-policy.ts).
-import { Bridge, createLogger, ENV_CONFIG_FILE, helpText, parseCliArgs, redactConfig, resolveConfig } from '../bridge/src';
+import { Bridge, createLogger, ENV_CONFIG_FILE, helpText, parseCliArgs, redactConfig, requestBatteryAction, resolveConfig } from '../bridge/src';
 
 const BUNDLE_DEFAULT = path.join(__dirname, '..', 'bridge', 'dist', 'bridge.js');
 
@@ -50,6 +50,14 @@ async function main(): Promise<number> {
   if (cli.action === 'check') {
     process.stdout.write(JSON.stringify(redactConfig(config), null, 2) + '\n');
     return 0;
+  }
+  if (cli.battery) {
+    if (!config.battery.enabled) {
+      process.stderr.write('bridge: --battery-* flags need the battery feature (battery.enabled is false)\n');
+      return 2;
+    }
+    // Left beside the state file for the battery feature's start (also if this start fails).
+    requestBatteryAction(config, cli.battery);
   }
   const log = createLogger(config.log.level, config.log.format);
   const bridge = new Bridge({ config, log, version: version() });

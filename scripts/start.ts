@@ -62,15 +62,21 @@ function mosquittoArgs(url: string, c: BridgeConfig): string {
   return s;
 }
 
-/** Watches the state topic as any subscriber would. */
-function watchState(c: BridgeConfig, onState: (s: StateJson) => void): mqtt.MqttClient {
+/** Watches the state topic and the derived values (the battery's) as any subscriber would. */
+function watchState(c: BridgeConfig, onState: (s: StateJson) => void, onDerived: (key: string, text: string) => void): mqtt.MqttClient {
   const client = mqtt.connect(c.mqtt.url, {
     clientId: `npm-start-status-${process.pid}`, reconnectPeriod: 1000, connectTimeout: 5000, writeCache: false, ...brokerCredentials(c.mqtt),
   });
-  const topic = topicsFor(c.mqtt.base_topic).state;
-  client.on('connect', () => client.subscribe(topic, { qos: 0 }));
+  const topics = topicsFor(c.mqtt.base_topic);
+  const topic = topics.state;
+  const derivedPrefix = topics.derived('');
+  client.on('connect', () => client.subscribe([topic, derivedPrefix + '+'], { qos: 0 }));
   client.on('error', () => undefined); // the bridge's own sink reports broker trouble
-  client.on('message', (_t, payload) => {
+  client.on('message', (t, payload) => {
+    if (t.startsWith(derivedPrefix)) {
+      onDerived(t.slice(derivedPrefix.length), payload.toString('utf8'));
+      return;
+    }
     try {
       onState(JSON.parse(payload.toString('utf8')) as StateJson);
     } catch {
@@ -174,6 +180,7 @@ async function run(o: StartOptions): Promise<number> {
     let state: StateJson | null = null;
     let stateAt = 0;
     const energy = new EnergyToday();
+    const derived: { [key: string]: string } = {};
     watcher = watchState(config, (s) => {
       state = s;
       stateAt = performance.now();
@@ -183,7 +190,7 @@ async function run(o: StartOptions): Promise<number> {
       if (typeof b.energy_in === 'number' && typeof b.energy_out === 'number' && typeof l.energy_out === 'number') {
         energy.update(day, { batteryInWh: b.energy_in, batteryOutWh: b.energy_out, loadWh: l.energy_out });
       }
-    });
+    }, (key, text) => { derived[key] = text; });
     const m = bridge.metrics;
     const running = bridge;
     const snapshot = (): StatusSnapshot => {
@@ -194,6 +201,7 @@ async function run(o: StartOptions): Promise<number> {
         state,
         stateAgeS: (performance.now() - stateAt) / 1000,
         energyToday: energy.totals(),
+        derived,
         bridge: {
           sourceUp: h.source.up,
           framesIn: m.framesIn.get({ type: 'R' }),

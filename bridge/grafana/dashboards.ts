@@ -297,6 +297,57 @@ function panelSpecs(): PanelSpec[] {
       },
       options: { legend, tooltip },
     },
+    // The battery estimator's values (bridge/README.md, "Battery state"): the `derived`
+    // measurement, a field per key, written at the time of the reading they follow from.
+    {
+      title: 'Battery state of charge',
+      type: 'timeseries',
+      description: 'The bridge\'s estimate of the state of charge (coulomb counting, synchronised at full charge and at rest) and its uncertainty: the truth lies within ± that many points. Before the first full sync the uncertainty is wide on purpose.',
+      gridPos: { x: 0, y: 27, w: 12, h: 9 },
+      targets: [
+        { refId: 'A', influxql: ql('mean', 'battery_soc', 'derived', 'State of charge'), flux: flux('mean', 'battery_soc', 'derived', 'State of charge') },
+        { refId: 'B', influxql: ql('max', 'battery_soc_uncertainty', 'derived', 'Uncertainty'), flux: flux('max', 'battery_soc_uncertainty', 'derived', 'Uncertainty') },
+      ],
+      fieldConfig: {
+        defaults: { unit: 'percent', decimals: 1, min: 0, max: 100, color: { mode: 'fixed', fixedColor: 'green' }, custom: line({ lineWidth: 2 }) },
+        overrides: [byRef('B', [{ id: 'color', value: { mode: 'fixed', fixedColor: 'orange' } }, { id: 'custom.lineStyle', value: { fill: 'dash', dash: [6, 4] } }])],
+      },
+      options: { legend, tooltip },
+    },
+    {
+      title: 'Time to go and the night ahead',
+      type: 'timeseries',
+      description: 'Runtime on battery alone at the recent load (if every charger stopped now) to the floor (battery.floor_pct, 50 %), and the night forecast\'s margin: the Ah left above the floor at sunrise if the mains failed (below zero: the bank alone would not last the night). Time to go at the present discharge is on MQTT and Home Assistant (battery_time_to_go_s); it exists only while discharging.',
+      gridPos: { x: 12, y: 27, w: 12, h: 9 },
+      targets: [
+        { refId: 'A', influxql: ql('mean', 'battery_runtime_alone_s', 'derived', 'Runtime alone'), flux: flux('mean', 'battery_runtime_alone_s', 'derived', 'Runtime alone') },
+        { refId: 'B', influxql: ql('last', 'night_margin_ah', 'derived', 'Night margin'), flux: flux('last', 'night_margin_ah', 'derived', 'Night margin') },
+      ],
+      fieldConfig: {
+        defaults: { unit: 's', decimals: 0, color: { mode: 'fixed', fixedColor: 'blue' }, custom: line({ lineWidth: 2 }) },
+        overrides: [byRef('B', [
+          { id: 'unit', value: 'Ah' }, { id: 'custom.axisPlacement', value: 'right' },
+          { id: 'color', value: { mode: 'thresholds' } }, { id: 'thresholds', value: { mode: 'absolute', steps: [{ color: 'red', value: null }, { color: 'green', value: 0 }] } },
+          { id: 'custom.drawStyle', value: 'points' }, { id: 'custom.pointSize', value: 6 },
+        ])],
+      },
+      options: { legend, tooltip },
+    },
+    {
+      title: 'Battery capacity and health',
+      type: 'timeseries',
+      description: 'The capacity the state of charge is counted against (the nameplate, battery.capacity_ah, until the learned capacity is sure) and how sure the learned health is (0–100 %: one clean 40 % discharge after a full charge gives about half). Health itself (learned ÷ nameplate) is on MQTT and Home Assistant as battery_health once a deep enough cycle taught it.',
+      gridPos: { x: 0, y: 36, w: 12, h: 9 },
+      targets: [
+        { refId: 'A', influxql: ql('last', 'battery_capacity_ah', 'derived', 'Capacity in use'), flux: flux('last', 'battery_capacity_ah', 'derived', 'Capacity in use') },
+        { refId: 'B', influxql: ql('last', 'battery_health_confidence', 'derived', 'Health confidence'), flux: flux('last', 'battery_health_confidence', 'derived', 'Health confidence') },
+      ],
+      fieldConfig: {
+        defaults: { unit: 'Ah', decimals: 1, min: 0, color: { mode: 'fixed', fixedColor: 'purple' }, custom: line({ lineWidth: 2 }) },
+        overrides: [byRef('B', [{ id: 'unit', value: 'percent' }, { id: 'max', value: 100 }, { id: 'custom.axisPlacement', value: 'right' }, { id: 'color', value: { mode: 'fixed', fixedColor: 'text' } }])],
+      },
+      options: { legend, tooltip },
+    },
   ];
 }
 

@@ -80,6 +80,10 @@ export { QUANTITIES, quantitiesFromFields, quantitiesOf } from './reading-model'
 
 // ---- battery state: the pure estimator (SoC, time to go, health, the night ahead) ----
 export * from './battery';
+// ---- battery state as a bridge feature: what it publishes, and the CLI's start-up requests ----
+export { BATTERY_VALUES, REFRESH_MS as BATTERY_REFRESH_MS, changedValues as changedBatteryValues } from './battery/battery-published';
+export { paramsFromConfig, requestBatteryAction, stateFilePath as batteryStateFile } from './battery/battery-config';
+export type { BatteryRequest } from './battery/battery-config';
 
 // ---- NUT server (issue 18, bridge/NUT.md): the feature and its pure parts, for tests ----
 export { MAINS_OUTAGE, nutFeature } from './nut/nut-feature';

@@ -32,6 +32,8 @@ export interface StatusSnapshot {
   };
   /** Newest warnings from the bridge log, oldest first. */
   warnings: string[];
+  /** Values the bridge's features publish on <base>/derived/<key>, as sent ("None" = unknown). */
+  derived?: { readonly [key: string]: string };
 }
 
 export interface EnergyTotals {
@@ -87,6 +89,8 @@ export function renderStatus(s: StatusSnapshot): string[] {
     if (st.faults.names.length > 0) lines.push(`faults   ${st.faults.word}: ${st.faults.names.join(', ')}`);
     lines.push(`reading  boot ${st.boot} seq ${st.seq}, ${s.stateAgeS < 10 ? s.stateAgeS.toFixed(1) : Math.round(s.stateAgeS)} s ago`);
   }
+  const battery = batteryLine(s.derived ?? {});
+  if (battery) lines.push(battery);
   const e = s.energyToday;
   lines.push(e ? `today    battery in ${num(e.batteryInWh, 1, 'Wh')}, out ${num(e.batteryOutWh, 1, 'Wh')}; load ${num(e.loadWh, 1, 'Wh')}` : 'today    —');
   const br = s.bridge;
@@ -96,6 +100,51 @@ export function renderStatus(s: StatusSnapshot): string[] {
   lines.push(`sinks    ${br.sinks.length === 0 ? 'none' : br.sinks.map((k) => `${k.name} ${k.connected ? 'ok' : 'DOWN'} (${k.pendingRecords} pending)`).join(', ')}`);
   for (const w of s.warnings) lines.push(`warning  ${w}`);
   return lines;
+}
+
+/** "9 h 20 min", "45 min", "3 d 4 h". */
+export function durationText(seconds: number): string {
+  const m = Math.round(seconds / 60);
+  if (m < 60) return `${m} min`;
+  const h = Math.floor(m / 60);
+  if (h < 48) return `${h} h ${m % 60} min`;
+  return `${Math.floor(h / 24)} d ${h % 24} h`;
+}
+
+/**
+ * The battery estimator's answer in one line, e.g. "battery 78 % (164 Ah) · 9 h 20 min
+ * to 50 % at 12.3 A · lasts the night alone, 41 Ah to spare"; null before its first value.
+ */
+export function batteryLine(d: { readonly [key: string]: string }): string | null {
+  const n = (key: string): number | null => {
+    const t = d[key];
+    if (t === undefined || t === '' || t === 'None') return null;
+    const x = Number(t);
+    return Number.isFinite(x) ? x : null;
+  };
+  const soc = n('battery_soc');
+  if (soc === null) return null;
+  const parts: string[] = [];
+  const remaining = n('battery_remaining_ah');
+  const uncertainty = n('battery_soc_uncertainty');
+  parts.push(`battery ${soc.toFixed(0)} %${uncertainty !== null && uncertainty >= 5 ? ` ± ${uncertainty.toFixed(0)}` : ''}${remaining !== null ? ` (${remaining.toFixed(0)} Ah)` : ''}`);
+  const floor = n('battery_floor_pct');
+  const floorText = floor === null ? 'the floor' : `${floor.toFixed(0)} %`;
+  const amps = n('battery_current_avg_a');
+  const ampsText = amps === null ? '' : ` at ${Math.abs(amps).toFixed(1)} A`;
+  const ttg = n('battery_time_to_go_s');
+  switch (d.battery_time_to_go_state) {
+    case 'discharging': parts.push(ttg === null ? `discharging${ampsText}` : `${durationText(ttg)} to ${floorText}${ampsText}`); break;
+    case 'charging': parts.push(`charging${ampsText}`); break;
+    case 'idle': parts.push('idle'); break;
+    case 'at_floor': parts.push(`at the ${floorText} floor${ampsText}`); break;
+    case 'unknown': parts.push('battery sensor faulted: holding'); break;
+    default: break;
+  }
+  const margin = n('night_margin_ah');
+  if (d.night_lasts === 'true') parts.push(`lasts the night alone${margin !== null ? `, ${margin.toFixed(0)} Ah to spare` : ''}`);
+  else if (d.night_lasts === 'false') parts.push(`would NOT last the night alone${margin !== null ? `: ${Math.abs(margin).toFixed(0)} Ah short` : ''}`);
+  return parts.join(' · ');
 }
 
 /**

@@ -57,6 +57,9 @@ describe('bridge zero loss under broker, InfluxDB and bridge failures', function
       // The web page asks the spool to keep a week (keepHistory), which keeps delivered segments;
       // this test checks that delivery alone deletes them (test/web/web-feature.test.ts checks the keeping).
       SOLAR_BRIDGE_WEB_ENABLED: 'false',
+      // The battery feature runs (killed and restarted with the rest) but keeps no extra
+      // spool history for --battery-rebuild: this checks that confirmed segments go.
+      SOLAR_BRIDGE_BATTERY_HISTORY_DAYS: '0',
     };
     const args = ['--source', mcu.url, '--mqtt', broker.url, '--influx-url', influx.url, '--influx-api', 'v1', '--influx-db', DB, '--device-id', 'zl', '--spool', path.join(dir, 'spool')];
     let run = 0;

@@ -215,6 +215,17 @@ describe('Grafana dashboard queries against InfluxDB 1.6, a simulated day throug
     'Bridge health (stored readings)/A': (v) => assert.equal(sum(nums(v)), run.readings - GAP, 'readings stored'),
     'Bridge health (stored readings)/B': (v) => assert.equal(sum(nums(v)), GAP, 'readings lost on the link'),
     'Bridge health (stored readings)/C': (v) => assert.equal(sum(nums(v)), 1, 'one MCU boot'),
+    // The battery feature's derived values (on by default), written with the readings.
+    'Battery state of charge/A': (v) => {
+      const xs = nums(v);
+      for (const x of xs) assert.ok(x >= 0 && x <= 100, `state of charge ${x} %`);
+      assert.ok(xs.length > 0, 'a point per interval');
+    },
+    'Battery state of charge/B': (v) => { for (const x of nums(v)) assert.ok(x >= 0 && x <= 100, `uncertainty ${x} points`); },
+    'Time to go and the night ahead/A': (v) => { for (const x of nums(v)) assert.ok(x > 0 && x < 30 * 86400, `runtime alone ${x} s`); },
+    'Time to go and the night ahead/B': (v) => { for (const x of nums(v)) assert.ok(Math.abs(x) < 210, `night margin ${x} Ah`); },
+    'Battery capacity and health/A': (v) => assert.deepEqual([...new Set(nums(v))], [210], 'the nameplate until a capacity is learned'),
+    'Battery capacity and health/B': (v) => { for (const x of nums(v)) assert.ok(x >= 0 && x <= 100, `confidence ${x} %`); },
   };
 
   it('the device variable query lists the device the bridge wrote', async () => {

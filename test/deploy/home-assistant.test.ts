@@ -139,6 +139,9 @@ describe('Home Assistant MQTT discovery, through the real bridge fed by the simu
       assert.ok(retained.has(c.state_topic), `${where}: ${c.state_topic} is retained`);
       const payload = retained.get(c.state_topic) as string;
       const state = c.value_template ? renderTemplate(c.value_template, payload) : payload;
+      // A value a feature computes may have nothing honest to say yet (time to go while
+      // charging): "None", which Home Assistant's MQTT entities read as unknown.
+      if (state === 'None' && c.state_topic.includes('/derived/') && component !== 'select') continue;
       if (component === 'sensor') {
         if (c.device_class === 'enum') {
           assert.ok(c.options.includes(state), `${where}: ${state} is one of its options`);

@@ -128,6 +128,9 @@ describe('end to end: a simulated week under faults loses nothing', function () 
       // The web page asks the spool to keep a week (keepHistory), which keeps delivered segments;
       // this run checks that delivery alone deletes them (test/web/web-feature.test.ts checks the keeping).
       SOLAR_BRIDGE_WEB_ENABLED: 'false',
+      // The battery feature runs (killed and restarted with the rest) but keeps no extra
+      // spool history for --battery-rebuild: this checks that confirmed segments go.
+      SOLAR_BRIDGE_BATTERY_HISTORY_DAYS: '0',
     }, dir);
     const b = bridge;
 

@@ -59,8 +59,9 @@ describe('npm start in a terminal', function () {
     const watch = /^\s*watch it\s+(mosquitto_sub .+)$/m.exec(s0)![1];
     assert.ok(watch.includes(`-p ${new URL(brokerUrl[1]).port}`), `the mosquitto_sub line uses the broker's port: ${watch}`);
 
-    // The printed command, as a person would paste it, bounded to 40 messages or 20 s.
-    const sub = await runShell(`${watch} -C 40 -W 20`, 30000);
+    // The printed command, as a person would paste it, bounded to 120 messages or 20 s
+    // (the retained topics, among them the battery's derived values, come first).
+    const sub = await runShell(`${watch} -C 120 -W 20`, 30000);
     const states = sub.stdout.split('\n').filter((l) => l.startsWith('solar/solar-cluster/state '))
       .map((l) => JSON.parse(l.slice('solar/solar-cluster/state '.length)) as { seq: number; battery: { voltage: number }; charger: { state: string } });
     assert.ok(states.length >= 2, `at least two readings on the state topic; got:\n${sub.stdout.slice(0, 2000)}\n${sub.stderr}`);
@@ -84,6 +85,8 @@ describe('npm start in a terminal', function () {
     assert.match(status, /^charger\s+(ON|OFF)\s+— \S/m, 'charger state and its reason');
     assert.match(status, /^today\s+battery in \d+\.\d Wh, out \d+\.\d Wh; load \d+\.\d Wh/m, 'energy today');
     assert.match(status, /^sinks\s+mqtt ok \(\d+ pending\)/m, 'sink health');
+    // The battery estimator's line, from its derived values over MQTT.
+    await waitFor(() => /^battery \d+ %( ± \d+)? \(\d+ Ah\) · (charging|idle|discharging|\d+ (h|min|d) )/m.test(screen()), { timeoutMs: 20000, what: 'the battery state line', detail: fail });
     const logDir = path.dirname(/^\s*bridge log\s+(\S+)$/m.exec(status)![1]);
     assert.ok(fs.existsSync(logDir), 'its temporary directory exists while it runs');
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { parseStartArgs } from '../../scripts/start/start-options';
-import { EnergyToday, StatusSnapshot, reasonText, renderStatus } from '../../scripts/start/status-view';
+import { EnergyToday, StatusSnapshot, batteryLine, reasonText, renderStatus } from '../../scripts/start/status-view';
 import type { StateJson } from '../../bridge/src';
 
 const root = path.join(__dirname, '..', '..');
@@ -93,6 +93,19 @@ describe('npm start: status view', () => {
     assert.match(text, /source DOWN, 7 frames \(2 bad lines, 3 missing, 1 MCU reboots\)/);
     assert.match(text, /influx DOWN \(44 pending\)/);
     assert.match(text, /^warning\s+influx: server returned 500$/m);
+  });
+
+  it('shows the battery estimator\'s answer from the derived values it receives over MQTT', () => {
+    const derived = {
+      battery_soc: '78.1', battery_soc_uncertainty: '2.4', battery_remaining_ah: '164.01', battery_time_to_go_state: 'discharging',
+      battery_time_to_go_s: String(9 * 3600 + 20 * 60 + 10), battery_current_avg_a: '-12.31', battery_floor_pct: '50', night_lasts: 'true', night_margin_ah: '41.2',
+    };
+    assert.match(renderStatus(snap({ derived })).join('\n'), /^battery 78 % \(164 Ah\) · 9 h 20 min to 50 % at 12\.3 A · lasts the night alone, 41 Ah to spare$/m);
+    assert.equal(batteryLine({ ...derived, battery_time_to_go_state: 'charging', battery_time_to_go_s: 'None', battery_current_avg_a: '20.04', night_lasts: 'false', night_margin_ah: '-7.6', battery_soc_uncertainty: '30' }),
+      'battery 78 % ± 30 (164 Ah) · charging at 20.0 A · would NOT last the night alone: 8 Ah short');
+    assert.equal(batteryLine({ ...derived, night_lasts: 'None', night_margin_ah: 'None', battery_time_to_go_state: 'unknown' }), 'battery 78 % (164 Ah) · battery sensor faulted: holding');
+    assert.equal(batteryLine({}), null, 'no line before the first value');
+    assert.ok(!renderStatus(snap({})).some((l) => l.includes('%')), 'nothing without the estimator');
   });
 
   it('names every charger reason the firmware sends', () => {

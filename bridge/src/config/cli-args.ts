@@ -32,16 +32,25 @@ export const SETTING_FLAGS: readonly FlagSpec[] = [
   { flag: '--log-format', key: 'log.format', arg: 'FORMAT', help: 'text or json' },
 ];
 
+/** One-shot battery state changes carried out when the bridge starts (see bridge/README.md, "Battery state"). */
+export interface BatteryStartRequest {
+  rebuild?: boolean;
+  newBank?: boolean;
+  /** 0..1 */
+  setSoc?: number;
+}
+
 export type CliResult =
   | { ok: true; action: 'help' }
   | { ok: true; action: 'build'; outFile?: string }
-  | { ok: true; action: 'run' | 'check'; configFile?: string; flags: { key: string; value: string; flag: string }[] }
+  | { ok: true; action: 'run' | 'check'; configFile?: string; flags: { key: string; value: string; flag: string }[]; battery?: BatteryStartRequest }
   | { ok: false; error: string };
 
 export function parseCliArgs(argv: readonly string[]): CliResult {
   const flags: { key: string; value: string; flag: string }[] = [];
   let configFile: string | undefined;
   let action: 'run' | 'check' = 'run';
+  let battery: BatteryStartRequest | undefined;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--help' || a === '-h') return { ok: true, action: 'help' };
@@ -51,6 +60,10 @@ export function parseCliArgs(argv: readonly string[]): CliResult {
     }
     if (a === '--check') {
       action = 'check';
+      continue;
+    }
+    if (a === '--battery-rebuild' || a === '--battery-new-bank') {
+      battery = { ...battery, [a === '--battery-rebuild' ? 'rebuild' : 'newBank']: true };
       continue;
     }
     const eq = a.indexOf('=');
@@ -66,13 +79,20 @@ export function parseCliArgs(argv: readonly string[]): CliResult {
       configFile = v;
       continue;
     }
+    if (name === '--battery-set-soc') {
+      const v = takeValue();
+      const pct = v === null || v.trim() === '' ? NaN : Number(v.trim().replace(/%$/, ''));
+      if (!(pct >= 0 && pct <= 100)) return { ok: false, error: `${name} needs a state of charge in % (0..100), got ${v === null ? 'nothing' : JSON.stringify(v)}` };
+      battery = { ...battery, setSoc: pct / 100 };
+      continue;
+    }
     const spec = SETTING_FLAGS.find((f) => f.flag === name);
     if (!spec) return { ok: false, error: `unknown flag ${name} (see --help)` };
     const v = takeValue();
     if (v === null) return { ok: false, error: `${name} needs a value: ${spec.arg}` };
     flags.push({ key: spec.key, value: v, flag: name });
   }
-  return { ok: true, action, configFile, flags };
+  return battery ? { ok: true, action, configFile, flags, battery } : { ok: true, action, configFile, flags };
 }
 
 export function helpText(): string {
@@ -86,6 +106,10 @@ export function helpText(): string {
     `  ${'--config FILE'.padEnd(width)}  YAML configuration (see bridge/config.example.yaml); also SOLAR_BRIDGE_CONFIG`,
     ...lines,
     `  ${'--check'.padEnd(width)}  validate the configuration, print it (secrets masked) and exit`,
+    `  ${'--battery-set-soc PCT'.padEnd(width)}  at start, set the battery's state of charge (e.g. 100 on a charged bank)`,
+    `  ${'--battery-new-bank'.padEnd(width)}  at start, forget the learned capacity and history (new batteries; set battery.capacity_ah`,
+    `  ${''.padEnd(width)}  first); state of charge 100 % unless --battery-set-soc says otherwise`,
+    `  ${'--battery-rebuild'.padEnd(width)}  at start, rebuild the battery state from the spool (after changing battery.* settings)`,
     `  ${'--build [FILE]'.padEnd(width)}  write the bridge as one JavaScript file (default bridge/dist/bridge.js) to run`,
     `  ${''.padEnd(width)}  with plain node: what a service should run (ts-node alone costs ~100 MB of RAM)`,
     `  ${'--help'.padEnd(width)}  this text`,

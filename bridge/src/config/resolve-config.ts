@@ -23,7 +23,7 @@ export interface ConfigInputs {
 export type ConfigResult = { ok: true; config: BridgeConfig } | { ok: false; errors: string[] };
 
 type Json = { [key: string]: unknown };
-type LeafType = 'string' | 'integer' | 'boolean' | 'array';
+type LeafType = 'string' | 'integer' | 'number' | 'boolean' | 'array';
 
 interface Leaf {
   path: string[];
@@ -93,6 +93,10 @@ function coerce(raw: string, leaf: Leaf): { value: unknown } | { error: string }
     if (['true', '1', 'yes', 'on'].includes(t)) return { value: true };
     if (['false', '0', 'no', 'off'].includes(t)) return { value: false };
     return { error: 'expected true or false' };
+  }
+  if (leaf.type === 'number') {
+    const t = raw.trim();
+    return t !== '' && Number.isFinite(Number(t)) ? { value: Number(t) } : { error: 'expected a number' };
   }
   return { value: raw };
 }

@@ -31,6 +31,9 @@ export const mqttFeature: FeatureDefinition = {
         core.spool.drain(sink, { batchRecords: Math.max(1, Math.min(c.mqtt.max_inflight, 5000)), batchBytes: 4 * 1024 * 1024, maxInFlight: 2 });
         unsubscribe.push(core.onLink((up) => sink.setSourceUp(up)));
         if (core.derived.specs().length > 0) sink.declareDerived(core.derived.specs());
+        // Values a feature started before this one already set (e.g. restored from its state).
+        const already = core.derived.snapshot();
+        if (Object.keys(already).length > 0) sink.publishDerived(already);
         unsubscribe.push(core.derived.onDeclare((specs) => sink.declareDerived(specs)));
         unsubscribe.push(core.derived.onChange((_ts, values) => sink.publishDerived(values)));
       },

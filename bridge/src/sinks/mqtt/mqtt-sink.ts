@@ -95,13 +95,13 @@ export class MqttSink implements SinkDelivery {
   }
 
   /**
-   * Values a feature set: each on its retained topic (null as an empty payload: unknown),
+   * Values a feature set: each on its retained topic (null as "None", which Home Assistant reads as unknown; an empty retained payload would delete the topic instead),
    * at most once a second per value, the newest winning.
    */
   publishDerived(values: { readonly [key: string]: DerivedValue }): void {
     for (const key of Object.keys(values)) {
       const v = values[key];
-      this.derivedPending.set(key, v === null ? '' : String(v));
+      this.derivedPending.set(key, v === null ? 'None' : String(v));
     }
     if (this.derivedTimer) return;
     this.flushDerived();
