@@ -58,6 +58,8 @@ describe('NUT server as a bridge feature', function () {
       `source: { url: "${mcu.url}" }`,
       `spool: { dir: "${path.join(dir, 'spool')}" }`,
       'http: { listen: "127.0.0.1:0" }',
+      // The real estimator off: one test stands in for it, the other checks the voltage view.
+      'battery: { enabled: false }',
       'nut:',
       '  enabled: true',
       '  listen: "127.0.0.1:0"',
