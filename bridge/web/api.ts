@@ -1,4 +1,5 @@
 /** What the bridge's /api/… answers (bridge/src/web/web-feature.ts), as the page reads it. */
+import type { ChartJson } from '../src/web/chart-data';
 
 export interface ReadingState {
   time: string;
@@ -46,18 +47,9 @@ export interface PageState {
   controls_hint: string | null;
 }
 
-export interface ChartData {
+/** What /api/chart answers: the server's chart (one definition, bridge/src/web/chart-data.ts) plus its range and thresholds. */
+export interface ChartData extends ChartJson {
   range: string;
-  from_ms: number;
-  to_ms: number;
-  column_ms: number;
-  columns: number;
-  points: number;
-  readings: number;
-  newest_ms: number | null;
-  t: number[];
-  series: { [key: string]: { min: Array<number | null>; max: Array<number | null> } };
-  charger_on: number[];
   thresholds: { [k: string]: number } | null;
 }
 
