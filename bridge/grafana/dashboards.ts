@@ -83,6 +83,15 @@ function flux(fn: string, field: string, measurement: string, alias: string, whe
 const chQL = (c: string): string => `"channel" = '${c}'`;
 const chFlux = (c: string): string => `r.channel == "${c}"`;
 
+/** One panel query in both languages; `channel` narrows the power measurement to one channel. */
+function target(refId: string, fn: string, field: string, measurement: string, alias: string, channel?: string): { refId: string; influxql: string; flux: string } {
+  return {
+    refId,
+    influxql: ql(fn, field, measurement, alias, channel ? chQL(channel) : ''),
+    flux: flux(fn, field, measurement, alias, channel ? chFlux(channel) : ''),
+  };
+}
+
 /*
  * Energy per day. The firmware counts Wh per shunt (battery in/out, load in/out) and the
  * counters survive missed readings, so the daily figures are sums of counter increments,
@@ -187,7 +196,7 @@ function panelSpecs(): PanelSpec[] {
       type: 'timeseries',
       description: 'Mean battery bus voltage per interval. Bands (from hardware/): ' + bands.map((b) => b.meaning).join('; ') + '.',
       gridPos: { x: 0, y: 0, w: 12, h: 9 },
-      targets: [{ refId: 'A', influxql: ql('mean', 'voltage', 'power', 'Battery', chQL('battery')), flux: flux('mean', 'voltage', 'power', 'Battery', chFlux('battery')) }],
+      targets: [target('A', 'mean', 'voltage', 'power', 'Battery', 'battery')],
       fieldConfig: {
         defaults: {
           unit: 'volt', decimals: 2, min: VOLTAGE_RANGES.battery.min, max: VOLTAGE_RANGES.battery.max,
@@ -204,7 +213,7 @@ function panelSpecs(): PanelSpec[] {
       type: 'timeseries',
       description: 'Mean battery current per interval: above zero the bank is charging (solar or mains), below zero it is discharging into the cluster.',
       gridPos: { x: 12, y: 0, w: 12, h: 9 },
-      targets: [{ refId: 'A', influxql: ql('mean', 'current', 'power', 'Battery', chQL('battery')), flux: flux('mean', 'current', 'power', 'Battery', chFlux('battery')) }],
+      targets: [target('A', 'mean', 'current', 'power', 'Battery', 'battery')],
       fieldConfig: {
         defaults: {
           unit: 'amp', decimals: 2,
@@ -223,8 +232,8 @@ function panelSpecs(): PanelSpec[] {
       description: 'Power drawn by the cluster (load shunt) and the solar panel voltage (right axis). Panel current and power are drawn only with a third INA219 on the panel (firmware sa/sw); the default hardware measures the voltage alone.',
       gridPos: { x: 0, y: 9, w: 12, h: 9 },
       targets: [
-        { refId: 'A', influxql: ql('mean', 'power', 'power', 'Load power', chQL('load')), flux: flux('mean', 'power', 'power', 'Load power', chFlux('load')) },
-        { refId: 'B', influxql: ql('mean', 'voltage', 'power', 'Panel voltage', chQL('solar')), flux: flux('mean', 'voltage', 'power', 'Panel voltage', chFlux('solar')) },
+        target('A', 'mean', 'power', 'power', 'Load power', 'load'),
+        target('B', 'mean', 'voltage', 'power', 'Panel voltage', 'solar'),
       ],
       fieldConfig: {
         defaults: { unit: 'watt', decimals: 1, color: { mode: 'palette-classic' }, custom: line({ fillOpacity: 10 }) },
@@ -238,10 +247,10 @@ function panelSpecs(): PanelSpec[] {
       description: 'What the firmware decided: charger ON/OFF (REMOTE), why (latches, force, floor, fail-safe), the force mode, and whether any fault flag was set in the interval (details on MQTT <base>/faults).',
       gridPos: { x: 12, y: 9, w: 12, h: 9 },
       targets: [
-        { refId: 'A', influxql: ql('last', 'on', 'charger', 'Charger'), flux: flux('last', 'on', 'charger', 'Charger') },
-        { refId: 'B', influxql: ql('last', 'reason', 'charger', 'Reason'), flux: flux('last', 'reason', 'charger', 'Reason') },
-        { refId: 'C', influxql: ql('last', 'mode', 'charger', 'Mode'), flux: flux('last', 'mode', 'charger', 'Mode') },
-        { refId: 'D', influxql: ql('max', 'faults', 'charger', 'Faults'), flux: flux('max', 'faults', 'charger', 'Faults') },
+        target('A', 'last', 'on', 'charger', 'Charger'),
+        target('B', 'last', 'reason', 'charger', 'Reason'),
+        target('C', 'last', 'mode', 'charger', 'Mode'),
+        target('D', 'max', 'faults', 'charger', 'Faults'),
       ],
       fieldConfig: {
         defaults: { color: { mode: 'thresholds' }, thresholds: { mode: 'absolute', steps: [{ color: 'text', value: null }] }, custom: { lineWidth: 0, fillOpacity: 80 } },
@@ -284,7 +293,7 @@ function panelSpecs(): PanelSpec[] {
       description: 'Readings stored per interval (one a second from the MCU), readings that never arrived (gaps in the MCU\'s sequence numbers) and MCU boots. Bad lines, the spool and sink errors are on the bridge\'s /metrics, not in InfluxDB: scrape it with Prometheus or VictoriaMetrics (bridge/grafana/README.md).',
       gridPos: { x: 12, y: 18, w: 12, h: 9 },
       targets: [
-        { refId: 'A', influxql: ql('count', 'seq', 'charger', 'Readings'), flux: flux('count', 'seq', 'charger', 'Readings') },
+        target('A', 'count', 'seq', 'charger', 'Readings'),
         { refId: 'B', influxql: missingQL, flux: missingFlux },
         { refId: 'C', influxql: ql('count', 'uptime', 'event', 'MCU boots', `"kind" = 'boot'`), flux: flux('count', 'uptime', 'event', 'MCU boots', 'r.kind == "boot"') },
       ],
@@ -305,8 +314,8 @@ function panelSpecs(): PanelSpec[] {
       description: 'The bridge\'s estimate of the state of charge (coulomb counting, synchronised at full charge and at rest) and its uncertainty: the truth lies within ± that many points. Before the first full sync the uncertainty is wide on purpose.',
       gridPos: { x: 0, y: 27, w: 12, h: 9 },
       targets: [
-        { refId: 'A', influxql: ql('mean', 'battery_soc', 'derived', 'State of charge'), flux: flux('mean', 'battery_soc', 'derived', 'State of charge') },
-        { refId: 'B', influxql: ql('max', 'battery_soc_uncertainty', 'derived', 'Uncertainty'), flux: flux('max', 'battery_soc_uncertainty', 'derived', 'Uncertainty') },
+        target('A', 'mean', 'battery_soc', 'derived', 'State of charge'),
+        target('B', 'max', 'battery_soc_uncertainty', 'derived', 'Uncertainty'),
       ],
       fieldConfig: {
         defaults: { unit: 'percent', decimals: 1, min: 0, max: 100, color: { mode: 'fixed', fixedColor: 'green' }, custom: line({ lineWidth: 2 }) },
@@ -320,8 +329,8 @@ function panelSpecs(): PanelSpec[] {
       description: 'Runtime on battery alone at the recent load (if every charger stopped now) to the floor (battery.floor_pct, 50 %), and the night forecast\'s margin: the Ah left above the floor at sunrise if the mains failed (below zero: the bank alone would not last the night). Time to go at the present discharge is on MQTT and Home Assistant (battery_time_to_go_s); it exists only while discharging.',
       gridPos: { x: 12, y: 27, w: 12, h: 9 },
       targets: [
-        { refId: 'A', influxql: ql('mean', 'battery_runtime_alone_s', 'derived', 'Runtime alone'), flux: flux('mean', 'battery_runtime_alone_s', 'derived', 'Runtime alone') },
-        { refId: 'B', influxql: ql('last', 'night_margin_ah', 'derived', 'Night margin'), flux: flux('last', 'night_margin_ah', 'derived', 'Night margin') },
+        target('A', 'mean', 'battery_runtime_alone_s', 'derived', 'Runtime alone'),
+        target('B', 'last', 'night_margin_ah', 'derived', 'Night margin'),
       ],
       fieldConfig: {
         defaults: { unit: 's', decimals: 0, color: { mode: 'fixed', fixedColor: 'blue' }, custom: line({ lineWidth: 2 }) },
@@ -339,8 +348,8 @@ function panelSpecs(): PanelSpec[] {
       description: 'The capacity the state of charge is counted against (the nameplate, battery.capacity_ah, until the learned capacity is sure) and how sure the learned health is (0–100 %: one clean 40 % discharge after a full charge gives about half). Health itself (learned ÷ nameplate) is on MQTT and Home Assistant as battery_health once a deep enough cycle taught it.',
       gridPos: { x: 0, y: 36, w: 12, h: 9 },
       targets: [
-        { refId: 'A', influxql: ql('last', 'battery_capacity_ah', 'derived', 'Capacity in use'), flux: flux('last', 'battery_capacity_ah', 'derived', 'Capacity in use') },
-        { refId: 'B', influxql: ql('last', 'battery_health_confidence', 'derived', 'Health confidence'), flux: flux('last', 'battery_health_confidence', 'derived', 'Health confidence') },
+        target('A', 'last', 'battery_capacity_ah', 'derived', 'Capacity in use'),
+        target('B', 'last', 'battery_health_confidence', 'derived', 'Health confidence'),
       ],
       fieldConfig: {
         defaults: { unit: 'Ah', decimals: 1, min: 0, color: { mode: 'fixed', fixedColor: 'purple' }, custom: line({ lineWidth: 2 }) },
