@@ -18,7 +18,8 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { BridgeProcess } from '../bridge/helpers/bridge-harness';
+import { SERVICE_NODE_FLAGS } from '../../bridge/src';
+import { BridgeLaunch, BridgeProcess, repoRoot } from '../bridge/helpers/bridge-harness';
 import { readingLine } from '../bridge/helpers/frames';
 import { LineServer, ManagedProcess, freePort, makeTempDir, removeDir, waitFor } from '../helpers/services';
 import type { BenchRow } from './bench-row';
@@ -30,15 +31,36 @@ const WARMUP_S = 1;
 const UPS = 'bench';
 const REQUEST = `GET VAR ${UPS} ups.status\n`;
 
-interface Result { rps: number; p50: number; p99: number; errors: number; cpuUsPerRequest: number; loadCpuUsPerRequest: number; load1: number }
+interface Result {
+  rps: number; p50: number; p99: number; errors: number;
+  /** The server's CPU per request: user space, kernel (its reads, writes and the loopback delivery they do). */
+  userUs: number; sysUs: number;
+  loadCpuUsPerRequest: number; load1: number;
+}
 interface Server { name: string; port: number; pid: number; rounds: Result[] }
 
-/** CPU seconds (user + system) a process has used, from /proc. */
-function cpuSeconds(pid: number): number {
+/** CPU seconds a process has used in user space and in the kernel, from /proc. */
+function cpuSeconds(pid: number): { user: number; sys: number } {
   // utime and stime are in clock ticks; Linux's USER_HZ is 100 on every architecture Node runs on.
   const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = f.slice(f.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
+  return { user: Number(fields[11]) / 100, sys: Number(fields[12]) / 100 };
+}
+
+/**
+ * How the bridge runs: as the systemd unit runs it (the bundle, node with the service
+ * flags: the default), the bundle with plain node, or from TypeScript as `npm run bridge`.
+ */
+async function bridgeLaunch(dir: string): Promise<{ launch: BridgeLaunch; env: NodeJS.ProcessEnv; label: string }> {
+  const how = process.env.NUT_BENCH_BRIDGE ?? 'service';
+  if (how === 'ts') return { launch: { kind: 'ts' }, env: {}, label: 'npm run bridge (ts-node)' };
+  if (how !== 'service' && how !== 'bundle') throw new Error(`NUT_BENCH_BRIDGE=${how}: expected service, bundle or ts`);
+  const file = path.join(dir, 'bridge.js');
+  await new Promise<void>((resolve, reject) => execFile(process.execPath, ['scripts/ts-run.js', 'scripts/bridge.ts', '--build', file], { cwd: repoRoot },
+    (e, _so, se) => (e ? reject(new Error(`bundle build failed: ${e.message}\n${se}`)) : resolve())));
+  const nodeFlags = how === 'service' ? [...SERVICE_NODE_FLAGS] : [];
+  // The bundle leaves its npm dependencies out; they resolve from the project's node_modules.
+  return { launch: { kind: 'bundle', file, nodeFlags }, env: { NODE_PATH: path.join(repoRoot, 'node_modules') }, label: `bundle, node ${nodeFlags.join(' ') || '(no flags)'}` };
 }
 
 /** Compiles the load generator; the bench needs a C compiler (g++ is in scripts/system-packages.txt, and brings gcc). */
@@ -64,13 +86,13 @@ function load(bin: string, s: Server): Promise<Result> {
     p.on('error', reject);
     p.on('close', (code) => {
       clearTimeout(opened);
-      const cpu = cpuSeconds(s.pid) - cpu0;
+      const cpu1 = cpuSeconds(s.pid);
       const f = out.trim().split(' ').map(Number);
       if (code !== 0 || f.length !== 6) { reject(new Error(`load generator against ${s.name} failed (exit ${code}): ${err}${out}`)); return; }
       const [requests, seconds, p50, p99, errors, loadCpu] = f;
       // The generator's own CPU figure covers its warm-up too: counted at the measured rate.
       const withWarmup = requests * (SECONDS + WARMUP_S) / seconds;
-      resolve({ rps: requests / seconds, p50, p99, errors, cpuUsPerRequest: cpu / requests * 1e6, loadCpuUsPerRequest: loadCpu / withWarmup * 1e6, load1 });
+      resolve({ rps: requests / seconds, p50, p99, errors, userUs: (cpu1.user - cpu0.user) / requests * 1e6, sysUs: (cpu1.sys - cpu0.sys) / requests * 1e6, loadCpuUsPerRequest: loadCpu / withWarmup * 1e6, load1 });
     });
   });
 }
@@ -128,8 +150,9 @@ export async function run(): Promise<BenchRow[]> {
     // The bridge, fed a reading every 500 ms so its data never goes stale. Its NUT server
     // binds port 0 and says which port it got on /healthz.
     fs.writeFileSync(path.join(dir, 'bridge.yaml'), `nut:\n  enabled: true\n  listen: 127.0.0.1:0\n  max_connections: 1000\n  ups:\n    - name: ${UPS}\n      charge_low: 30\n`);
+    const how = await bridgeLaunch(dir);
     bridge = await withPortRetry('bridge', async (n) => {
-      const b = await BridgeProcess.create(['--config', path.join(dir, 'bridge.yaml'), '--source', mcu.url, '--spool', path.join(dir, `spool${n}`)], path.join(dir, `bridge${n}.log`));
+      const b = await BridgeProcess.create(['--config', path.join(dir, 'bridge.yaml'), '--source', mcu.url, '--spool', path.join(dir, `spool${n}`)], path.join(dir, `bridge${n}.log`), how.env, how.launch);
       try { await b.start(); } catch (e) { await b.kill(); throw e; }
       return b;
     });
@@ -179,22 +202,22 @@ export async function run(): Promise<BenchRow[]> {
       { name: 'upsd 2.8.0 + dummy-ups', port: upsd.port, pid: upsd.pid, rounds: [] },
       { name: 'floor: bare Node server, fixed answer', port: floorPort, pid: floor.pid!, rounds: [] },
     ];
-    console.log(`${ROUNDS} rounds of ${WARMUP_S} s warm-up + ${SECONDS} s, ${CLIENTS} clients, generator test/bench/nut-load.c; ${os.cpus().length} CPUs`);
-    console.log('| round | server | requests/s | p50 ms | p99 ms | server CPU µs/request | generator CPU µs/request | load avg (1 min) | errors |');
-    console.log('|---:|---|---:|---:|---:|---:|---:|---:|---:|');
+    console.log(`${ROUNDS} rounds of ${WARMUP_S} s warm-up + ${SECONDS} s, ${CLIENTS} clients, generator test/bench/nut-load.c; ${os.cpus().length} CPUs; bridge: ${how.label}`);
+    console.log('| round | server | requests/s | p50 ms | p99 ms | server CPU µs/request (user + kernel) | generator CPU µs/request | load avg (1 min) | errors |');
+    console.log('|---:|---|---:|---:|---:|---|---:|---:|---:|');
     for (let round = 0; round < ROUNDS; round++) {
       // Rotate the order, so no server always runs first (or right after another's load).
       for (let i = 0; i < servers.length; i++) {
         const s = servers[(i + round) % servers.length];
         const r = await load(bin, s);
         s.rounds.push(r);
-        console.log(`| ${round + 1} | ${s.name} | ${f0(r.rps)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${r.cpuUsPerRequest.toFixed(1)} | ${r.loadCpuUsPerRequest.toFixed(1)} | ${r.load1.toFixed(2)} | ${r.errors} |`);
+        console.log(`| ${round + 1} | ${s.name} | ${f0(r.rps)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${(r.userUs + r.sysUs).toFixed(1)} (${r.userUs.toFixed(1)} + ${r.sysUs.toFixed(1)}) | ${r.loadCpuUsPerRequest.toFixed(1)} | ${r.load1.toFixed(2)} | ${r.errors} |`);
       }
     }
     console.log('\nmedian of the rounds:');
     console.log('| server | requests/s | p99 ms | server CPU µs/request |');
     console.log('|---|---:|---:|---:|');
-    const med = servers.map((s) => ({ rps: median(s.rounds.map((r) => r.rps)), p99: median(s.rounds.map((r) => r.p99)), cpu: median(s.rounds.map((r) => r.cpuUsPerRequest)) }));
+    const med = servers.map((s) => ({ rps: median(s.rounds.map((r) => r.rps)), p99: median(s.rounds.map((r) => r.p99)), cpu: median(s.rounds.map((r) => r.userUs + r.sysUs)) }));
     servers.forEach((s, i) => console.log(`| ${s.name} | ${f0(med[i].rps)} | ${med[i].p99.toFixed(2)} | ${med[i].cpu.toFixed(1)} |`));
     const [ours, theirs, bare] = med;
     const ratio = ours.rps / theirs.rps;
@@ -204,7 +227,7 @@ export async function run(): Promise<BenchRow[]> {
     if (errors.some((n) => n > 0)) throw new Error(`error answers: ${servers.map((s, i) => `${s.name} ${errors[i]}`).join(', ')}`);
     return [{
       what: `NUT server, ${CLIENTS} clients polling ups.status`,
-      value: `${f0(ours.rps)} req/s (p99 ${ours.p99.toFixed(1)} ms) = ${ratio.toFixed(2)}x upsd's ${f0(theirs.rps)} (p99 ${theirs.p99.toFixed(1)} ms), medians of ${ROUNDS} rounds`,
+      value: `${f0(ours.rps)} req/s (p99 ${ours.p99.toFixed(1)} ms, ${ours.cpu.toFixed(1)} µs CPU/request) = ${ratio.toFixed(2)}x upsd's ${f0(theirs.rps)} (p99 ${theirs.p99.toFixed(1)} ms, ${theirs.cpu.toFixed(1)} µs), medians of ${ROUNDS} rounds`,
       goal: '>= 1.0x upsd',
       met: ratio >= 1.0,
     }];
