@@ -75,7 +75,8 @@ function compileLoad(dir: string): Promise<string> {
 function load(bin: string, s: Server): Promise<Result> {
   const load1 = os.loadavg()[0];
   let cpu0 = cpuSeconds(s.pid);
-  // The server's CPU is read when the measured window opens; the generator is idle after it closes.
+  // The server's CPU is read about when the measured window opens (the generator starts it
+  // once its clients are connected); the server is idle once the generator stops.
   const opened = setTimeout(() => { cpu0 = cpuSeconds(s.pid); }, WARMUP_S * 1000);
   return new Promise((resolve, reject) => {
     const p = spawn(bin, [String(s.port), String(CLIENTS), String(WARMUP_S), String(SECONDS), REQUEST], { stdio: ['ignore', 'pipe', 'pipe'] });
