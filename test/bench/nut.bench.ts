@@ -9,7 +9,8 @@
  * costs every server alike and little). Rounds of equal length, the servers' order
  * rotating from round to round; the median round of each is the headline, every round is
  * printed with the machine's load average. Requests/s, p50/p99 latency, and the server's
- * own CPU time per request (from /proc: what load elsewhere on the machine does not move).
+ * own CPU time per request (from /proc: load elsewhere on the machine moves it far less
+ * than it moves requests/s).
  *
  * Goal (issue 18): the bridge answers at >= 1.0x upsd's rate.
  */
