@@ -21,12 +21,16 @@ import { HEADER_BYTES, MAX_PAYLOAD, recordSize, writeRecord } from './record-cod
 import { SpoolPosition, loadCursorFiles, saveCursorFile } from './cursor-files';
 import { Segment, createSegment, listSegments, recoverTail } from './segment-files';
 import { SegmentReader, SpoolVisit } from './segment-reader';
+import { SpoolDamage, SpoolDamageFound } from './spool-damage';
 import { SpoolError, SpoolLock } from './spool-lock';
+import { STALL_RETRY_MAX_MS, WriteStall } from './write-stall';
 
 /** At most one cursor save a second (see wakeForCursors). */
 const CURSOR_SAVE_MS = 1000;
 /** How often kept history is checked for segments old enough to delete. */
 const HISTORY_AGE_CHECK_MS = 60_000;
+/** Default bound on records held in memory while the disk cannot be written. */
+const DEFAULT_HOLD_BYTES = 4 * 1024 * 1024;
 
 export { SpoolError } from './spool-lock';
 export type { SpoolPosition } from './cursor-files';
@@ -44,6 +48,13 @@ export interface SpoolOptions {
   sinks: readonly string[];
   /** The clock that dates segments, for keepHistory (default Date.now). */
   now?: () => number;
+  /**
+   * Hears every warning, from the first moment of open() on (a torn tail cut while
+   * opening included); without it warnings are emitted as 'warning' events.
+   */
+  onWarning?: (message: string) => void;
+  /** Bytes of records held in memory while the disk cannot be written (default 4 MiB); past it they are lost, counted. */
+  holdBytes?: number;
 }
 
 export interface SpoolBatch {
@@ -62,6 +73,10 @@ export interface SpoolStats {
   tornRecords: number;
   corruptBytes: number;
   fsyncs: number;
+  /** Records that could not be stored (disk full and the memory hold full, or held at close). */
+  lostRecords: number;
+  /** While writes fail: why, since when (ms since the epoch), records held in memory for a retry. */
+  writeFailing: { reason: string; error: string; sinceMs: number; heldRecords: number; lostRecords: number } | null;
   sinks: { [sink: string]: { pendingRecords: number; pendingBytes: number; droppedRecords: number; acked: SpoolPosition } };
 }
 
@@ -83,14 +98,16 @@ export class Spool extends EventEmitter {
   private ageTimer: NodeJS.Timeout | undefined;
   private closed = false;
   private readonly lock: SpoolLock;
-  private readonly reader = new SegmentReader(this.segments, (bytes, message) => {
-    this.stat.corruptBytes += bytes;
-    this.emit('warning', message);
-  });
+  private readonly reader = new SegmentReader(this.segments, (found) => this.damaged(found));
+  private readonly damage: SpoolDamage;
+  private stall: WriteStall | null = null;
+  private readonly holdBytes: number;
   private readonly now: () => number;
   /** Consumed segments are kept until their newest record is this old (0: deleted at once). */
   private keepMs = 0;
-  private stat = { appendedRecords: 0, droppedRecords: 0, tornRecords: 0, corruptBytes: 0, fsyncs: 0 };
+  private stat = { appendedRecords: 0, droppedRecords: 0, tornRecords: 0, corruptBytes: 0, fsyncs: 0, lostRecords: 0 };
+  /** The last cursor-save error logged, so a full disk does not log it every second. */
+  private cursorSaveError = '';
 
   /** Opens (or creates) the spool, cutting a torn tail and loading the sink cursors. */
   static open(options: SpoolOptions): Spool {
@@ -102,6 +119,8 @@ export class Spool extends EventEmitter {
     if (options.segmentBytes < HEADER_BYTES + MAX_PAYLOAD) throw new SpoolError(`spool segment size ${options.segmentBytes} is too small`);
     if (options.maxBytes < 2 * options.segmentBytes) throw new SpoolError(`spool max bytes ${options.maxBytes} must be at least twice the segment size ${options.segmentBytes}`);
     this.now = options.now ?? Date.now;
+    this.holdBytes = options.holdBytes ?? DEFAULT_HOLD_BYTES;
+    this.damage = new SpoolDamage(options.dir, (m) => this.warn(m));
     fs.mkdirSync(options.dir, { recursive: true });
     this.lock = new SpoolLock(options.dir);
     try {
@@ -145,15 +164,25 @@ export class Spool extends EventEmitter {
     }
     const last = this.active;
     last.fd = fs.openSync(last.file, 'r+');
-    const check = recoverTail(last, (m) => this.emit('warning', m));
-    this.stat.corruptBytes += check.corruptBytes;
-    if (check.torn) this.stat.tornRecords++;
+    recoverTail(last, (found) => this.damaged(found));
+  }
+
+  private warn(message: string): void {
+    if (this.options.onWarning) this.options.onWarning(message);
+    else this.emit('warning', message);
+  }
+
+  /** Damage met while opening or reading: logged, quarantined and counted once, ever. */
+  private damaged(found: SpoolDamageFound): void {
+    if (!this.damage.report(found)) return;
+    if (found.action === 'cut') this.stat.tornRecords++;
+    else this.stat.corruptBytes += found.bytes.length;
   }
 
   private loadCursors(): void {
     const start = this.startPosition();
     const end = this.endPosition();
-    const found = loadCursorFiles(this.options.dir, (m) => this.emit('warning', m));
+    const found = loadCursorFiles(this.options.dir, (m) => this.warn(m));
     for (const sink of this.options.sinks) {
       let pos = found.get(sink) ?? start;
       // A cursor before the oldest segment: that data was dropped while the sink was away
@@ -214,14 +243,19 @@ export class Spool extends EventEmitter {
 
   // ---- writing ----
 
-  /** Buffers one record; it reaches the file at the next flush(). */
-  append(payload: string): void {
+  /**
+   * Buffers one record; it reaches the file at the next flush(). False when it cannot be
+   * kept: the disk cannot be written and the memory held for that is full. The caller
+   * counts it lost; the spool counts it in stats().lostRecords.
+   */
+  append(payload: string): boolean {
     if (this.closed) throw new SpoolError('spool is closed');
     const size = recordSize(payload);
-    const a = this.active;
-    if (a.size + this.pendingBytes + size > this.options.segmentBytes && a.size + this.pendingBytes > 0) {
-      this.writePending();
-      this.roll();
+    // Keeps the buffer within a segment's worth while writes succeed.
+    if (!this.stall && this.active.size + this.pendingBytes + size > this.options.segmentBytes && this.pendingBytes > 0) this.writePending();
+    if (this.stall && !this.stall.mayHold(this.pendingBytes, size, this.holdBytes)) {
+      this.stat.lostRecords++;
+      return false;
     }
     if (this.pendingBytes + size > this.pending.length) {
       const bigger = Buffer.allocUnsafe(Math.max(this.pending.length * 2, this.pendingBytes + size));
@@ -231,40 +265,114 @@ export class Spool extends EventEmitter {
     this.pendingBytes = writeRecord(this.pending, this.pendingBytes, payload);
     this.pendingRecords++;
     this.wake(this.options.fsyncIntervalMs);
+    return true;
   }
 
-  /** Writes buffered records to the segment file and tells readers there is more. */
+  /** Writes buffered records to the segment file and tells readers there is more. Never throws on I/O. */
   flush(): void {
     if (this.pendingBytes === 0) return;
-    this.writePending();
+    // While stalled, writes are tried on the retry's backoff, not on every chunk.
+    if (this.stall && performance.now() < this.stall.retryAtMs) return;
+    if (!this.writePending()) return;
     this.enforceBound();
     this.emit('appended');
   }
 
-  private writePending(): void {
-    if (this.pendingBytes === 0) return;
-    const a = this.active;
-    let done = 0;
-    while (done < this.pendingBytes) done += fs.writeSync(a.fd, this.pending, done, this.pendingBytes - done, a.size + done);
-    a.size += this.pendingBytes;
-    a.records += this.pendingRecords;
-    a.writtenAtMs = this.now();
-    this.stat.appendedRecords += this.pendingRecords;
+  /**
+   * Writes the buffered records, rolling to a new segment where the next would not fit.
+   * On a failed write (a full disk) what was not written stays buffered, the spool
+   * stalls and retries on a backoff; false then.
+   */
+  private writePending(): boolean {
+    let from = 0;
+    try {
+      while (from < this.pendingBytes) {
+        const a = this.active;
+        // The longest run of whole records that fits in the active segment.
+        let end = from;
+        let records = 0;
+        while (end < this.pendingBytes) {
+          const next = end + HEADER_BYTES + this.pending.readUInt32LE(end + 2);
+          if (a.size + (next - from) > this.options.segmentBytes && (a.size > 0 || records > 0)) break;
+          end = next;
+          records++;
+        }
+        if (records === 0) {
+          this.roll();
+          continue;
+        }
+        this.writeAt(a, from, end);
+        a.size += end - from;
+        a.records += records;
+        a.writtenAtMs = this.now();
+        this.stat.appendedRecords += records;
+        this.pendingRecords -= records;
+        this.needsFsync = true;
+        from = end;
+      }
+    } catch (e) {
+      this.pending.copy(this.pending, 0, from, this.pendingBytes);
+      this.pendingBytes -= from;
+      this.writeFailed(e as Error);
+      return false;
+    }
     this.pendingBytes = 0;
     this.pendingRecords = 0;
-    this.needsFsync = true;
     this.wake(this.options.fsyncIntervalMs);
-    // The buffer grows for bursts; shrink it back so a burst does not pin memory.
+    // The buffer grows for bursts (and a stall); shrink it back so that does not pin memory.
     if (this.pending.length > 4 * 1024 * 1024) this.pending = Buffer.allocUnsafe(256 * 1024);
+    if (this.stall) this.writeResumed();
+    return true;
   }
 
+  /** Writes pending[from, end) at the end of `seg`, or leaves the file as it was and throws. */
+  private writeAt(seg: Segment, from: number, end: number): void {
+    let done = 0;
+    try {
+      while (done < end - from) done += fs.writeSync(seg.fd, this.pending, from + done, end - from - done, seg.size + done);
+    } catch (e) {
+      // A full disk takes part of a write and refuses the rest: cut that part off again,
+      // so the file ends with a whole record (cutting needs no space).
+      if (done > 0) {
+        try { fs.ftruncateSync(seg.fd, seg.size); } catch { /* the next write overwrites it anyway */ }
+      }
+      throw e;
+    }
+  }
+
+  private writeFailed(error: Error): void {
+    const mono = performance.now();
+    if (this.stall) {
+      this.stall.failedAgain(mono);
+    } else {
+      this.stall = new WriteStall(this.now(), error, mono);
+      this.warn(`${this.stall.reason}: cannot write to ${this.options.dir} (${error.message}); holding up to ${this.holdBytes} bytes of records in memory and retrying (every ${STALL_RETRY_MAX_MS / 1000} s at most)`);
+      this.emit('stalled', this.stall.reason);
+    }
+    this.wake(Math.max(0, this.stall.retryAtMs - mono));
+  }
+
+  private writeResumed(): void {
+    const s = this.stall!;
+    this.stall = null;
+    const secs = Math.round((this.now() - s.sinceMs) / 1000);
+    this.warn(`spool: writing again after ${secs} s of "${s.error.message}"; the records held in memory are written, ${s.lost} could not be kept`);
+    this.emit('resumed', s.lost);
+  }
+
+  /** Starts the next segment; the new file is created before the old one is let go, so a failure changes nothing. */
   private roll(): void {
     const old = this.active;
-    fs.fsyncSync(old.fd);
-    this.stat.fsyncs++;
+    const next = createSegment(this.options.dir, old.base + old.size, old.baseIndex + old.records, this.now());
+    try {
+      fs.fsyncSync(old.fd);
+      this.stat.fsyncs++;
+    } catch (e) {
+      this.warn(`spool: fsync of ${old.file} failed: ${(e as Error).message}`);
+    }
     fs.closeSync(old.fd);
     old.fd = -1;
-    this.segments.push(createSegment(this.options.dir, old.base + old.size, old.baseIndex + old.records, this.now()));
+    this.segments.push(next);
     this.needsFsync = false;
   }
 
@@ -298,7 +406,16 @@ export class Spool extends EventEmitter {
   private removeOldest(): void {
     const seg = this.segments.shift()!;
     if (seg.fd >= 0) fs.closeSync(seg.fd);
-    fs.unlinkSync(seg.file);
+    try {
+      fs.unlinkSync(seg.file);
+    } catch (e) {
+      this.warn(`spool: could not delete ${seg.file}: ${(e as Error).message}`);
+    }
+    if (this.stall) {
+      // Space was freed: the held records may fit now.
+      this.stall.spaceFreed(performance.now());
+      this.wake(0);
+    }
   }
 
   // ---- reading ----
@@ -347,9 +464,20 @@ export class Spool extends EventEmitter {
     while (this.segments.length > 1 && this.segments[0].base + this.segments[0].size <= min && this.segments[0].writtenAtMs < keepAfter) this.removeOldest();
   }
 
+  /** Saves the moved cursors; one that cannot be saved (a full disk) stays dirty for the next try. */
   private saveCursors(): void {
-    for (const sink of this.dirtyCursors) saveCursorFile(this.options.dir, sink, this.acked.get(sink)!);
-    this.dirtyCursors.clear();
+    for (const sink of [...this.dirtyCursors]) {
+      try {
+        saveCursorFile(this.options.dir, sink, this.acked.get(sink)!);
+        this.dirtyCursors.delete(sink);
+        this.cursorSaveError = '';
+      } catch (e) {
+        const msg = (e as Error).message;
+        // A stale cursor only means records delivered again after a crash: warn, retry.
+        if (msg !== this.cursorSaveError) this.warn(`spool: cannot save the ${sink} cursor (${msg}); retrying, a crash meanwhile would deliver some records again`);
+        this.cursorSaveError = msg;
+      }
+    }
   }
 
   /**
@@ -364,6 +492,7 @@ export class Spool extends EventEmitter {
   private tick(): void {
     if (this.closed) return;
     this.flush();
+    if (this.stall) this.wake(Math.max(0, this.stall.retryAtMs - performance.now()));
     if (this.needsFsync) {
       if (this.fsyncing) {
         this.wake(this.options.fsyncIntervalMs);
@@ -373,7 +502,7 @@ export class Spool extends EventEmitter {
         this.fsyncing = true;
         fs.fsync(fd, (err) => {
           this.fsyncing = false;
-          if (err && !this.closed) this.emit('warning', `spool: fsync failed: ${err.message}`);
+          if (err && !this.closed) this.warn(`spool: fsync failed: ${err.message}`);
           else this.stat.fsyncs++;
         });
       }
@@ -386,6 +515,7 @@ export class Spool extends EventEmitter {
       } else {
         this.cursorsSavedMs = performance.now();
         this.saveCursors();
+        if (this.dirtyCursors.size > 0) this.wakeForCursors();
       }
     }
   }
@@ -403,19 +533,32 @@ export class Spool extends EventEmitter {
         acked: { offset: pos.offset, index: pos.index },
       };
     }
-    return { bytes: this.totalBytes(), segments: this.segments.length, ...this.stat, sinks };
+    const st = this.stall;
+    const writeFailing = st ? { reason: st.reason, error: st.error.message, sinceMs: st.sinceMs, heldRecords: this.pendingRecords, lostRecords: st.lost } : null;
+    return { bytes: this.totalBytes(), segments: this.segments.length, ...this.stat, writeFailing, sinks };
   }
 
-  /** Writes and fsyncs everything, saves the cursors, releases the directory. */
+  /**
+   * Writes and fsyncs everything, saves the cursors, releases the directory. On a disk
+   * that is still full, the records held in memory are lost: counted and logged, never thrown.
+   */
   close(): void {
     if (this.closed) return;
-    this.writePending();
+    if (!this.writePending()) {
+      this.stat.lostRecords += this.pendingRecords;
+      this.warn(`${this.stall!.reason}: ${this.pendingRecords} record(s) held in memory could not be written before closing and are lost`);
+      this.emit('lostAtClose', this.pendingRecords);
+    }
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
     if (this.ageTimer) clearInterval(this.ageTimer);
     const a = this.active;
-    fs.fsyncSync(a.fd);
-    this.stat.fsyncs++;
+    try {
+      fs.fsyncSync(a.fd);
+      this.stat.fsyncs++;
+    } catch (e) {
+      this.warn(`spool: fsync failed: ${(e as Error).message}`);
+    }
     this.saveCursors();
     for (const s of this.segments) if (s.fd >= 0) { fs.closeSync(s.fd); s.fd = -1; }
     this.lock.release();
