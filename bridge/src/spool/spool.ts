@@ -5,25 +5,29 @@
  * On disk (one directory):
  *   seg-*.log            append-only segments of records (segment-files.ts)
  *   cursor-<sink>.json   where each sink is (cursor-files.ts)
- *   lock                 pid of the bridge using the directory (spool-lock.ts)
+ *   lock                 symlink to the pid of the bridge using the directory (spool-lock.ts)
+ *   quarantine/          damaged bytes found in segments, with why (spool-damage.ts)
  *
  * Writes are batched in memory and written with one write() per batch (the caller calls
  * flush() after each chunk from the source); fsync runs on a short timer and on close.
  * A SIGKILL loses nothing that was written (the page cache survives the process); power
- * loss loses at most the last fsync interval, and the torn tail it leaves is detected and
- * cut on the next open. Segments are deleted once every sink is past them (and, when a
- * feature asked to keep history, once older than that); when the spool exceeds its byte
- * bound the oldest segment is dropped and what each sink lost is counted.
+ * loss loses at most the last fsync interval, and the torn tail it leaves is cut (and
+ * quarantined) on the next open. Segments are deleted once every sink is past them (and,
+ * when a feature asked to keep history, once older than that); when the spool exceeds
+ * its byte bound the oldest segment is dropped and what each sink lost is counted. A
+ * full disk stalls writing, never the caller (segment-appender.ts).
  */
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
-import { HEADER_BYTES, MAX_PAYLOAD, recordSize, writeRecord } from './record-codec';
+import { HEADER_BYTES, MAX_PAYLOAD } from './record-codec';
 import { SpoolPosition, loadCursorFiles, saveCursorFile } from './cursor-files';
 import { Segment, createSegment, listSegments, recoverTail } from './segment-files';
 import { SegmentReader, SpoolVisit } from './segment-reader';
 import { SpoolDamage, SpoolDamageFound } from './spool-damage';
 import { SpoolError, SpoolLock } from './spool-lock';
-import { STALL_RETRY_MAX_MS, WriteStall } from './write-stall';
+import { AppenderEvents, SegmentAppender } from './segment-appender';
+import { STALL_RETRY_MAX_MS } from './write-stall';
+import type { SpoolBatch, SpoolOptions, SpoolStats } from './spool-types';
 
 /** At most one cursor save a second (see wakeForCursors). */
 const CURSOR_SAVE_MS = 1000;
@@ -35,59 +39,13 @@ const DEFAULT_HOLD_BYTES = 4 * 1024 * 1024;
 export { SpoolError } from './spool-lock';
 export type { SpoolPosition } from './cursor-files';
 export type { SpoolVisit } from './segment-reader';
-
-export interface SpoolOptions {
-  dir: string;
-  /** Bound on the bytes of all segments; the oldest segment goes when it is exceeded. */
-  maxBytes: number;
-  /** A segment is closed and a new one started when it would grow past this. */
-  segmentBytes: number;
-  /** How often written data is fsynced (and cursors saved). */
-  fsyncIntervalMs: number;
-  /** Every sink that drains the spool. */
-  sinks: readonly string[];
-  /** The clock that dates segments, for keepHistory (default Date.now). */
-  now?: () => number;
-  /**
-   * Hears every warning, from the first moment of open() on (a torn tail cut while
-   * opening included); without it warnings are emitted as 'warning' events.
-   */
-  onWarning?: (message: string) => void;
-  /** Bytes of records held in memory while the disk cannot be written (default 4 MiB); past it they are lost, counted. */
-  holdBytes?: number;
-}
-
-export interface SpoolBatch {
-  payloads: string[];
-  /** Where the next read continues; ack() this once the payloads are confirmed. */
-  next: SpoolPosition;
-  /** Records that were dropped (byte bound) between the position asked for and the batch. */
-  skippedDropped: number;
-}
-
-export interface SpoolStats {
-  bytes: number;
-  segments: number;
-  appendedRecords: number;
-  droppedRecords: number;
-  tornRecords: number;
-  corruptBytes: number;
-  fsyncs: number;
-  /** Records that could not be stored (disk full and the memory hold full, or held at close). */
-  lostRecords: number;
-  /** While writes fail: why, since when (ms since the epoch), records held in memory for a retry. */
-  writeFailing: { reason: string; error: string; sinceMs: number; heldRecords: number; lostRecords: number } | null;
-  sinks: { [sink: string]: { pendingRecords: number; pendingBytes: number; droppedRecords: number; acked: SpoolPosition } };
-}
+export type { SpoolBatch, SpoolOptions, SpoolStats } from './spool-types';
 
 export class Spool extends EventEmitter {
   private readonly segments: Segment[] = [];
   private readonly acked = new Map<string, SpoolPosition>();
   private readonly droppedPerSink = new Map<string, number>();
   private readonly dirtyCursors = new Set<string>();
-  private pending: Buffer = Buffer.allocUnsafe(256 * 1024);
-  private pendingBytes = 0;
-  private pendingRecords = 0;
   private needsFsync = false;
   private fsyncing = false;
   /** The one pending tick; armed only while there is something to write, sync or save. */
@@ -100,8 +58,8 @@ export class Spool extends EventEmitter {
   private readonly lock: SpoolLock;
   private readonly reader = new SegmentReader(this.segments, (found) => this.damaged(found));
   private readonly damage: SpoolDamage;
-  private stall: WriteStall | null = null;
   private readonly holdBytes: number;
+  private readonly appender: SegmentAppender;
   private readonly now: () => number;
   /** Consumed segments are kept until their newest record is this old (0: deleted at once). */
   private keepMs = 0;
@@ -121,6 +79,7 @@ export class Spool extends EventEmitter {
     this.now = options.now ?? Date.now;
     this.holdBytes = options.holdBytes ?? DEFAULT_HOLD_BYTES;
     this.damage = new SpoolDamage(options.dir, (m) => this.warn(m));
+    this.appender = new SegmentAppender(this.segments, { dir: options.dir, segmentBytes: options.segmentBytes, holdBytes: this.holdBytes, now: this.now }, this.appenderEvents());
     fs.mkdirSync(options.dir, { recursive: true });
     this.lock = new SpoolLock(options.dir);
     try {
@@ -250,134 +209,49 @@ export class Spool extends EventEmitter {
    */
   append(payload: string): boolean {
     if (this.closed) throw new SpoolError('spool is closed');
-    const size = recordSize(payload);
-    // Keeps the buffer within a segment's worth while writes succeed.
-    if (!this.stall && this.active.size + this.pendingBytes + size > this.options.segmentBytes && this.pendingBytes > 0) this.writePending();
-    if (this.stall && !this.stall.mayHold(this.pendingBytes, size, this.holdBytes)) {
+    if (!this.appender.add(payload)) {
       this.stat.lostRecords++;
       return false;
     }
-    if (this.pendingBytes + size > this.pending.length) {
-      const bigger = Buffer.allocUnsafe(Math.max(this.pending.length * 2, this.pendingBytes + size));
-      this.pending.copy(bigger, 0, 0, this.pendingBytes);
-      this.pending = bigger;
-    }
-    this.pendingBytes = writeRecord(this.pending, this.pendingBytes, payload);
-    this.pendingRecords++;
     this.wake(this.options.fsyncIntervalMs);
     return true;
   }
 
   /** Writes buffered records to the segment file and tells readers there is more. Never throws on I/O. */
   flush(): void {
-    if (this.pendingBytes === 0) return;
     // While stalled, writes are tried on the retry's backoff, not on every chunk.
-    if (this.stall && performance.now() < this.stall.retryAtMs) return;
-    if (!this.writePending()) return;
+    if (this.appender.bytes === 0 || !this.appender.due()) return;
+    if (!this.appender.write()) return;
     this.enforceBound();
     this.emit('appended');
   }
 
-  /**
-   * Writes the buffered records, rolling to a new segment where the next would not fit.
-   * On a failed write (a full disk) what was not written stays buffered, the spool
-   * stalls and retries on a backoff; false then.
-   */
-  private writePending(): boolean {
-    let from = 0;
-    try {
-      while (from < this.pendingBytes) {
-        const a = this.active;
-        // The longest run of whole records that fits in the active segment.
-        let end = from;
-        let records = 0;
-        while (end < this.pendingBytes) {
-          const next = end + HEADER_BYTES + this.pending.readUInt32LE(end + 2);
-          if (a.size + (next - from) > this.options.segmentBytes && (a.size > 0 || records > 0)) break;
-          end = next;
-          records++;
-        }
-        if (records === 0) {
-          this.roll();
-          continue;
-        }
-        this.writeAt(a, from, end);
-        a.size += end - from;
-        a.records += records;
-        a.writtenAtMs = this.now();
+  private appenderEvents(): AppenderEvents {
+    return {
+      written: (records) => {
         this.stat.appendedRecords += records;
-        this.pendingRecords -= records;
         this.needsFsync = true;
-        from = end;
-      }
-    } catch (e) {
-      this.pending.copy(this.pending, 0, from, this.pendingBytes);
-      this.pendingBytes -= from;
-      this.writeFailed(e as Error);
-      return false;
-    }
-    this.pendingBytes = 0;
-    this.pendingRecords = 0;
-    this.wake(this.options.fsyncIntervalMs);
-    // The buffer grows for bursts (and a stall); shrink it back so that does not pin memory.
-    if (this.pending.length > 4 * 1024 * 1024) this.pending = Buffer.allocUnsafe(256 * 1024);
-    if (this.stall) this.writeResumed();
-    return true;
-  }
-
-  /** Writes pending[from, end) at the end of `seg`, or leaves the file as it was and throws. */
-  private writeAt(seg: Segment, from: number, end: number): void {
-    let done = 0;
-    try {
-      while (done < end - from) done += fs.writeSync(seg.fd, this.pending, from + done, end - from - done, seg.size + done);
-    } catch (e) {
-      // A full disk takes part of a write and refuses the rest: cut that part off again,
-      // so the file ends with a whole record (cutting needs no space).
-      if (done > 0) {
-        try { fs.ftruncateSync(seg.fd, seg.size); } catch { /* the next write overwrites it anyway */ }
-      }
-      throw e;
-    }
-  }
-
-  private writeFailed(error: Error): void {
-    const mono = performance.now();
-    if (this.stall) {
-      this.stall.failedAgain(mono);
-    } else {
-      this.stall = new WriteStall(this.now(), error, mono);
-      this.warn(`${this.stall.reason}: cannot write to ${this.options.dir} (${error.message}); holding up to ${this.holdBytes} bytes of records in memory and retrying (every ${STALL_RETRY_MAX_MS / 1000} s at most)`);
-      this.emit('stalled', this.stall.reason);
-    }
-    this.wake(Math.max(0, this.stall.retryAtMs - mono));
-  }
-
-  private writeResumed(): void {
-    const s = this.stall!;
-    this.stall = null;
-    const secs = Math.round((this.now() - s.sinceMs) / 1000);
-    this.warn(`spool: writing again after ${secs} s of "${s.error.message}"; the records held in memory are written, ${s.lost} could not be kept`);
-    this.emit('resumed', s.lost);
-  }
-
-  /** Starts the next segment; the new file is created before the old one is let go, so a failure changes nothing. */
-  private roll(): void {
-    const old = this.active;
-    const next = createSegment(this.options.dir, old.base + old.size, old.baseIndex + old.records, this.now());
-    try {
-      fs.fsyncSync(old.fd);
-      this.stat.fsyncs++;
-    } catch (e) {
-      this.warn(`spool: fsync of ${old.file} failed: ${(e as Error).message}`);
-    }
-    fs.closeSync(old.fd);
-    old.fd = -1;
-    this.segments.push(next);
-    this.needsFsync = false;
+        this.wake(this.options.fsyncIntervalMs);
+      },
+      rolled: (fsynced) => {
+        if (fsynced) this.stat.fsyncs++;
+        this.needsFsync = false;
+      },
+      warn: (m) => this.warn(m),
+      stalled: (stall) => {
+        this.warn(`${stall.reason}: cannot write to ${this.options.dir} (${stall.error.message}); holding up to ${this.holdBytes} bytes of records in memory and retrying (every ${STALL_RETRY_MAX_MS / 1000} s at most)`);
+        this.emit('stalled', stall.reason);
+      },
+      resumed: (stall) => {
+        const secs = Math.round((this.now() - stall.sinceMs) / 1000);
+        this.warn(`spool: writing again after ${secs} s of "${stall.error.message}"; the records held in memory are written, ${stall.lost} could not be kept`);
+        this.emit('resumed', stall.lost);
+      },
+    };
   }
 
   private totalBytes(): number {
-    let b = this.pendingBytes;
+    let b = this.appender.bytes;
     for (const s of this.segments) b += s.size;
     return b;
   }
@@ -411,9 +285,9 @@ export class Spool extends EventEmitter {
     } catch (e) {
       this.warn(`spool: could not delete ${seg.file}: ${(e as Error).message}`);
     }
-    if (this.stall) {
+    if (this.appender.stall) {
       // Space was freed: the held records may fit now.
-      this.stall.spaceFreed(performance.now());
+      this.appender.spaceFreed();
       this.wake(0);
     }
   }
@@ -492,7 +366,8 @@ export class Spool extends EventEmitter {
   private tick(): void {
     if (this.closed) return;
     this.flush();
-    if (this.stall) this.wake(Math.max(0, this.stall.retryAtMs - performance.now()));
+    const stall = this.appender.stall;
+    if (stall) this.wake(Math.max(0, stall.retryAtMs - performance.now()));
     if (this.needsFsync) {
       if (this.fsyncing) {
         this.wake(this.options.fsyncIntervalMs);
@@ -527,14 +402,14 @@ export class Spool extends EventEmitter {
     const sinks: SpoolStats['sinks'] = {};
     for (const [sink, pos] of this.acked) {
       sinks[sink] = {
-        pendingRecords: Math.max(0, end.index + this.pendingRecords - pos.index),
-        pendingBytes: Math.max(0, end.offset + this.pendingBytes - pos.offset),
+        pendingRecords: Math.max(0, end.index + this.appender.records - pos.index),
+        pendingBytes: Math.max(0, end.offset + this.appender.bytes - pos.offset),
         droppedRecords: this.droppedPerSink.get(sink) ?? 0,
         acked: { offset: pos.offset, index: pos.index },
       };
     }
-    const st = this.stall;
-    const writeFailing = st ? { reason: st.reason, error: st.error.message, sinceMs: st.sinceMs, heldRecords: this.pendingRecords, lostRecords: st.lost } : null;
+    const st = this.appender.stall;
+    const writeFailing = st ? { reason: st.reason, error: st.error.message, sinceMs: st.sinceMs, heldRecords: this.appender.records, lostRecords: st.lost } : null;
     return { bytes: this.totalBytes(), segments: this.segments.length, ...this.stat, writeFailing, sinks };
   }
 
@@ -544,10 +419,11 @@ export class Spool extends EventEmitter {
    */
   close(): void {
     if (this.closed) return;
-    if (!this.writePending()) {
-      this.stat.lostRecords += this.pendingRecords;
-      this.warn(`${this.stall!.reason}: ${this.pendingRecords} record(s) held in memory could not be written before closing and are lost`);
-      this.emit('lostAtClose', this.pendingRecords);
+    if (!this.appender.write()) {
+      const held = this.appender.records;
+      this.stat.lostRecords += held;
+      this.warn(`${this.appender.stall!.reason}: ${held} record(s) held in memory could not be written before closing and are lost`);
+      this.emit('lostAtClose', held);
     }
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
