@@ -37,6 +37,8 @@ export class SegmentAppender {
   bytes = 0;
   records = 0;
   stall: WriteStall | null = null;
+  /** Why the last writeAt() came back short. */
+  private writeError: Error | null = null;
 
   /** `segments` is the spool's own list, oldest first; the last one is written. */
   constructor(private readonly segments: Segment[], private readonly o: AppenderOptions, private readonly on: AppenderEvents) {}
@@ -90,13 +92,17 @@ export class SegmentAppender {
           this.roll();
           continue;
         }
-        this.writeAt(a, from, end);
-        a.size += end - from;
-        a.records += records;
-        a.writtenAtMs = this.o.now();
-        this.records -= records;
-        from = end;
-        this.on.written(records);
+        const wrote = this.writeAt(a, from, end);
+        const written = wrote === end - from ? records : this.wholeRecords(from, wrote).records;
+        if (written > 0) {
+          a.size += wrote;
+          a.records += written;
+          a.writtenAtMs = this.o.now();
+          this.records -= written;
+          from += wrote;
+          this.on.written(written);
+        }
+        if (this.writeError) throw this.writeError;
       }
     } catch (e) {
       this.pending.copy(this.pending, 0, from, this.bytes);
@@ -116,19 +122,39 @@ export class SegmentAppender {
     return true;
   }
 
-  /** Writes pending[from, end) at the end of `seg`, or leaves the file as it was and throws. */
-  private writeAt(seg: Segment, from: number, end: number): void {
+  /**
+   * Writes pending[from, end) at the end of `seg`; returns the bytes of whole records
+   * written, short when a write failed (the error in writeError). A full disk takes part of a write and
+   * refuses the rest: the whole records in that part are kept, a record cut in two is
+   * cut off the file again (cutting needs no space), so the file ends with a whole record.
+   */
+  private writeAt(seg: Segment, from: number, end: number): number {
     let done = 0;
+    this.writeError = null;
     try {
       while (done < end - from) done += fs.writeSync(seg.fd, this.pending, from + done, end - from - done, seg.size + done);
+      return done;
     } catch (e) {
-      // A full disk takes part of a write and refuses the rest: cut that part off again,
-      // so the file ends with a whole record (cutting needs no space).
-      if (done > 0) {
-        try { fs.ftruncateSync(seg.fd, seg.size); } catch { /* the next write overwrites it anyway */ }
-      }
-      throw e;
+      this.writeError = e as Error;
     }
+    const whole = this.wholeRecords(from, done).bytes;
+    if (whole < done) {
+      try { fs.ftruncateSync(seg.fd, seg.size + whole); } catch { /* the next write overwrites it anyway */ }
+    }
+    return whole;
+  }
+
+  /** The whole records in the first `bytes` bytes buffered from `from` on. */
+  private wholeRecords(from: number, bytes: number): { bytes: number; records: number } {
+    let at = from;
+    let records = 0;
+    for (;;) {
+      const next = at + HEADER_BYTES + this.pending.readUInt32LE(at + 2);
+      if (next - from > bytes) break;
+      at = next;
+      records++;
+    }
+    return { bytes: at - from, records };
   }
 
   private failed(error: Error): void {

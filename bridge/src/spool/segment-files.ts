@@ -79,7 +79,7 @@ export function recoverTail(seg: Segment, onDamage: (found: SpoolDamageFound) =>
   }
   if (validEnd < n) {
     const c = checkRecord(buf, validEnd, n);
-    const why = c.kind === 'corrupt' ? `${c.why}, no valid record after it` : 'record cut short at the end of the file (power loss mid-write)';
+    const why = c.kind === 'corrupt' ? `${c.why}, no valid record after it` : 'record cut short at the end of the file, as power loss mid-write leaves it';
     onDamage({ file: seg.file, offset: validEnd, bytes: Buffer.from(buf.subarray(validEnd, n)), why, action: 'cut' });
     fs.ftruncateSync(seg.fd, validEnd);
     fs.fsyncSync(seg.fd);

@@ -221,7 +221,10 @@ export class Spool extends EventEmitter {
   flush(): void {
     // While stalled, writes are tried on the retry's backoff, not on every chunk.
     if (this.appender.bytes === 0 || !this.appender.due()) return;
-    if (!this.appender.write()) return;
+    const before = this.stat.appendedRecords;
+    if (!this.appender.write()) this.dropKeptHistory();
+    // A write a full disk cut short still wrote whole records: readers may have them.
+    if (this.stat.appendedRecords === before) return;
     this.enforceBound();
     this.emit('appended');
   }
@@ -331,11 +334,24 @@ export class Spool extends EventEmitter {
     this.deleteConsumed();
   }
 
-  private deleteConsumed(): void {
+  /** Deletes the segments every sink is past (kept history too, with `evenKept`); returns how many. */
+  private deleteConsumed(evenKept = false): number {
     let min = Infinity;
     for (const pos of this.acked.values()) min = Math.min(min, pos.offset);
-    const keepAfter = this.keepMs > 0 ? this.now() - this.keepMs : Infinity;
-    while (this.segments.length > 1 && this.segments[0].base + this.segments[0].size <= min && this.segments[0].writtenAtMs < keepAfter) this.removeOldest();
+    const keepAfter = this.keepMs > 0 && !evenKept ? this.now() - this.keepMs : Infinity;
+    let n = 0;
+    for (; this.segments.length > 1 && this.segments[0].base + this.segments[0].size <= min && this.segments[0].writtenAtMs < keepAfter; n++) this.removeOldest();
+    return n;
+  }
+
+  /**
+   * On a full disk, history kept for features (already delivered) makes room for new
+   * records: a reading not stored is worse than an old one no longer charted.
+   */
+  private dropKeptHistory(): void {
+    if (this.keepMs === 0) return;
+    const n = this.deleteConsumed(true);
+    if (n > 0) this.warn(`spool disk full: deleted ${n} delivered segment(s) kept as history, to make room for new records`);
   }
 
   /** Saves the moved cursors; one that cannot be saved (a full disk) stays dirty for the next try. */
@@ -419,7 +435,12 @@ export class Spool extends EventEmitter {
    */
   close(): void {
     if (this.closed) return;
-    if (!this.appender.write()) {
+    let written = this.appender.write();
+    if (!written) {
+      this.dropKeptHistory();
+      written = this.appender.write();
+    }
+    if (!written) {
       const held = this.appender.records;
       this.stat.lostRecords += held;
       this.warn(`${this.appender.stall!.reason}: ${held} record(s) held in memory could not be written before closing and are lost`);
