@@ -91,7 +91,7 @@ export class Bridge {
     const spool = Spool.open({
       dir: c.spool.dir, maxBytes: c.spool.max_bytes, segmentBytes: c.spool.segment_bytes, fsyncIntervalMs: c.spool.fsync_interval_ms, sinks: cursors,
       // Warnings from the first moment of opening on: a torn tail is cut while opening.
-      onWarning: (m) => spoolLog.warn(m),
+      onWarning: (m) => spoolLog.warn(m.replace(/^spool: /, '')),
       // While the disk is full, two segments' worth of records wait in memory (4 MiB at most).
       holdBytes: Math.min(SPOOL_HOLD_MAX_BYTES, 2 * c.spool.segment_bytes),
     });

@@ -264,9 +264,7 @@ describe('bridge spool damaged at the tail, mid-segment and at a segment boundar
     await broker.stop();
     await influx.kill();
     let run = 0;
-    const t0 = Date.now();
     const start = async (): Promise<BridgeProcess> => {
-      process.stderr.write(`DEBUG start run ${run + 1} at ${Date.now() - t0} ms\n`);
       const b = await BridgeProcess.create(bridgeArgs(rig, spoolDir), path.join(dir, `bridge-${++run}.log`), { ...ENV, SOLAR_BRIDGE_WEB_ENABLED: 'false' });
       bridge = b;
       await b.start();
