@@ -20,7 +20,7 @@
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import { HEADER_BYTES, MAX_PAYLOAD } from './record-codec';
-import { SpoolPosition, loadCursorFiles, saveCursorFile } from './cursor-files';
+import { SinkCursors, SpoolPosition } from './cursor-files';
 import { Segment, createSegment, listSegments, recoverTail } from './segment-files';
 import { SegmentReader, SpoolVisit } from './segment-reader';
 import { SpoolDamage, SpoolDamageFound } from './spool-damage';
@@ -43,9 +43,7 @@ export type { SpoolBatch, SpoolOptions, SpoolStats } from './spool-types';
 
 export class Spool extends EventEmitter {
   private readonly segments: Segment[] = [];
-  private readonly acked = new Map<string, SpoolPosition>();
-  private readonly droppedPerSink = new Map<string, number>();
-  private readonly dirtyCursors = new Set<string>();
+  private cursors!: SinkCursors;
   private needsFsync = false;
   private fsyncing = false;
   /** The one pending tick; armed only while there is something to write, sync or save. */
@@ -64,8 +62,6 @@ export class Spool extends EventEmitter {
   /** Consumed segments are kept until their newest record is this old (0: deleted at once). */
   private keepMs = 0;
   private stat = { appendedRecords: 0, droppedRecords: 0, tornRecords: 0, corruptBytes: 0, fsyncs: 0, lostRecords: 0 };
-  /** The last cursor-save error logged, so a full disk does not log it every second. */
-  private cursorSaveError = '';
 
   /** Opens (or creates) the spool, cutting a torn tail and loading the sink cursors. */
   static open(options: SpoolOptions): Spool {
@@ -84,7 +80,7 @@ export class Spool extends EventEmitter {
     this.lock = new SpoolLock(options.dir);
     try {
       this.loadSegments();
-      this.loadCursors();
+      this.cursors = new SinkCursors(options.dir, options.sinks, this.startPosition(), this.endPosition(), (m) => this.warn(m));
     } catch (e) {
       this.lock.release();
       throw e;
@@ -138,21 +134,6 @@ export class Spool extends EventEmitter {
     else this.stat.corruptBytes += found.bytes.length;
   }
 
-  private loadCursors(): void {
-    const start = this.startPosition();
-    const end = this.endPosition();
-    const found = loadCursorFiles(this.options.dir, (m) => this.warn(m));
-    for (const sink of this.options.sinks) {
-      let pos = found.get(sink) ?? start;
-      // A cursor before the oldest segment: that data was dropped while the sink was away
-      // (or its segment deleted); one past the end: the tail it pointed into was torn.
-      if (pos.offset < start.offset) pos = start;
-      if (pos.offset > end.offset) pos = end;
-      this.acked.set(sink, pos);
-      this.droppedPerSink.set(sink, 0);
-    }
-  }
-
   /**
    * Keeps consumed segments until their newest record is `ms` old (the largest request
    * wins), for features that read history (readRange); the byte bound still rules.
@@ -195,7 +176,7 @@ export class Spool extends EventEmitter {
   }
 
   ackedPosition(sink: string): SpoolPosition {
-    const p = this.acked.get(sink);
+    const p = this.cursors.get(sink);
     if (!p) throw new SpoolError(`spool: unknown sink ${sink}`);
     return { offset: p.offset, index: p.index };
   }
@@ -265,13 +246,11 @@ export class Spool extends EventEmitter {
       const seg = this.segments[0];
       const end = { offset: seg.base + seg.size, index: seg.baseIndex + seg.records };
       let lost = 0;
-      for (const [sink, pos] of this.acked) {
+      for (const [sink, pos] of [...this.cursors.entries()]) {
         if (pos.offset >= end.offset) continue;
         const n = Math.max(0, end.index - Math.max(pos.index, seg.baseIndex));
         lost = Math.max(lost, n);
-        this.droppedPerSink.set(sink, (this.droppedPerSink.get(sink) ?? 0) + n);
-        this.acked.set(sink, { offset: this.segments[1].base, index: this.segments[1].baseIndex });
-        this.dirtyCursors.add(sink);
+        this.cursors.drop(sink, n, { offset: this.segments[1].base, index: this.segments[1].baseIndex });
         this.wakeForCursors();
       }
       this.stat.droppedRecords += lost;
@@ -325,19 +304,17 @@ export class Spool extends EventEmitter {
 
   /** The sink's server confirmed everything before `pos`. */
   ack(sink: string, pos: SpoolPosition): void {
-    const cur = this.acked.get(sink);
+    const cur = this.cursors.get(sink);
     if (!cur) throw new SpoolError(`spool: unknown sink ${sink}`);
     if (pos.offset <= cur.offset) return; // stale: a drop already moved it past
-    this.acked.set(sink, { offset: pos.offset, index: pos.index });
-    this.dirtyCursors.add(sink);
+    this.cursors.move(sink, pos);
     this.wakeForCursors();
     this.deleteConsumed();
   }
 
   /** Deletes the segments every sink is past (kept history too, with `evenKept`); returns how many. */
   private deleteConsumed(evenKept = false): number {
-    let min = Infinity;
-    for (const pos of this.acked.values()) min = Math.min(min, pos.offset);
+    const min = this.cursors.minOffset();
     const keepAfter = this.keepMs > 0 && !evenKept ? this.now() - this.keepMs : Infinity;
     let n = 0;
     for (; this.segments.length > 1 && this.segments[0].base + this.segments[0].size <= min && this.segments[0].writtenAtMs < keepAfter; n++) this.removeOldest();
@@ -352,22 +329,6 @@ export class Spool extends EventEmitter {
     if (this.keepMs === 0) return;
     const n = this.deleteConsumed(true);
     if (n > 0) this.warn(`spool disk full: deleted ${n} delivered segment(s) kept as history, to make room for new records`);
-  }
-
-  /** Saves the moved cursors; one that cannot be saved (a full disk) stays dirty for the next try. */
-  private saveCursors(): void {
-    for (const sink of [...this.dirtyCursors]) {
-      try {
-        saveCursorFile(this.options.dir, sink, this.acked.get(sink)!);
-        this.dirtyCursors.delete(sink);
-        this.cursorSaveError = '';
-      } catch (e) {
-        const msg = (e as Error).message;
-        // A stale cursor only means records delivered again after a crash: warn, retry.
-        if (msg !== this.cursorSaveError) this.warn(`spool: cannot save the ${sink} cursor (${msg}); retrying, a crash meanwhile would deliver some records again`);
-        this.cursorSaveError = msg;
-      }
-    }
   }
 
   /**
@@ -400,13 +361,13 @@ export class Spool extends EventEmitter {
     }
     // Cursors after data: a cursor must never be durable ahead of what it points past,
     // so they wait while data written before them is still unsynced.
-    if (this.dirtyCursors.size > 0) {
+    if (this.cursors.unsaved) {
       if (this.needsFsync || this.fsyncing || performance.now() - this.cursorsSavedMs < CURSOR_SAVE_MS) {
         this.wakeForCursors();
       } else {
         this.cursorsSavedMs = performance.now();
-        this.saveCursors();
-        if (this.dirtyCursors.size > 0) this.wakeForCursors();
+        this.cursors.save();
+        if (this.cursors.unsaved) this.wakeForCursors();
       }
     }
   }
@@ -416,11 +377,11 @@ export class Spool extends EventEmitter {
   stats(): SpoolStats {
     const end = this.endPosition();
     const sinks: SpoolStats['sinks'] = {};
-    for (const [sink, pos] of this.acked) {
+    for (const [sink, pos] of this.cursors.entries()) {
       sinks[sink] = {
         pendingRecords: Math.max(0, end.index + this.appender.records - pos.index),
         pendingBytes: Math.max(0, end.offset + this.appender.bytes - pos.offset),
-        droppedRecords: this.droppedPerSink.get(sink) ?? 0,
+        droppedRecords: this.cursors.droppedOf(sink),
         acked: { offset: pos.offset, index: pos.index },
       };
     }
@@ -456,7 +417,7 @@ export class Spool extends EventEmitter {
     } catch (e) {
       this.warn(`spool: fsync failed: ${(e as Error).message}`);
     }
-    this.saveCursors();
+    this.cursors.save();
     for (const s of this.segments) if (s.fd >= 0) { fs.closeSync(s.fd); s.fd = -1; }
     this.lock.release();
   }
