@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { HEADER_BYTES, Spool, checkRecord, decodeSpooledFrame, encodeRecord, encodeSpooledFrame } from '../../bridge/src';
+import { HEADER_BYTES, STALL_RETRY_MAX_MS, STALL_RETRY_MIN_MS, Spool, SpoolOptions, WriteStall, checkRecord, decodeSpooledFrame, encodeRecord, encodeSpooledFrame } from '../../bridge/src';
 import { decodeLine } from '../../protocol';
 import { Influxd1Service, LineServer, MosquittoService, makeTempDir, removeDir, sleep, waitFor } from '../helpers/services';
 import { BridgeProcess, FAST_RETRY_ENV, metricValue } from './helpers/bridge-harness';
@@ -361,5 +361,145 @@ describe('bridge spool damaged at the tail, mid-segment and at a segment boundar
     const m4 = await b.metrics();
     assert.equal(metricValue(m4, 'solar_bridge_sink_pending_records', 'sink="influx"'), 0);
     await b.stop();
+  });
+});
+
+describe('bridge spool faults, in process', () => {
+  let dir: string;
+  beforeEach(() => { dir = makeTempDir('spool-faults-unit'); });
+  afterEach(() => removeDir(dir));
+
+  const open = (o: Partial<SpoolOptions> = {}, warnings: string[] = []): Spool =>
+    Spool.open({ dir, maxBytes: 1 << 30, segmentBytes: 16 * 1024, fsyncIntervalMs: 50, sinks: ['a', 'b'], onWarning: (m) => warnings.push(m), ...o });
+
+  /** Reads and acks everything for `sink` in batches of `batch`, as a drainer does. */
+  const drain = (s: Spool, sink: string, batch: number): string[] => {
+    const got: string[] = [];
+    for (let i = 0; i < 10000; i++) {
+      const b = s.read(s.ackedPosition(sink), batch, 1 << 20);
+      if (b.payloads.length === 0) break;
+      got.push(...b.payloads);
+      s.ack(sink, b.next);
+    }
+    return got;
+  };
+
+  it('the lock is a pid symlink: taken over from a dead process (either format), refused to a live one, no temporary file left', () => {
+    const lock = path.join(dir, 'lock');
+    fs.writeFileSync(path.join(dir, 'lock.tmp'), '123\n'); // left by an earlier version on a full disk
+    fs.symlinkSync(String(process.ppid), lock);
+    assert.throws(() => open(), new RegExp(`in use by process ${process.ppid}`));
+    fs.unlinkSync(lock);
+    fs.writeFileSync(lock, '999999999\n'); // a dead pid, the old plain-file format
+    let s = open();
+    assert.equal(fs.readlinkSync(lock), String(process.pid));
+    assert.ok(!fs.existsSync(path.join(dir, 'lock.tmp')));
+    s.close();
+    assert.throws(() => fs.lstatSync(lock), /ENOENT/, 'close releases the lock');
+    fs.symlinkSync('999999999', lock); // a dead pid, the new format
+    s = open();
+    assert.equal(fs.readlinkSync(lock), String(process.pid));
+    s.close();
+  });
+
+  it('pending is exact after damage at a segment boundary and mid-segment, and each damage is reported once across sinks and restarts', () => {
+    const warnings: string[] = [];
+    let s = open({}, warnings);
+    const n = 400;
+    for (let i = 1; i <= n; i++) { s.append(`${i} `.padEnd(100, 'x')); if (i % 10 === 0) s.flush(); }
+    s.close();
+    const segs = fs.readdirSync(dir).filter((f) => f.startsWith('seg-')).sort().map((f) => path.join(dir, f));
+    assert.ok(segs.length >= 3);
+    const recSize = encodeRecord('1 '.padEnd(100, 'x')).length;
+    const perSeg = Math.floor(16 * 1024 / recSize);
+    // The last record of segment 0 (the boundary) and one in the middle of segment 1.
+    flipByte(segs[0], (perSeg - 1) * recSize + HEADER_BYTES + 50);
+    flipByte(segs[1], 10 * recSize + HEADER_BYTES + 50);
+    // Sink c reads nothing yet: it keeps the segments for after the restart.
+    s = open({ sinks: ['a', 'b', 'c'] }, warnings);
+    assert.equal(s.stats().sinks.a.pendingRecords, n, 'before reading, the damaged records still count (old segments are not scanned on open)');
+    // One record at a time: the boundary is crossed exactly where the damage is.
+    const gotA = drain(s, 'a', 1);
+    assert.equal(gotA.length, n - 2);
+    assert.equal(s.stats().sinks.a.pendingRecords, 0, 'pending is exactly 0 once read past both damages');
+    // Stop sink b right after the mid-segment damage: pending is the exact number left.
+    const upTo = perSeg + 12;
+    let pos = s.ackedPosition('b');
+    let seen = 0;
+    while (seen < upTo - 1) {
+      const b = s.read(pos, 1, 1 << 20);
+      seen += b.payloads.length;
+      pos = b.next;
+    }
+    s.ack('b', pos);
+    assert.equal(s.stats().sinks.b.pendingRecords, n - 2 - seen, `after ${seen} valid records read`);
+    assert.equal(drain(s, 'b', 7).length, n - 2 - seen);
+    assert.equal(s.stats().sinks.b.pendingRecords, 0);
+    assert.equal(warnings.filter((w) => /damaged bytes/.test(w)).length, 2, warnings.join('\n'));
+    assert.equal(s.stats().corruptBytes, 2 * recSize, 'counted once although two sinks read past');
+    s.close();
+    warnings.length = 0;
+    s = open({ sinks: ['a', 'b', 'c'] }, warnings);
+    assert.equal(drain(s, 'c', 50).length, n - 2, 'a new sink still gets every undamaged record');
+    assert.equal(warnings.length, 0, `nothing reported again after a restart: ${warnings.join('\n')}`);
+    assert.equal(s.stats().corruptBytes, 0);
+    s.close();
+  });
+
+  it('write stall: a bounded backoff, at once after space is freed, and refusals latch until the stall ends', () => {
+    const st = new WriteStall(1000, Object.assign(new Error('no space'), { code: 'ENOSPC' }), 0);
+    assert.equal(st.reason, 'spool disk full');
+    assert.equal(st.retryAtMs, STALL_RETRY_MIN_MS);
+    let t = 0;
+    for (let i = 0; i < 20; i++) { t = st.retryAtMs; st.failedAgain(t); }
+    assert.equal(st.retryAtMs - t, STALL_RETRY_MAX_MS);
+    st.spaceFreed(t);
+    assert.equal(st.retryAtMs, t);
+    assert.equal(st.mayHold(0, 100, 250), true);
+    assert.equal(st.mayHold(100, 100, 250), true);
+    assert.equal(st.mayHold(200, 100, 250), false);
+    assert.equal(st.mayHold(0, 10, 250), false, 'once losing, a small record is refused too: the loss is one unbroken run');
+    assert.equal(st.lost, 2);
+    assert.match(new WriteStall(0, Object.assign(new Error('EIO: i/o error'), { code: 'EIO' }), 0).reason, /cannot write \(EIO/);
+  });
+
+  it('a full disk (1 MiB tmpfs, root): append never throws, holds then refuses, writes what it held in order when space returns', async () => {
+    assert.equal(process.getuid?.(), 0, 'this test mounts a tmpfs and must run as root (CI does)');
+    const disk = path.join(dir, 'disk');
+    fs.mkdirSync(disk);
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', disk]);
+    try {
+      const spoolDir = path.join(disk, 'spool');
+      const warnings: string[] = [];
+      const s = Spool.open({ dir: spoolDir, maxBytes: 1 << 30, segmentBytes: 64 * 1024, fsyncIntervalMs: 50, sinks: ['a'], holdBytes: 32 * 1024, onWarning: (m) => warnings.push(m) });
+      const filler = path.join(disk, 'filler');
+      const st = fs.statfsSync(disk);
+      fs.writeFileSync(filler, Buffer.alloc(st.bavail * st.bsize - 100 * 1024));
+      const accepted: number[] = [];
+      let refused = 0;
+      for (let i = 1; i <= 2000; i++) {
+        if (s.append(`${i} `.padEnd(200, 'y'))) accepted.push(i);
+        else refused++;
+        if (i % 20 === 0) s.flush();
+      }
+      const f = s.stats().writeFailing;
+      assert.ok(f, 'the spool knows it cannot write');
+      assert.equal(f.reason, 'spool disk full');
+      assert.ok(f.heldRecords > 100, `${f.heldRecords} held in memory`);
+      assert.equal(refused, s.stats().lostRecords);
+      assert.equal(refused, f.lostRecords);
+      assert.ok(refused > 0 && accepted.length + refused === 2000);
+      assert.deepEqual(accepted, Array.from({ length: accepted.length }, (_, k) => k + 1), 'the newest records are the ones refused');
+      assert.ok(warnings.some((w) => w.startsWith('spool disk full: cannot write')), warnings.join('\n'));
+      fs.rmSync(filler);
+      await waitFor(() => s.stats().writeFailing === null, { timeoutMs: 10000, what: 'the spool to write again by itself' });
+      assert.ok(warnings.some((w) => /writing again/.test(w)));
+      const got = drain(s, 'a', 100).map((p) => Number(p.split(' ')[0]));
+      assert.deepEqual(got, accepted, 'every accepted record once, in order');
+      assert.equal(s.stats().sinks.a.pendingRecords, 0);
+      s.close();
+    } finally {
+      execFileSync('umount', [disk]);
+    }
   });
 });
