@@ -21,6 +21,7 @@ import { HealthServer } from './health/http-server';
 import { BootClock } from './ingest/boot-clock';
 import { Ingest } from './ingest/ingest';
 import { SequenceState } from './ingest/sequence-state';
+import { SpoolLoss } from './ingest/spool-loss';
 import { AnchorFile } from './ingest/state-files';
 import type { Logger } from './log/logger';
 import { RateLimitedLog } from './log/rate-limited-log';
@@ -31,6 +32,9 @@ import type { Source } from './sources/source';
 import { Spool } from './spool/spool';
 
 export type { BridgeHealth } from './core/health';
+
+/** Ceiling on the records held in memory while the spool's disk is full. */
+const SPOOL_HOLD_MAX_BYTES = 4 * 1024 * 1024;
 
 export interface BridgeOptions {
   config: BridgeConfig;
@@ -59,6 +63,7 @@ export class Bridge {
   private http: HealthServer | null = null;
   private httpPort = 0;
   private sequence: SequenceState | null = null;
+  private spoolLoss: SpoolLoss | null = null;
   private readonly running: Running[] = [];
   private stopped = false;
   private finished: Promise<void>;
@@ -82,11 +87,19 @@ export class Bridge {
     const cursors = definitions.filter((d) => d.drainsSpool).map((d) => d.name);
     if (cursors.length === 0) log.warn('no sink configured (mqtt.url and influx.url are empty): frames are only spooled');
 
-    const spool = Spool.open({ dir: c.spool.dir, maxBytes: c.spool.max_bytes, segmentBytes: c.spool.segment_bytes, fsyncIntervalMs: c.spool.fsync_interval_ms, sinks: cursors });
+    const spoolLog = log.child('spool');
+    const spool = Spool.open({
+      dir: c.spool.dir, maxBytes: c.spool.max_bytes, segmentBytes: c.spool.segment_bytes, fsyncIntervalMs: c.spool.fsync_interval_ms, sinks: cursors,
+      // Warnings from the first moment of opening on: a torn tail is cut while opening.
+      onWarning: (m) => spoolLog.warn(m.replace(/^spool: /, '')),
+      // While the disk is full, two segments' worth of records wait in memory (4 MiB at most).
+      holdBytes: Math.min(SPOOL_HOLD_MAX_BYTES, 2 * c.spool.segment_bytes),
+    });
     this.spool = spool;
     this.coreSpool = new CoreSpool(spool, cursors, this.metrics);
-    const spoolLog = log.child('spool');
-    spool.on('warning', (m: string) => spoolLog.warn(m));
+    const loss = new SpoolLoss(spoolLog);
+    this.spoolLoss = loss;
+    spool.on('resumed', () => loss.end('the spool writes again'));
     spool.on('dropped', (n: number) => spoolLog.warn(`spool full (${c.spool.max_bytes} bytes): dropped the oldest ${n} record(s)`));
     const st = spool.stats();
     log.info(`spool ${path.resolve(c.spool.dir)}: ${st.bytes} bytes in ${st.segments} segment(s)`, Object.fromEntries(Object.entries(st.sinks).map(([k, v]) => [`pending_${k}`, v.pendingRecords])));
@@ -121,6 +134,7 @@ export class Bridge {
       tracker: sequence.tracker,
       metrics: this.metrics,
       log: log.child('decode'),
+      loss,
       onReply: (r: ReplyFrame) => {
         if (!router.reply(r)) unknownReplies.warn('unknown_reply', `reply to a command this bridge is not waiting for (id ${r.id})`);
       },
@@ -224,6 +238,9 @@ export class Bridge {
     m.spoolTorn.mirror(s.tornRecords);
     m.spoolCorruptBytes.mirror(s.corruptBytes);
     m.spoolFsyncs.mirror(s.fsyncs);
+    m.spoolLost.mirror(s.lostRecords);
+    m.spoolWriteFailing.set(s.writeFailing ? 1 : 0);
+    m.spoolHeld.set(s.writeFailing?.heldRecords ?? 0);
     for (const [sink, v] of Object.entries(s.sinks)) {
       m.sinkPending.set(v.pendingRecords, { sink });
       m.sinkPendingBytes.set(v.pendingBytes, { sink });
@@ -256,6 +273,7 @@ export class Bridge {
     }
     this.router?.close();
     this.sequence?.stop();
+    this.spoolLoss?.end('the bridge is stopping');
     this.spool?.close();
     await this.http?.close();
     this.finish();

@@ -13,7 +13,7 @@ export interface BridgeHealth extends HealthReport {
   problems: string[];
   source: { description: string | undefined; up: boolean };
   sinks: { [sink: string]: { connected: boolean; pending_records: number; dropped_records: number } };
-  spool: { bytes: number; segments: number } | undefined;
+  spool: { bytes: number; segments: number; lost_records: number; write_failing: { reason: string; error: string; since: string; held_records: number; lost_records: number } | null } | undefined;
   /** Readings received by this process. */
   frames: number;
   version: string;
@@ -35,6 +35,8 @@ export function bridgeHealth(i: HealthInputs): BridgeHealth {
   if (!sourceUp) problems.push(`source ${i.source?.description ?? ''} is down`);
   const sinks: BridgeHealth['sinks'] = {};
   const stats = i.spool?.stats();
+  const failing = stats?.writeFailing ?? null;
+  if (failing) problems.push(`${failing.reason} since ${new Date(failing.sinceMs).toISOString()}: ${failing.heldRecords} record(s) held in memory, ${failing.lostRecords} lost`);
   for (const [name, s] of Object.entries(stats?.sinks ?? {})) {
     const connected = i.metrics.sinkConnected.get({ sink: name }) === 1;
     if (!connected) problems.push(`${name} is not connected`);
@@ -57,7 +59,12 @@ export function bridgeHealth(i: HealthInputs): BridgeHealth {
     problems,
     source: { description: i.source?.description, up: sourceUp },
     sinks,
-    spool: stats ? { bytes: stats.bytes, segments: stats.segments } : undefined,
+    spool: stats ? {
+      bytes: stats.bytes,
+      segments: stats.segments,
+      lost_records: stats.lostRecords,
+      write_failing: failing ? { reason: failing.reason, error: failing.error, since: new Date(failing.sinceMs).toISOString(), held_records: failing.heldRecords, lost_records: failing.lostRecords } : null,
+    } : undefined,
     frames: i.metrics.framesIn.get({ type: 'R' }),
     version: i.version,
   };

@@ -12,7 +12,7 @@
 
 export interface AnchorStore {
   load(): Map<number, number>;
-  /** Must be durable when it returns: frames stamped with the anchor follow it to disk. */
+  /** Durable when it returns (frames stamped with the anchor follow it to disk), or warns that it could not be (a full disk). */
   save(anchors: Map<number, number>): void;
 }
 

@@ -12,9 +12,11 @@ import { SpooledFrame, encodeSpooledFrame } from '../spool/spooled-frame';
 import type { BootClock } from './boot-clock';
 import { fastReading } from '../../../protocol/fast-reading';
 import type { SequenceTracker } from './sequence-tracker';
+import type { SpoolLoss } from './spool-loss';
 
 export interface SpoolWriter {
-  append(payload: string): void;
+  /** False when the record could not be kept (the spool's disk is full): it is lost. */
+  append(payload: string): boolean;
   flush(): void;
 }
 
@@ -25,8 +27,14 @@ export interface IngestDeps {
   metrics: BridgeMetrics;
   log: Logger;
   onReply: (reply: ReplyFrame) => void;
-  /** Each reading and event, in order, once it is in the spool's buffer (on disk at the end of its chunk). */
+  /**
+   * Each reading and event, in order, once it is in the spool's buffer (on disk at the
+   * end of its chunk); also one the spool could not keep (disk full, see `loss`): it
+   * still happened, so live views stay current although no sink will get it.
+   */
   onSpooled?: (rec: SpooledFrame) => void;
+  /** Hears each frame the spool could not keep. */
+  loss?: SpoolLoss;
   now?: () => number;
   /** Minimum time between two log lines of the same kind of problem. */
   logIntervalMs?: number;
@@ -101,7 +109,7 @@ export class Ingest {
         this.limited.warn('seq_back', `sequence went back to ${f.seq} within boot ${f.boot}`, { boot: f.boot, seq: f.seq });
       }
     }
-    this.deps.spool.append(encodeSpooledFrame(ts, f));
+    if (!this.deps.spool.append(encodeSpooledFrame(ts, f))) this.deps.loss?.lost(ts, f);
     this.deps.onSpooled?.({ ts, frame: f });
   }
 

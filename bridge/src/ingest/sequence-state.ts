@@ -35,6 +35,7 @@ export class SequenceState {
   private readonly file: TrackerFile;
   private timer: NodeJS.Timeout | undefined;
   private lastSaved = '';
+  private saveError = '';
   private running = false;
 
   constructor(spool: Spool, dir: string, private readonly log: Logger) {
@@ -64,8 +65,13 @@ export class SequenceState {
     this.lastSaved = text;
     try {
       this.file.save(s);
+      this.saveError = '';
     } catch (e) {
-      this.log.warn(`could not save the last reading: ${(e as Error).message}`);
+      // Once per kind of failure: on a full disk this fails every second until space returns.
+      const msg = (e as Error).message;
+      if (msg !== this.saveError) this.log.warn(`could not save the last reading: ${msg} (retried; said again only if the error changes)`);
+      this.saveError = msg;
+      this.lastSaved = '';
     }
   }
 

@@ -34,8 +34,17 @@ export class AnchorFile implements AnchorStore {
     return out;
   }
 
+  /**
+   * On a full disk the anchor cannot be made durable: warned, and retried with the next
+   * boot's save. Readings go on being stamped; only a replay of this boot after a restart
+   * would get a new anchor (duplicate points at other times).
+   */
   save(anchors: Map<number, number>): void {
-    writeFileAtomicSync(this.file, JSON.stringify({ anchors: [...anchors] }) + '\n');
+    try {
+      writeFileAtomicSync(this.file, JSON.stringify({ anchors: [...anchors] }) + '\n');
+    } catch (e) {
+      this.onWarning(`cannot save ${this.file}: ${(e as Error).message}`);
+    }
   }
 }
 

@@ -31,6 +31,9 @@ export interface BridgeMetrics {
   spoolTorn: Counter;
   spoolCorruptBytes: Counter;
   spoolFsyncs: Counter;
+  spoolLost: Counter;
+  spoolWriteFailing: Gauge;
+  spoolHeld: Gauge;
   commands: Counter;
   residentMemory: Gauge;
   heapUsed: Gauge;
@@ -63,9 +66,12 @@ export function createBridgeMetrics(): BridgeMetrics {
     spoolSegments: r.gauge('solar_bridge_spool_segments', 'Segment files in the spool.'),
     spoolAppended: r.counter('solar_bridge_spool_appended_total', 'Records written to the spool by this process.'),
     spoolDropped: r.counter('solar_bridge_spool_dropped_total', 'Records dropped, oldest first, to keep the spool under its byte bound.'),
-    spoolTorn: r.counter('solar_bridge_spool_torn_records_total', 'Torn records found at the end of the spool on start (power loss mid-write) and cut.'),
-    spoolCorruptBytes: r.counter('solar_bridge_spool_corrupt_bytes_total', 'Damaged spool bytes skipped (failed length/CRC check).'),
+    spoolTorn: r.counter('solar_bridge_spool_torn_records_total', 'Torn records found at the end of the spool on start (power loss mid-write), cut and copied to <spool>/quarantine/.'),
+    spoolCorruptBytes: r.counter('solar_bridge_spool_corrupt_bytes_total', 'Damaged spool bytes skipped (failed length/CRC check), each counted once and copied to <spool>/quarantine/.'),
     spoolFsyncs: r.counter('solar_bridge_spool_fsyncs_total', 'fsync calls on spool segments.'),
+    spoolLost: r.counter('solar_bridge_spool_lost_records_total', 'Records never stored: the spool\'s disk was full (or failing) and the memory held meanwhile was full too, or records still held in memory when the bridge stopped.'),
+    spoolWriteFailing: r.gauge('solar_bridge_spool_write_failing', '1 while the spool cannot write (disk full, I/O error): records wait in memory, then are lost.'),
+    spoolHeld: r.gauge('solar_bridge_spool_held_records', 'Records held in memory because the spool cannot write, to be written when it can.'),
     commands: r.counter('solar_bridge_commands_total', 'Commands received over MQTT, by result (ok, failed, invalid, timeout, unavailable).'),
     residentMemory: r.gauge('process_resident_memory_bytes', 'Resident memory of the bridge process.'),
     heapUsed: r.gauge('nodejs_heap_used_bytes', 'V8 heap in use.'),

@@ -18,16 +18,26 @@ export function fsyncDir(dir: string): void {
   }
 }
 
-/** Writes `data` to a temporary file beside `file`, fsyncs it, renames it over `file`. */
-export function writeFileAtomicSync(file: string, data: string): void {
+/**
+ * Writes `data` to a temporary file beside `file`, fsyncs it, renames it over `file`. On
+ * failure (a full disk) the temporary file is removed and `file` keeps its old content.
+ */
+export function writeFileAtomicSync(file: string, data: string | Buffer): void {
   const tmp = file + '.tmp';
-  const fd = fs.openSync(tmp, 'w');
   try {
-    fs.writeSync(fd, data);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
+    const fd = fs.openSync(tmp, 'w');
+    try {
+      const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+      // A short write is a full disk that has not said so yet: never rename half a file in.
+      if (fs.writeSync(fd, bytes) !== bytes.length) throw new Error(`short write to ${tmp} (disk full?)`);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(tmp, file);
+  } catch (e) {
+    fs.rmSync(tmp, { force: true });
+    throw e;
   }
-  fs.renameSync(tmp, file);
   fsyncDir(path.dirname(file));
 }

@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { checkRecord, resync } from './record-codec';
 import { fsyncDir } from './atomic-file';
+import type { SpoolDamageFound } from './spool-damage';
 
 export interface Segment {
   base: number;
@@ -51,19 +52,12 @@ export function createSegment(dir: string, base: number, baseIndex: number, now:
   return { base, baseIndex, size: 0, records: 0, file, fd, writtenAtMs: now };
 }
 
-export interface TailCheck {
-  /** Damaged bytes skipped in the middle (kept in the file; readers skip them too). */
-  corruptBytes: number;
-  /** Whether a torn record was cut from the end. */
-  torn: boolean;
-}
-
 /**
- * Scans the segment being written (open, fd set), counts its records and cuts anything
- * invalid at its end. `warn` hears about each problem.
+ * Scans the segment being written (open, fd set), counts its valid records and cuts a
+ * torn record from its end. Each damaged run goes to `onDamage` (with its bytes, before
+ * any cut): damage in the middle stays in the file and readers step over it.
  */
-export function recoverTail(seg: Segment, warn: (message: string) => void): TailCheck {
-  const out: TailCheck = { corruptBytes: 0, torn: false };
+export function recoverTail(seg: Segment, onDamage: (found: SpoolDamageFound) => void): void {
   const buf = Buffer.allocUnsafe(seg.size);
   const n = seg.size > 0 ? fs.readSync(seg.fd, buf, 0, seg.size, 0) : 0;
   let at = 0;
@@ -77,21 +71,19 @@ export function recoverTail(seg: Segment, warn: (message: string) => void): Tail
       validEnd = at;
       continue;
     }
-    // Torn or damaged: a later valid record means damage in the middle (kept and
-    // skipped by readers); none means a torn tail, which is cut.
+    // A later valid record means damage in the middle; none means a torn tail, cut below.
     const next = resync(buf, at, n);
     if (next < 0) break;
-    out.corruptBytes += next - at;
-    warn(`spool: ${next - at} damaged bytes in ${path.basename(seg.file)} at ${at}, skipped`);
+    onDamage({ file: seg.file, offset: at, bytes: Buffer.from(buf.subarray(at, next)), why: c.kind === 'corrupt' ? c.why : 'record cut short', action: 'skipped' });
     at = next;
   }
-  if (validEnd < seg.size) {
-    out.torn = true;
-    warn(`spool: torn record at the end of ${path.basename(seg.file)} (${seg.size - validEnd} bytes after offset ${validEnd}), cut`);
+  if (validEnd < n) {
+    const c = checkRecord(buf, validEnd, n);
+    const why = c.kind === 'corrupt' ? `${c.why}, no valid record after it` : 'record cut short at the end of the file, as power loss mid-write leaves it';
+    onDamage({ file: seg.file, offset: validEnd, bytes: Buffer.from(buf.subarray(validEnd, n)), why, action: 'cut' });
     fs.ftruncateSync(seg.fd, validEnd);
     fs.fsyncSync(seg.fd);
     seg.size = validEnd;
   }
   seg.records = records;
-  return out;
 }

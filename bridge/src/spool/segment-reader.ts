@@ -5,10 +5,10 @@
  * next valid record and reported through `onDamage`.
  */
 import fs from 'node:fs';
-import path from 'node:path';
 import { HEADER_BYTES, MAX_PAYLOAD, checkRecord, resync } from './record-codec';
 import type { SpoolPosition } from './cursor-files';
 import type { Segment } from './segment-files';
+import type { SpoolDamageFound } from './spool-damage';
 
 export interface SpoolVisit {
   /** Records handed to the visitor. */
@@ -24,7 +24,7 @@ export class SegmentReader {
   private readBuf: Buffer = Buffer.allocUnsafe(0);
 
   /** `segments` is the spool's own list, oldest first, read live (never copied). */
-  constructor(private readonly segments: readonly Segment[], private readonly onDamage: (bytes: number, message: string) => void) {}
+  constructor(private readonly segments: readonly Segment[], private readonly onDamage: (found: SpoolDamageFound) => void) {}
 
   private segmentAt(offset: number): number {
     for (let i = this.segments.length - 1; i >= 0; i--) if (offset >= this.segments[i].base) return i;
@@ -56,6 +56,9 @@ export class SegmentReader {
       const i = this.segmentAt(offset);
       if (i < 0) break;
       const seg = this.segments[i];
+      // At a segment's first byte its file name says the index: exact even when damage
+      // before it was skipped (and its segment deleted) with the index counted short.
+      if (offset === seg.base) index = seg.baseIndex;
       if (offset >= seg.base + seg.size) {
         if (i + 1 >= this.segments.length) break; // caught up
         offset = this.segments[i + 1].base;
@@ -84,9 +87,12 @@ export class SegmentReader {
         // Damage, or a record torn at the end of an older segment (power loss before its
         // fsync): skip to the next valid record in this segment, or to its end.
         const damagedAt = rel + at;
-        const resume = this.skipDamage(seg, damagedAt);
-        this.onDamage(resume - damagedAt, `spool: ${resume - damagedAt} damaged bytes in ${path.basename(seg.file)} at ${damagedAt}, skipped`);
-        at = resume - rel;
+        const skip = this.skipDamage(seg, damagedAt, c.kind === 'corrupt' ? c.why : 'record cut short at the end of the segment');
+        this.onDamage(skip.found);
+        // In an older segment the next file's name says how many records this one held
+        // (the damaged ones included): count the valid ones left so pending stays exact.
+        if (i + 1 < this.segments.length) index = this.segments[i + 1].baseIndex - skip.validAfter;
+        at = skip.resume - rel;
         break;
       }
       if (at === 0) break;
@@ -95,12 +101,32 @@ export class SegmentReader {
     return { count, next: { offset, index }, skippedDropped };
   }
 
-  /** Offset within `seg` of the next valid record after damage at `at`, or the segment's end. */
-  private skipDamage(seg: Segment, at: number): number {
+  /**
+   * After damage at `at` in `seg`: where the next valid record starts (or the segment's
+   * end), the damaged bytes, and how many valid records follow in the segment.
+   */
+  private skipDamage(seg: Segment, at: number, why: string): { resume: number; validAfter: number; found: SpoolDamageFound } {
     const len = seg.size - at;
     const buf = Buffer.allocUnsafe(len);
     const got = fs.readSync(this.readFd(seg), buf, 0, len, at);
     const next = resync(buf, 0, got);
-    return next < 0 ? seg.size : at + next;
+    const resumeRel = next < 0 ? got : next;
+    let validAfter = 0;
+    for (let p = resumeRel; p < got;) {
+      const c = checkRecord(buf, p, got);
+      if (c.kind === 'record') {
+        validAfter++;
+        p = c.end;
+      } else {
+        const r = resync(buf, p, got);
+        if (r < 0) break;
+        p = r;
+      }
+    }
+    return {
+      resume: at + resumeRel,
+      validAfter,
+      found: { file: seg.file, offset: at, bytes: Buffer.from(buf.subarray(0, resumeRel)), why: next < 0 ? `${why}, no valid record after it` : why, action: 'skipped' },
+    };
   }
 }

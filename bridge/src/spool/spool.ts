@@ -5,74 +5,45 @@
  * On disk (one directory):
  *   seg-*.log            append-only segments of records (segment-files.ts)
  *   cursor-<sink>.json   where each sink is (cursor-files.ts)
- *   lock                 pid of the bridge using the directory (spool-lock.ts)
+ *   lock                 symlink to the pid of the bridge using the directory (spool-lock.ts)
+ *   quarantine/          damaged bytes found in segments, with why (spool-damage.ts)
  *
  * Writes are batched in memory and written with one write() per batch (the caller calls
  * flush() after each chunk from the source); fsync runs on a short timer and on close.
  * A SIGKILL loses nothing that was written (the page cache survives the process); power
- * loss loses at most the last fsync interval, and the torn tail it leaves is detected and
- * cut on the next open. Segments are deleted once every sink is past them (and, when a
- * feature asked to keep history, once older than that); when the spool exceeds its byte
- * bound the oldest segment is dropped and what each sink lost is counted.
+ * loss loses at most the last fsync interval, and the torn tail it leaves is cut (and
+ * quarantined) on the next open. Segments are deleted once every sink is past them (and,
+ * when a feature asked to keep history, once older than that); when the spool exceeds
+ * its byte bound the oldest segment is dropped and what each sink lost is counted. A
+ * full disk stalls writing, never the caller (segment-appender.ts).
  */
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
-import { HEADER_BYTES, MAX_PAYLOAD, recordSize, writeRecord } from './record-codec';
-import { SpoolPosition, loadCursorFiles, saveCursorFile } from './cursor-files';
+import { HEADER_BYTES, MAX_PAYLOAD } from './record-codec';
+import { SinkCursors, SpoolPosition } from './cursor-files';
 import { Segment, createSegment, listSegments, recoverTail } from './segment-files';
 import { SegmentReader, SpoolVisit } from './segment-reader';
+import { SpoolDamage, SpoolDamageFound } from './spool-damage';
 import { SpoolError, SpoolLock } from './spool-lock';
+import { AppenderEvents, SegmentAppender } from './segment-appender';
+import { STALL_RETRY_MAX_MS } from './write-stall';
+import type { SpoolBatch, SpoolOptions, SpoolStats } from './spool-types';
 
 /** At most one cursor save a second (see wakeForCursors). */
 const CURSOR_SAVE_MS = 1000;
 /** How often kept history is checked for segments old enough to delete. */
 const HISTORY_AGE_CHECK_MS = 60_000;
+/** Default bound on records held in memory while the disk cannot be written. */
+const DEFAULT_HOLD_BYTES = 4 * 1024 * 1024;
 
 export { SpoolError } from './spool-lock';
 export type { SpoolPosition } from './cursor-files';
 export type { SpoolVisit } from './segment-reader';
-
-export interface SpoolOptions {
-  dir: string;
-  /** Bound on the bytes of all segments; the oldest segment goes when it is exceeded. */
-  maxBytes: number;
-  /** A segment is closed and a new one started when it would grow past this. */
-  segmentBytes: number;
-  /** How often written data is fsynced (and cursors saved). */
-  fsyncIntervalMs: number;
-  /** Every sink that drains the spool. */
-  sinks: readonly string[];
-  /** The clock that dates segments, for keepHistory (default Date.now). */
-  now?: () => number;
-}
-
-export interface SpoolBatch {
-  payloads: string[];
-  /** Where the next read continues; ack() this once the payloads are confirmed. */
-  next: SpoolPosition;
-  /** Records that were dropped (byte bound) between the position asked for and the batch. */
-  skippedDropped: number;
-}
-
-export interface SpoolStats {
-  bytes: number;
-  segments: number;
-  appendedRecords: number;
-  droppedRecords: number;
-  tornRecords: number;
-  corruptBytes: number;
-  fsyncs: number;
-  sinks: { [sink: string]: { pendingRecords: number; pendingBytes: number; droppedRecords: number; acked: SpoolPosition } };
-}
+export type { SpoolBatch, SpoolOptions, SpoolStats } from './spool-types';
 
 export class Spool extends EventEmitter {
   private readonly segments: Segment[] = [];
-  private readonly acked = new Map<string, SpoolPosition>();
-  private readonly droppedPerSink = new Map<string, number>();
-  private readonly dirtyCursors = new Set<string>();
-  private pending: Buffer = Buffer.allocUnsafe(256 * 1024);
-  private pendingBytes = 0;
-  private pendingRecords = 0;
+  private cursors!: SinkCursors;
   private needsFsync = false;
   private fsyncing = false;
   /** The one pending tick; armed only while there is something to write, sync or save. */
@@ -83,14 +54,14 @@ export class Spool extends EventEmitter {
   private ageTimer: NodeJS.Timeout | undefined;
   private closed = false;
   private readonly lock: SpoolLock;
-  private readonly reader = new SegmentReader(this.segments, (bytes, message) => {
-    this.stat.corruptBytes += bytes;
-    this.emit('warning', message);
-  });
+  private readonly reader = new SegmentReader(this.segments, (found) => this.damaged(found));
+  private readonly damage: SpoolDamage;
+  private readonly holdBytes: number;
+  private readonly appender: SegmentAppender;
   private readonly now: () => number;
   /** Consumed segments are kept until their newest record is this old (0: deleted at once). */
   private keepMs = 0;
-  private stat = { appendedRecords: 0, droppedRecords: 0, tornRecords: 0, corruptBytes: 0, fsyncs: 0 };
+  private stat = { appendedRecords: 0, droppedRecords: 0, tornRecords: 0, corruptBytes: 0, fsyncs: 0, lostRecords: 0 };
 
   /** Opens (or creates) the spool, cutting a torn tail and loading the sink cursors. */
   static open(options: SpoolOptions): Spool {
@@ -102,11 +73,14 @@ export class Spool extends EventEmitter {
     if (options.segmentBytes < HEADER_BYTES + MAX_PAYLOAD) throw new SpoolError(`spool segment size ${options.segmentBytes} is too small`);
     if (options.maxBytes < 2 * options.segmentBytes) throw new SpoolError(`spool max bytes ${options.maxBytes} must be at least twice the segment size ${options.segmentBytes}`);
     this.now = options.now ?? Date.now;
+    this.holdBytes = options.holdBytes ?? DEFAULT_HOLD_BYTES;
+    this.damage = new SpoolDamage(options.dir, (m) => this.warn(m));
+    this.appender = new SegmentAppender(this.segments, { dir: options.dir, segmentBytes: options.segmentBytes, holdBytes: this.holdBytes, now: this.now }, this.appenderEvents());
     fs.mkdirSync(options.dir, { recursive: true });
     this.lock = new SpoolLock(options.dir);
     try {
       this.loadSegments();
-      this.loadCursors();
+      this.cursors = new SinkCursors(options.dir, options.sinks, this.startPosition(), this.endPosition(), (m) => this.warn(m));
     } catch (e) {
       this.lock.release();
       throw e;
@@ -145,24 +119,19 @@ export class Spool extends EventEmitter {
     }
     const last = this.active;
     last.fd = fs.openSync(last.file, 'r+');
-    const check = recoverTail(last, (m) => this.emit('warning', m));
-    this.stat.corruptBytes += check.corruptBytes;
-    if (check.torn) this.stat.tornRecords++;
+    recoverTail(last, (found) => this.damaged(found));
   }
 
-  private loadCursors(): void {
-    const start = this.startPosition();
-    const end = this.endPosition();
-    const found = loadCursorFiles(this.options.dir, (m) => this.emit('warning', m));
-    for (const sink of this.options.sinks) {
-      let pos = found.get(sink) ?? start;
-      // A cursor before the oldest segment: that data was dropped while the sink was away
-      // (or its segment deleted); one past the end: the tail it pointed into was torn.
-      if (pos.offset < start.offset) pos = start;
-      if (pos.offset > end.offset) pos = end;
-      this.acked.set(sink, pos);
-      this.droppedPerSink.set(sink, 0);
-    }
+  private warn(message: string): void {
+    if (this.options.onWarning) this.options.onWarning(message);
+    else this.emit('warning', message);
+  }
+
+  /** Damage met while opening or reading: logged, quarantined and counted once, ever. */
+  private damaged(found: SpoolDamageFound): void {
+    if (!this.damage.report(found)) return;
+    if (found.action === 'cut') this.stat.tornRecords++;
+    else this.stat.corruptBytes += found.bytes.length;
   }
 
   /**
@@ -207,69 +176,66 @@ export class Spool extends EventEmitter {
   }
 
   ackedPosition(sink: string): SpoolPosition {
-    const p = this.acked.get(sink);
+    const p = this.cursors.get(sink);
     if (!p) throw new SpoolError(`spool: unknown sink ${sink}`);
     return { offset: p.offset, index: p.index };
   }
 
   // ---- writing ----
 
-  /** Buffers one record; it reaches the file at the next flush(). */
-  append(payload: string): void {
+  /**
+   * Buffers one record; it reaches the file at the next flush(). False when it cannot be
+   * kept: the disk cannot be written and the memory held for that is full. The caller
+   * counts it lost; the spool counts it in stats().lostRecords.
+   */
+  append(payload: string): boolean {
     if (this.closed) throw new SpoolError('spool is closed');
-    const size = recordSize(payload);
-    const a = this.active;
-    if (a.size + this.pendingBytes + size > this.options.segmentBytes && a.size + this.pendingBytes > 0) {
-      this.writePending();
-      this.roll();
+    if (!this.appender.add(payload)) {
+      this.stat.lostRecords++;
+      return false;
     }
-    if (this.pendingBytes + size > this.pending.length) {
-      const bigger = Buffer.allocUnsafe(Math.max(this.pending.length * 2, this.pendingBytes + size));
-      this.pending.copy(bigger, 0, 0, this.pendingBytes);
-      this.pending = bigger;
-    }
-    this.pendingBytes = writeRecord(this.pending, this.pendingBytes, payload);
-    this.pendingRecords++;
     this.wake(this.options.fsyncIntervalMs);
+    return true;
   }
 
-  /** Writes buffered records to the segment file and tells readers there is more. */
+  /** Writes buffered records to the segment file and tells readers there is more. Never throws on I/O. */
   flush(): void {
-    if (this.pendingBytes === 0) return;
-    this.writePending();
+    // While stalled, writes are tried on the retry's backoff, not on every chunk.
+    if (this.appender.bytes === 0 || !this.appender.due()) return;
+    const before = this.stat.appendedRecords;
+    if (!this.appender.write()) this.dropKeptHistory();
+    // A write a full disk cut short still wrote whole records: readers may have them.
+    if (this.stat.appendedRecords === before) return;
     this.enforceBound();
     this.emit('appended');
   }
 
-  private writePending(): void {
-    if (this.pendingBytes === 0) return;
-    const a = this.active;
-    let done = 0;
-    while (done < this.pendingBytes) done += fs.writeSync(a.fd, this.pending, done, this.pendingBytes - done, a.size + done);
-    a.size += this.pendingBytes;
-    a.records += this.pendingRecords;
-    a.writtenAtMs = this.now();
-    this.stat.appendedRecords += this.pendingRecords;
-    this.pendingBytes = 0;
-    this.pendingRecords = 0;
-    this.needsFsync = true;
-    this.wake(this.options.fsyncIntervalMs);
-    // The buffer grows for bursts; shrink it back so a burst does not pin memory.
-    if (this.pending.length > 4 * 1024 * 1024) this.pending = Buffer.allocUnsafe(256 * 1024);
-  }
-
-  private roll(): void {
-    const old = this.active;
-    fs.fsyncSync(old.fd);
-    this.stat.fsyncs++;
-    fs.closeSync(old.fd);
-    old.fd = -1;
-    this.segments.push(createSegment(this.options.dir, old.base + old.size, old.baseIndex + old.records, this.now()));
-    this.needsFsync = false;
+  private appenderEvents(): AppenderEvents {
+    return {
+      written: (records) => {
+        this.stat.appendedRecords += records;
+        this.needsFsync = true;
+        this.wake(this.options.fsyncIntervalMs);
+      },
+      rolled: (fsynced) => {
+        if (fsynced) this.stat.fsyncs++;
+        this.needsFsync = false;
+      },
+      warn: (m) => this.warn(m),
+      stalled: (stall) => {
+        this.warn(`${stall.reason}: cannot write to ${this.options.dir} (${stall.error.message}); holding up to ${this.holdBytes} bytes of records in memory and retrying (every ${STALL_RETRY_MAX_MS / 1000} s at most)`);
+        this.emit('stalled', stall.reason);
+      },
+      resumed: (stall) => {
+        const secs = Math.round((this.now() - stall.sinceMs) / 1000);
+        this.warn(`spool: writing again after ${secs} s of "${stall.error.message}"; the records held in memory are written, ${stall.lost} could not be kept`);
+        this.emit('resumed', stall.lost);
+      },
+    };
   }
 
   private totalBytes(): number {
-    let b = this.pendingBytes;
+    let b = this.appender.bytes;
     for (const s of this.segments) b += s.size;
     return b;
   }
@@ -280,13 +246,11 @@ export class Spool extends EventEmitter {
       const seg = this.segments[0];
       const end = { offset: seg.base + seg.size, index: seg.baseIndex + seg.records };
       let lost = 0;
-      for (const [sink, pos] of this.acked) {
+      for (const [sink, pos] of [...this.cursors.entries()]) {
         if (pos.offset >= end.offset) continue;
         const n = Math.max(0, end.index - Math.max(pos.index, seg.baseIndex));
         lost = Math.max(lost, n);
-        this.droppedPerSink.set(sink, (this.droppedPerSink.get(sink) ?? 0) + n);
-        this.acked.set(sink, { offset: this.segments[1].base, index: this.segments[1].baseIndex });
-        this.dirtyCursors.add(sink);
+        this.cursors.drop(sink, n, { offset: this.segments[1].base, index: this.segments[1].baseIndex });
         this.wakeForCursors();
       }
       this.stat.droppedRecords += lost;
@@ -298,7 +262,16 @@ export class Spool extends EventEmitter {
   private removeOldest(): void {
     const seg = this.segments.shift()!;
     if (seg.fd >= 0) fs.closeSync(seg.fd);
-    fs.unlinkSync(seg.file);
+    try {
+      fs.unlinkSync(seg.file);
+    } catch (e) {
+      this.warn(`spool: could not delete ${seg.file}: ${(e as Error).message}`);
+    }
+    if (this.appender.stall) {
+      // Space was freed: the held records may fit now.
+      this.appender.spaceFreed();
+      this.wake(0);
+    }
   }
 
   // ---- reading ----
@@ -331,25 +304,31 @@ export class Spool extends EventEmitter {
 
   /** The sink's server confirmed everything before `pos`. */
   ack(sink: string, pos: SpoolPosition): void {
-    const cur = this.acked.get(sink);
+    const cur = this.cursors.get(sink);
     if (!cur) throw new SpoolError(`spool: unknown sink ${sink}`);
     if (pos.offset <= cur.offset) return; // stale: a drop already moved it past
-    this.acked.set(sink, { offset: pos.offset, index: pos.index });
-    this.dirtyCursors.add(sink);
+    this.cursors.move(sink, pos);
     this.wakeForCursors();
     this.deleteConsumed();
   }
 
-  private deleteConsumed(): void {
-    let min = Infinity;
-    for (const pos of this.acked.values()) min = Math.min(min, pos.offset);
-    const keepAfter = this.keepMs > 0 ? this.now() - this.keepMs : Infinity;
-    while (this.segments.length > 1 && this.segments[0].base + this.segments[0].size <= min && this.segments[0].writtenAtMs < keepAfter) this.removeOldest();
+  /** Deletes the segments every sink is past (kept history too, with `evenKept`); returns how many. */
+  private deleteConsumed(evenKept = false): number {
+    const min = this.cursors.minOffset();
+    const keepAfter = this.keepMs > 0 && !evenKept ? this.now() - this.keepMs : Infinity;
+    let n = 0;
+    for (; this.segments.length > 1 && this.segments[0].base + this.segments[0].size <= min && this.segments[0].writtenAtMs < keepAfter; n++) this.removeOldest();
+    return n;
   }
 
-  private saveCursors(): void {
-    for (const sink of this.dirtyCursors) saveCursorFile(this.options.dir, sink, this.acked.get(sink)!);
-    this.dirtyCursors.clear();
+  /**
+   * On a full disk, history kept for features (already delivered) makes room for new
+   * records: a reading not stored is worse than an old one no longer charted.
+   */
+  private dropKeptHistory(): void {
+    if (this.keepMs === 0) return;
+    const n = this.deleteConsumed(true);
+    if (n > 0) this.warn(`spool disk full: deleted ${n} delivered segment(s) kept as history, to make room for new records`);
   }
 
   /**
@@ -364,6 +343,8 @@ export class Spool extends EventEmitter {
   private tick(): void {
     if (this.closed) return;
     this.flush();
+    const stall = this.appender.stall;
+    if (stall) this.wake(Math.max(0, stall.retryAtMs - performance.now()));
     if (this.needsFsync) {
       if (this.fsyncing) {
         this.wake(this.options.fsyncIntervalMs);
@@ -373,19 +354,20 @@ export class Spool extends EventEmitter {
         this.fsyncing = true;
         fs.fsync(fd, (err) => {
           this.fsyncing = false;
-          if (err && !this.closed) this.emit('warning', `spool: fsync failed: ${err.message}`);
+          if (err && !this.closed) this.warn(`spool: fsync failed: ${err.message}`);
           else this.stat.fsyncs++;
         });
       }
     }
     // Cursors after data: a cursor must never be durable ahead of what it points past,
     // so they wait while data written before them is still unsynced.
-    if (this.dirtyCursors.size > 0) {
+    if (this.cursors.unsaved) {
       if (this.needsFsync || this.fsyncing || performance.now() - this.cursorsSavedMs < CURSOR_SAVE_MS) {
         this.wakeForCursors();
       } else {
         this.cursorsSavedMs = performance.now();
-        this.saveCursors();
+        this.cursors.save();
+        if (this.cursors.unsaved) this.wakeForCursors();
       }
     }
   }
@@ -395,28 +377,47 @@ export class Spool extends EventEmitter {
   stats(): SpoolStats {
     const end = this.endPosition();
     const sinks: SpoolStats['sinks'] = {};
-    for (const [sink, pos] of this.acked) {
+    for (const [sink, pos] of this.cursors.entries()) {
       sinks[sink] = {
-        pendingRecords: Math.max(0, end.index + this.pendingRecords - pos.index),
-        pendingBytes: Math.max(0, end.offset + this.pendingBytes - pos.offset),
-        droppedRecords: this.droppedPerSink.get(sink) ?? 0,
+        pendingRecords: Math.max(0, end.index + this.appender.records - pos.index),
+        pendingBytes: Math.max(0, end.offset + this.appender.bytes - pos.offset),
+        droppedRecords: this.cursors.droppedOf(sink),
         acked: { offset: pos.offset, index: pos.index },
       };
     }
-    return { bytes: this.totalBytes(), segments: this.segments.length, ...this.stat, sinks };
+    const st = this.appender.stall;
+    const writeFailing = st ? { reason: st.reason, error: st.error.message, sinceMs: st.sinceMs, heldRecords: this.appender.records, lostRecords: st.lost } : null;
+    return { bytes: this.totalBytes(), segments: this.segments.length, ...this.stat, writeFailing, sinks };
   }
 
-  /** Writes and fsyncs everything, saves the cursors, releases the directory. */
+  /**
+   * Writes and fsyncs everything, saves the cursors, releases the directory. On a disk
+   * that is still full, the records held in memory are lost: counted and logged, never thrown.
+   */
   close(): void {
     if (this.closed) return;
-    this.writePending();
+    let written = this.appender.write();
+    if (!written) {
+      this.dropKeptHistory();
+      written = this.appender.write();
+    }
+    if (!written) {
+      const held = this.appender.records;
+      this.stat.lostRecords += held;
+      this.warn(`${this.appender.stall!.reason}: ${held} record(s) held in memory could not be written before closing and are lost`);
+      this.emit('lostAtClose', held);
+    }
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
     if (this.ageTimer) clearInterval(this.ageTimer);
     const a = this.active;
-    fs.fsyncSync(a.fd);
-    this.stat.fsyncs++;
-    this.saveCursors();
+    try {
+      fs.fsyncSync(a.fd);
+      this.stat.fsyncs++;
+    } catch (e) {
+      this.warn(`spool: fsync failed: ${(e as Error).message}`);
+    }
+    this.cursors.save();
     for (const s of this.segments) if (s.fd >= 0) { fs.closeSync(s.fd); s.fd = -1; }
     this.lock.release();
   }
