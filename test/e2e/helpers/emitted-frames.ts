@@ -11,6 +11,8 @@ export function readingKey(boot: number, seq: number): string {
 
 export class EmittedFrames {
   readonly readings: string[] = [];
+  /** Each reading's uptime (s), by key: with the bridge's boot anchor, where it was stored. */
+  readonly upOf = new Map<string, number>();
   readonly events: Array<{ boot: number; kind: string; up: number }> = [];
   /** Lines on the port that were not frames (console noise, a line cut by a reset). */
   otherLines = 0;
@@ -28,8 +30,11 @@ export class EmittedFrames {
       return;
     }
     const f = r.frame;
-    if (f.type === 'R') this.readings.push(readingKey(f.boot, f.seq));
-    else if (f.type === 'E') this.events.push({ boot: f.boot, kind: f.kind, up: f.up });
+    if (f.type === 'R') {
+      const k = readingKey(f.boot, f.seq);
+      this.readings.push(k);
+      this.upOf.set(k, f.up);
+    } else if (f.type === 'E') this.events.push({ boot: f.boot, kind: f.kind, up: f.up });
   }
 }
 

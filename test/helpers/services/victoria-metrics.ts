@@ -43,7 +43,7 @@ export class VictoriaMetricsService extends ProcessService {
       '-retentionPeriod=100y',
       '-dedup.minScrapeInterval=1ms',
       '-loggerLevel=ERROR',
-    ], { logFile: path.join(this.dir, 'vm.log') });
+    ], { logFile: this.logFile });
     const proc = this.proc;
     await waitFor(async () => {
       if (!proc.running) throw new Error('victoria-metrics exited');
@@ -52,13 +52,22 @@ export class VictoriaMetricsService extends ProcessService {
     }, { timeoutMs: 20000, what: `victoria-metrics on port ${this.port}`, detail: () => proc.output() });
   }
 
-  /** Raw samples of every series matching a selector, after asking VM to make recent writes searchable. */
-  async export(selector: string): Promise<VmSeries[]> {
+  /** Where its output goes, across restarts. */
+  get logFile(): string {
+    return path.join(this.dir, 'vm.log');
+  }
+
+  /**
+   * Raw samples of every series matching a selector (all time, or `range`), after asking
+   * VM to make recent writes searchable.
+   */
+  async export(selector: string, range?: { startMs: number; endMs: number }): Promise<VmSeries[]> {
     await fetch(`${this.url}/internal/force_flush`);
     // Test streams run faster than real time, so their boot-anchored timestamps can lie
     // ahead of the clock; export's default end (now) would hide those samples.
-    const end = Math.floor(Date.now() / 1000) + 30 * 86400;
-    const r = await fetch(`${this.url}/api/v1/export?match[]=${encodeURIComponent(selector)}&start=0&end=${end}`);
+    const start = range ? range.startMs / 1000 : 0;
+    const end = range ? range.endMs / 1000 : Math.floor(Date.now() / 1000) + 30 * 86400;
+    const r = await fetch(`${this.url}/api/v1/export?match[]=${encodeURIComponent(selector)}&start=${start}&end=${end}`);
     if (r.status !== 200) throw new Error(`export ${selector}: HTTP ${r.status} ${await r.text()}`);
     const text = await r.text();
     return text.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as VmSeries);
