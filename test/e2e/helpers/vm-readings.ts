@@ -138,6 +138,11 @@ export async function describeVmGap(o: GapEvidence): Promise<string> {
   for (const f of fs.readdirSync(o.logDir).filter((n) => /^bridge-\d+\.log$/.test(n)).sort()) {
     out.push(`${f}, warnings and errors (tail):\n${tail(path.join(o.logDir, f), 12, (l) => /warn|error|fatal/i.test(l))}`);
   }
+  try {
+    out.push(`VictoriaMetrics counters since it last started:\n${await o.vm.ingestCounters()}`);
+  } catch (e) {
+    out.push(`(VictoriaMetrics /metrics: ${(e as Error).message})`);
+  }
   out.push(`VictoriaMetrics log (tail):\n${tail(o.vm.logFile, 20)}`);
   return out.join('\n');
 }
