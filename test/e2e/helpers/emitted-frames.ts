@@ -38,6 +38,36 @@ export class EmittedFrames {
   }
 }
 
+export interface MissingRun {
+  first: string;
+  last: string;
+  count: number;
+}
+
+/** Runs of consecutive emitted readings among `missing`, in emission order. */
+export function missingRuns(emitted: EmittedFrames, missing: readonly string[]): MissingRun[] {
+  const lost = new Set(missing);
+  const runs: MissingRun[] = [];
+  let cur: MissingRun | null = null;
+  for (const k of emitted.readings) {
+    if (!lost.has(k)) {
+      cur = null;
+    } else if (cur) {
+      cur.last = k;
+      cur.count++;
+    } else {
+      cur = { first: k, last: k, count: 1 };
+      runs.push(cur);
+    }
+  }
+  return runs;
+}
+
+/** "2:5564..2:17995 (12432), ..." for a failure message. */
+export function describeRuns(runs: readonly MissingRun[], max = 8): string {
+  return runs.slice(0, max).map((r) => `${r.first}..${r.last} (${r.count})`).join(', ') + (runs.length > max ? ', ...' : '');
+}
+
 /**
  * Readings as an MQTT subscriber of the bridge's `readings` topic receives them: copies
  * per (boot, seq), live, so a test can wait for the set to be complete.

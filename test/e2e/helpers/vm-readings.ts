@@ -14,7 +14,7 @@ import { uptimeMs } from '../../../bridge/src/ingest/boot-clock';
 import { AnchorFile } from '../../../bridge/src/ingest/state-files';
 import type { VictoriaMetricsService, VmSeries } from '../../helpers/services';
 import type { BridgeUnderTest } from './bridge-under-test';
-import { EmittedFrames, readingKey } from './emitted-frames';
+import { EmittedFrames, describeRuns, missingRuns, readingKey } from './emitted-frames';
 
 /** Every (boot, seq) stored as charger_seq/charger_boot for a device, in timestamp order. */
 export interface StoredReadings {
@@ -86,26 +86,6 @@ export async function settledReadings(vm: VictoriaMetricsService, device: string
   }
 }
 
-/** Runs of consecutive emitted readings among `missing`, as "2:5564..2:17995 (12432)". */
-function runsOf(missing: ReadonlySet<string>, emitted: EmittedFrames): Array<{ first: string; last: string; count: number }> {
-  const runs: Array<{ first: string; last: string; count: number }> = [];
-  let cur: { first: string; last: string; count: number } | null = null;
-  for (const k of emitted.readings) {
-    if (missing.has(k)) {
-      if (cur) {
-        cur.last = k;
-        cur.count++;
-      } else {
-        cur = { first: k, last: k, count: 1 };
-        runs.push(cur);
-      }
-    } else {
-      cur = null;
-    }
-  }
-  return runs;
-}
-
 function tail(file: string, lines: number, keep: (line: string) => boolean = () => true): string {
   let text: string;
   try {
@@ -132,10 +112,8 @@ export interface GapEvidence {
 /** A readable account of the missing readings and of what every party said; never throws. */
 export async function describeVmGap(o: GapEvidence): Promise<string> {
   const out: string[] = [];
-  const missing = new Set(o.missing);
-  const runs = runsOf(missing, o.emitted);
-  out.push(`${o.missing.length} of ${o.emitted.readings.length} emitted readings missing, in ${runs.length} run(s) of consecutive readings: `
-    + runs.slice(0, 8).map((r) => `${r.first}..${r.last} (${r.count})`).join(', ') + (runs.length > 8 ? ', ...' : ''));
+  const runs = missingRuns(o.emitted, o.missing);
+  out.push(`${o.missing.length} of ${o.emitted.readings.length} emitted readings missing, in ${runs.length} run(s) of consecutive readings: ${describeRuns(runs)}`);
   out.push(`VictoriaMetrics holds ${o.stored.keys.length} readings; export lines: charger_seq ${o.stored.seriesLines.seq}, charger_boot ${o.stored.seriesLines.boot}; `
     + `${o.stored.unpaired} timestamp(s) where seq and boot do not pair up`);
   const anchors = new AnchorFile(o.spoolDir).load();
