@@ -64,25 +64,30 @@ export interface SettledReadings {
 }
 
 /**
- * The device's stored readings once every expected one shows, or as they stand after
- * `timeoutMs`. VictoriaMetrics 1.79 (Debian's) can leave the newest few hundred thousand
- * rows out of an export for a few seconds after confirming them, /internal/force_flush
- * notwithstanding: a fault run that exported once, the moment the bridge's sink was
- * confirmed, then saw its last ~12,000 readings "missing". Waiting for them proves the
- * same thing (each reading stored, exactly once, checked on the final export); a reading
- * that is really lost is still missing when the wait ends.
+ * The device's stored readings once every expected one shows and the export has stopped
+ * growing, or as they stand after `timeoutMs`. VictoriaMetrics 1.79 (Debian's) can leave
+ * the newest few hundred thousand rows out of an export for a few seconds after
+ * confirming them, /internal/force_flush notwithstanding: replaying this suite's writes
+ * straight into it, 6 of 30 first exports missed the newest 3,000-12,000 readings, all
+ * there 2.8-6.1 s later; a fault run that exported once, the moment the bridge's sink was
+ * confirmed, saw its last 12,432 readings "missing". So: wait until all show, then for
+ * `quietMs` more, so that a late row (a second copy of a reading) shows too before the
+ * exactly-once check. A reading that is really lost is still missing when the wait ends.
  */
-export async function settledReadings(vm: VictoriaMetricsService, device: string, expected: readonly string[], timeoutMs = 30000): Promise<SettledReadings> {
+export async function settledReadings(vm: VictoriaMetricsService, device: string, expected: readonly string[], timeoutMs = 60000, quietMs = 8000): Promise<SettledReadings> {
   const t0 = Date.now();
   let missingAtFirst = -1;
+  let complete: StoredReadings | null = null;
   for (;;) {
     const stored = await storedReadings(vm, device);
     const have = new Set(stored.keys);
     const missing = expected.reduce((n, k) => n + (have.has(k) ? 0 : 1), 0);
     if (missingAtFirst < 0) missingAtFirst = missing;
     const waitedMs = Date.now() - t0;
-    if (missing === 0 || waitedMs >= timeoutMs) return { stored, missingAtFirst, waitedMs };
-    await new Promise((r) => setTimeout(r, 500));
+    if (missing === 0 && complete !== null && complete.keys.length === stored.keys.length) return { stored, missingAtFirst, waitedMs };
+    if (waitedMs >= timeoutMs) return { stored, missingAtFirst, waitedMs };
+    complete = missing === 0 ? stored : null;
+    await new Promise((r) => setTimeout(r, complete ? quietMs : 500));
   }
 }
 
