@@ -114,7 +114,7 @@ describe('end to end over a socat pty: a simulated day under faults, into Victor
 
     const settled = await settledReadings(vm, DEVICE, emitted.readings);
     const stored = settled.stored;
-    if (settled.missingAtFirst > 0) console.log(`VictoriaMetrics showed ${settled.missingAtFirst} confirmed readings only on a later export (settled after ${settled.waitedMs} ms)`);
+    if (settled.missingAtFirst > 0) console.log(`VictoriaMetrics showed ${settled.missingAtFirst} confirmed readings (from ${settled.firstMissingKey} on) only on a later export (settled after ${settled.waitedMs} ms)`);
     assert.equal(stored.unpaired, 0, 'seq and boot of every reading side by side');
     const storedSet = new Set(stored.keys);
     assert.equal(stored.keys.length, storedSet.size, 'no reading stored twice (at two timestamps)');

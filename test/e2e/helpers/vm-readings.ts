@@ -60,6 +60,8 @@ export interface SettledReadings {
   stored: StoredReadings;
   /** Expected readings the first export after the bridge's confirmation did not show. */
   missingAtFirst: number;
+  /** The first of them in emission order ('' when none). */
+  firstMissingKey: string;
   waitedMs: number;
 }
 
@@ -70,22 +72,27 @@ export interface SettledReadings {
  * confirming them, /internal/force_flush notwithstanding: replaying this suite's writes
  * straight into it, 6 of 30 first exports missed the newest 3,000-12,000 readings, all
  * there 2.8-6.1 s later; a fault run that exported once, the moment the bridge's sink was
- * confirmed, saw its last 12,432 readings "missing". So: wait until all show, then for
+ * confirmed, saw its last 12,432 readings "missing", and one that waited saw its last
+ * 2,532 appear 2.7 s after the first export. So: wait until all show, then for
  * `quietMs` more, so that a late row (a second copy of a reading) shows too before the
  * exactly-once check. A reading that is really lost is still missing when the wait ends.
  */
 export async function settledReadings(vm: VictoriaMetricsService, device: string, expected: readonly string[], timeoutMs = 60000, quietMs = 8000): Promise<SettledReadings> {
   const t0 = Date.now();
   let missingAtFirst = -1;
+  let firstMissingKey = '';
   let complete: StoredReadings | null = null;
   for (;;) {
     const stored = await storedReadings(vm, device);
     const have = new Set(stored.keys);
     const missing = expected.reduce((n, k) => n + (have.has(k) ? 0 : 1), 0);
-    if (missingAtFirst < 0) missingAtFirst = missing;
+    if (missingAtFirst < 0) {
+      missingAtFirst = missing;
+      firstMissingKey = expected.find((k) => !have.has(k)) ?? '';
+    }
     const waitedMs = Date.now() - t0;
-    if (missing === 0 && complete !== null && complete.keys.length === stored.keys.length) return { stored, missingAtFirst, waitedMs };
-    if (waitedMs >= timeoutMs) return { stored, missingAtFirst, waitedMs };
+    const done = (missing === 0 && complete !== null && complete.keys.length === stored.keys.length) || waitedMs >= timeoutMs;
+    if (done) return { stored, missingAtFirst, firstMissingKey, waitedMs };
     complete = missing === 0 ? stored : null;
     await new Promise((r) => setTimeout(r, complete ? quietMs : 500));
   }
