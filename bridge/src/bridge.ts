@@ -128,9 +128,12 @@ export class Bridge {
     this.sequence = sequence;
     const router = this.router;
     const unknownReplies = new RateLimitedLog(log, 10000);
+    const clock = new BootClock(anchors);
+    const newest = sequence.tracker.state();
+    if (newest) clock.resumeAfter(newest.boot, newest.up);
     const ingest = new Ingest({
       spool,
-      clock: new BootClock(anchors),
+      clock,
       tracker: sequence.tracker,
       metrics: this.metrics,
       log: log.child('decode'),

@@ -51,6 +51,26 @@ describe('bridge pure logic', () => {
     assert.equal(small.anchorOf(7), undefined, 'old boots are forgotten beyond the limit');
   });
 
+  it('boot clock: a new boot starts after the newest timestamp given, so two boots never share a millisecond', () => {
+    const saved: Array<Map<number, number>> = [];
+    const store: AnchorStore = { load: () => new Map(saved.length ? saved[saved.length - 1] : []), save: (m) => saved.push(new Map(m)) };
+    const c = new BootClock(store);
+    assert.equal(c.timestampMs(1, 100, 1_000_000), 1_000_000);
+    // Boot 1 ran far ahead of the host clock (a fast MCU clock, a host clock set back, a
+    // simulated day in seconds): at now - uptime boot 2 would land among boot 1's stamps.
+    assert.equal(c.timestampMs(1, 5000, 1_000_001), 5_900_000);
+    assert.equal(c.timestampMs(2, 0.5, 1_000_002), 5_900_001, 'the first frame of the new boot follows the newest stamp');
+    assert.equal(c.timestampMs(2, 2.5, 1_000_003), 5_902_001, 'and the boot keeps that anchor');
+    assert.equal(c.timestampMs(1, 4000, 9_000_000), 4_900_000, 'an earlier boot (a replay) keeps its own anchor');
+    const restarted = new BootClock(store);
+    restarted.resumeAfter(2, 2.5);
+    assert.equal(restarted.timestampMs(3, 0.004, 1_000_010), 5_902_002, 'after a restart, from the newest reading in the spool');
+    const fresh = new BootClock({ load: () => new Map(), save: () => undefined });
+    fresh.resumeAfter(9, 1);
+    assert.equal(fresh.timestampMs(4, 1, 2_000_000), 2_000_000, 'a newest reading of a boot without an anchor bounds nothing');
+    assert.equal(c.timestampMs(5, 1, 9_000_000), 9_000_000, 'a clock already past the newest stamp anchors at now - uptime');
+  });
+
   it('rate-limited log: the first of a kind at once, then one line with the count of suppressed ones', () => {
     const out: string[] = [];
     let now = 0;

@@ -27,7 +27,7 @@ import { FAST_RETRY_ENV } from '../bridge/helpers/bridge-harness';
 import { MqttRecorder } from '../bridge/helpers/mqtt-recorder';
 import { BridgeUnderTest } from './helpers/bridge-under-test';
 import { ChainDriver } from './helpers/chain-driver';
-import { EmittedFrames, ReadingsOnMqtt, readingKey } from './helpers/emitted-frames';
+import { EmittedFrames, ReadingsOnMqtt, describeRuns, missingRuns, readingKey } from './helpers/emitted-frames';
 
 const DB = 'solar';
 const DEVICE = 'e2e';
@@ -176,7 +176,8 @@ describe('end to end: a simulated week under faults loses nothing', function () 
     const missingInflux = emitted.readings.filter((k) => !stored.has(k));
     const duplicates = [...stored.values()].filter((n) => n > 1).length;
     const strangers = [...stored.keys()].filter((k) => !emittedSet.has(k));
-    assert.deepEqual(missingInflux.slice(0, 10), [], `${missingInflux.length} readings missing from InfluxDB`);
+    assert.deepEqual(missingInflux.slice(0, 10), [], `${missingInflux.length} readings missing from InfluxDB, in runs ${describeRuns(missingRuns(emitted, missingInflux))}; `
+      + `the bridge parked ${b.total('parked')} point(s) (spool/parked-influx.lp)`);
     assert.equal(duplicates, 0, 'no reading stored twice');
     assert.deepEqual(strangers.slice(0, 10), [], 'nothing stored that the firmware did not emit');
     for (const channel of ['battery', 'load']) {

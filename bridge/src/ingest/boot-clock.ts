@@ -8,6 +8,14 @@
  * with anchor + uptime. The anchors are persisted (in the spool directory) before the
  * first frame that used them is spooled, so a bridge restart or a replay of a capture
  * keeps the original times. Millisecond precision: uptime has 3 decimals on the wire.
+ *
+ * A new boot is never anchored so that its frames fall at or before the newest timestamp
+ * already given. At now - uptime they can: the host clock stepped back (NTP, a host
+ * without an RTC), the MCU's clock ran fast during the previous boot, or a test runs a
+ * simulated day in seconds. Two readings that land on the same millisecond are one point
+ * to InfluxDB (the later write replaces the earlier) and to VictoriaMetrics with
+ * deduplication (one is dropped), so one reading would be lost; with the new boot after
+ * the old one, a device's timestamps only go forward across boots.
  */
 
 export interface AnchorStore {
@@ -23,9 +31,20 @@ export function uptimeMs(upSeconds: number): number {
 
 export class BootClock {
   private readonly anchors: Map<number, number>;
+  /** The newest timestamp given (or, after a restart, known to be taken). */
+  private newestMs = -Infinity;
 
   constructor(private readonly store: AnchorStore, private readonly keepBoots = 256) {
     this.anchors = store.load();
+  }
+
+  /**
+   * After a restart: the newest frame already stamped was `boot` at `upSeconds` (the
+   * spool's newest reading), so a boot first seen from now on is anchored after it.
+   */
+  resumeAfter(boot: number, upSeconds: number): void {
+    const anchor = this.anchors.get(boot);
+    if (anchor !== undefined) this.newestMs = Math.max(this.newestMs, anchor + uptimeMs(upSeconds));
   }
 
   /** Timestamp (ms since the epoch) of a frame of `boot` at `upSeconds`, anchoring the boot if new. */
@@ -33,13 +52,15 @@ export class BootClock {
     const up = uptimeMs(upSeconds);
     let anchor = this.anchors.get(boot);
     if (anchor === undefined) {
-      anchor = Math.round(nowMs) - up;
+      anchor = Math.max(Math.round(nowMs) - up, this.newestMs + 1 - up);
       this.anchors.set(boot, anchor);
       // Oldest first in a Map's order: forget boots too old to be replayed usefully.
       while (this.anchors.size > this.keepBoots) this.anchors.delete(this.anchors.keys().next().value as number);
       this.store.save(this.anchors);
     }
-    return anchor + up;
+    const ts = anchor + up;
+    if (ts > this.newestMs) this.newestMs = ts;
+    return ts;
   }
 
   anchorOf(boot: number): number | undefined {

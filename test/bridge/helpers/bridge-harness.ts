@@ -75,15 +75,26 @@ export class BridgeProcess {
       cwd: repoRoot, logFile: this.logFile, env: { ...process.env, ...this.env },
     });
     const proc = this.proc;
+    // ts-node compiles the whole bridge at every start: on a loaded 2-core machine that
+    // alone has taken over 25 s (a fault run's restarted bridge logged its first line 25 s
+    // after the spawn, and the 30 s this wait used to allow ran out).
     await waitFor(async () => {
       if (!proc.running) throw new Error(`bridge exited: ${proc.output()}`);
       const r = await fetch(`http://127.0.0.1:${this.httpPort}/healthz`).catch(() => null);
       return r !== null;
-    }, { timeoutMs: 30000, what: 'the bridge to serve /healthz', detail: () => proc.output() });
+    }, { timeoutMs: 90000, what: 'the bridge to serve /healthz', detail: () => proc.output() });
   }
 
   async metrics(): Promise<Map<string, number>> {
-    const r = await fetch(`http://127.0.0.1:${this.httpPort}/metrics`);
+    const url = `http://127.0.0.1:${this.httpPort}/metrics`;
+    let r: Response;
+    try {
+      r = await fetch(url);
+    } catch {
+      // The server may close an idle keep-alive connection just as a scrape reuses it
+      // ("other side closed"); a second request gets a fresh connection.
+      r = await fetch(url);
+    }
     return parseMetrics(await r.text());
   }
 

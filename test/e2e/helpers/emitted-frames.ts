@@ -11,6 +11,8 @@ export function readingKey(boot: number, seq: number): string {
 
 export class EmittedFrames {
   readonly readings: string[] = [];
+  /** Each reading's uptime (s), by key: with the bridge's boot anchor, where it was stored. */
+  readonly upOf = new Map<string, number>();
   readonly events: Array<{ boot: number; kind: string; up: number }> = [];
   /** Lines on the port that were not frames (console noise, a line cut by a reset). */
   otherLines = 0;
@@ -28,9 +30,42 @@ export class EmittedFrames {
       return;
     }
     const f = r.frame;
-    if (f.type === 'R') this.readings.push(readingKey(f.boot, f.seq));
-    else if (f.type === 'E') this.events.push({ boot: f.boot, kind: f.kind, up: f.up });
+    if (f.type === 'R') {
+      const k = readingKey(f.boot, f.seq);
+      this.readings.push(k);
+      this.upOf.set(k, f.up);
+    } else if (f.type === 'E') this.events.push({ boot: f.boot, kind: f.kind, up: f.up });
   }
+}
+
+export interface MissingRun {
+  first: string;
+  last: string;
+  count: number;
+}
+
+/** Runs of consecutive emitted readings among `missing`, in emission order. */
+export function missingRuns(emitted: EmittedFrames, missing: readonly string[]): MissingRun[] {
+  const lost = new Set(missing);
+  const runs: MissingRun[] = [];
+  let cur: MissingRun | null = null;
+  for (const k of emitted.readings) {
+    if (!lost.has(k)) {
+      cur = null;
+    } else if (cur) {
+      cur.last = k;
+      cur.count++;
+    } else {
+      cur = { first: k, last: k, count: 1 };
+      runs.push(cur);
+    }
+  }
+  return runs;
+}
+
+/** "2:5564..2:17995 (12432), ..." for a failure message. */
+export function describeRuns(runs: readonly MissingRun[], max = 8): string {
+  return runs.slice(0, max).map((r) => `${r.first}..${r.last} (${r.count})`).join(', ') + (runs.length > max ? ', ...' : '');
 }
 
 /**
