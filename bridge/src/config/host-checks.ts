@@ -76,8 +76,8 @@ export function writableDirProblem(dir: string): string | null {
       break;
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'ENOTDIR') return `${dir} cannot be created: a part of ${existing} is not a directory`;
-      if (code !== 'ENOENT') return `${dir}: ${errnoText(e)}`;
+      // ENOTDIR: a file further up; walk on to name it.
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') return `${dir}: ${errnoText(e)}`;
       const parent = path.dirname(existing);
       if (parent === existing) return `${dir}: no part of the path exists`;
       existing = parent;
