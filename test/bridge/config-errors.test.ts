@@ -12,7 +12,7 @@ import path from 'node:path';
 import { SERVICE_NODE_FLAGS } from '../../bridge/src';
 import { makeTempDir, removeDir } from '../helpers/services';
 import { makeTestPki, TestPki } from '../helpers/services/tls-certs';
-import { bridgeBundle, bundleEnv, repoRoot } from '../deploy/helpers/systemd-bridge';
+import { bridgeBundle, bundleEnv } from '../deploy/helpers/systemd-bridge';
 
 interface Case {
   name: string;
