@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import mqtt from 'mqtt';
-import { Bridge, brokerCredentials, createLogger, resolveConfig, topicsFor } from '../bridge/src';
+import { Bridge, brokerCredentials, createLogger, preflightConfig, resolveConfig, topicsFor } from '../bridge/src';
 import type { BridgeConfig, StateJson } from '../bridge/src';
 import { SerialEndpoint, startTcpEndpoint } from '../simulator/endpoints';
 import { ensureDefaultBundle } from '../simulator/firmware-bundle';
@@ -167,6 +167,11 @@ async function run(o: StartOptions): Promise<number> {
     });
     if (!resolved.ok) {
       stderr.write(`npm start: invalid bridge configuration:\n${resolved.errors.map((e) => `  - ${e}`).join('\n')}\n`);
+      return 2;
+    }
+    const problems = await preflightConfig(resolved.config, resolved.where, process.env);
+    if (problems.length > 0) {
+      stderr.write(`npm start: the bridge configuration cannot work on this host:\n${problems.map((e) => `  - ${e}`).join('\n')}\n`);
       return 2;
     }
     const config = resolved.config;

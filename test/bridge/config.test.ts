@@ -14,7 +14,7 @@ function errorsOf(r: ReturnType<typeof resolveConfig>): string[] {
 }
 
 function cli(args: string[], env: NodeJS.ProcessEnv = {}) {
-  return spawnSync(process.execPath, ['scripts/ts-run.js', 'scripts/bridge.ts', ...args], { cwd: repoRoot, encoding: 'utf8', timeout: 30000, env: { ...process.env, ...env } });
+  return spawnSync(process.execPath, ['scripts/ts-run.js', 'scripts/bridge.ts', ...args], { cwd: repoRoot, encoding: 'utf8', timeout: 60000, env: { ...process.env, ...env } });
 }
 
 describe('bridge configuration', () => {
@@ -128,7 +128,8 @@ describe('bridge configuration', () => {
   });
 
   describe('npm run bridge (scripts/bridge.ts)', function () {
-    this.timeout(60000);
+    // Four ts-node starts; on a loaded machine each takes 15 s.
+    this.timeout(180000);
     let dir: string;
     before(() => { dir = makeTempDir('cli'); });
     after(() => removeDir(dir));
