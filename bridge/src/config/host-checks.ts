@@ -20,18 +20,34 @@ import { parseSourceSpec } from '../sources/source-spec';
 
 type Json = { [key: string]: unknown };
 
+interface MarkedLeaf {
+  path: string[];
+  rule: unknown;
+  /** The key that turns this value's feature on (onHostWhen), if not the value itself. */
+  when: string | undefined;
+}
+
 /** Every leaf of the schema whose node has `keyword`, with its dotted path (list items not included). */
-function leavesWith(keyword: string, schema: Json = CONFIG_SCHEMA, prefix: string[] = []): Array<{ path: string[]; rule: unknown }> {
-  const out: Array<{ path: string[]; rule: unknown }> = [];
+function leavesWith(keyword: string, schema: Json = CONFIG_SCHEMA, prefix: string[] = []): MarkedLeaf[] {
+  const out: MarkedLeaf[] = [];
   for (const [k, s] of Object.entries((schema.properties ?? {}) as { [k: string]: Json })) {
     if (s.type === 'object') out.push(...leavesWith(keyword, s, [...prefix, k]));
-    else if (keyword in s) out.push({ path: [...prefix, k], rule: s[keyword] });
+    else if (keyword in s) out.push({ path: [...prefix, k], rule: s[keyword], when: typeof s.onHostWhen === 'string' ? s.onHostWhen : undefined });
   }
   return out;
 }
 
 function valueAt(config: Readonly<BridgeConfig>, p: string[]): unknown {
   return p.reduce<unknown>((o, k) => (o !== null && typeof o === 'object' ? (o as Json)[k] : undefined), config);
+}
+
+/** The value to check, or null: unset, or its feature is off (a TLS file with MQTT off cannot hurt). */
+function checkedValue(config: Readonly<BridgeConfig>, leaf: MarkedLeaf): string | null {
+  const value = valueAt(config, leaf.path);
+  if (typeof value !== 'string' || value === '') return null;
+  if (leaf.when === undefined) return value;
+  const on = valueAt(config, leaf.when.split('.'));
+  return on === true || (typeof on === 'string' && on !== '') ? value : null;
 }
 
 function errnoText(e: unknown): string {
@@ -138,15 +154,15 @@ export async function listenHostProblem(listen: string): Promise<string | null> 
 export async function checkConfigOnHost(config: Readonly<BridgeConfig>, where: ConfigLocator): Promise<string[]> {
   const out: string[] = [];
   for (const leaf of leavesWith('onHost')) {
-    const value = valueAt(config, leaf.path);
-    if (typeof value !== 'string' || value === '') continue;
+    const value = checkedValue(config, leaf);
+    if (value === null) continue;
     const problem = PATH_CHECKS[leaf.rule as HostRule](value);
     const key = leaf.path.join('.');
     if (problem) out.push(`${key} = ${JSON.stringify(value)}${where(key)}: ${problem}`);
   }
   for (const leaf of leavesWith('listen')) {
-    const value = valueAt(config, leaf.path);
-    if (typeof value !== 'string' || value === '') continue;
+    const value = checkedValue(config, leaf);
+    if (value === null) continue;
     const problem = await listenHostProblem(value);
     const key = leaf.path.join('.');
     if (problem) out.push(`${key} = ${JSON.stringify(value)}${where(key)}: ${problem}`);

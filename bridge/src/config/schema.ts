@@ -57,18 +57,22 @@ function url(schemes: readonly string[], description: string): Schema<string> {
   const rule: UrlRule = { schemes: [...schemes], emptyOff: true };
   return { type: 'string', default: '', url: rule, description };
 }
-/** HOST:PORT a server listens on (port 0: any free one); with `emptyOff`, '' turns the server off. */
-function listen(def: string, emptyOff: boolean, description: string): Schema<string> {
+/**
+ * HOST:PORT a server listens on (port 0: any free one); with `emptyOff`, '' turns the
+ * server off. `when`: the key that turns the server on, if not this one.
+ */
+function listen(def: string, emptyOff: boolean, description: string, when?: string): Schema<string> {
   const rule: ListenRule = { emptyOff };
-  return { type: 'string', default: def, listen: rule, description };
+  return { type: 'string', default: def, listen: rule, description, ...(when ? { onHostWhen: when } : {}) };
 }
 /**
  * A path the bridge needs on this host, checked before start (host-checks.ts): a file
  * it reads must exist and be readable; a directory (or a file's directory) it writes
- * must exist or be creatable, and be writable. '' (unset) is not checked.
+ * must exist or be creatable, and be writable. '' (unset) is not checked, nor is a path
+ * whose feature is off: `when` names the key that turns it on (true, or a non-empty string).
  */
-function hostPath(rule: HostRule, def = '', extra: Extra = {}): Schema<string> {
-  return { type: 'string', default: def, onHost: rule, ...extra };
+function hostPath(rule: HostRule, def = '', extra: Extra = {}, when?: string): Schema<string> {
+  return { type: 'string', default: def, onHost: rule, ...extra, ...(when ? { onHostWhen: when } : {}) };
 }
 
 const MIB = 1024 * 1024;
@@ -103,10 +107,10 @@ const ROOT = obj({
       max_inflight: int(1000, 1, 65535),
       tls: obj({
         /** PEM file of the CA that signed the broker's certificate. */
-        ca: hostPath('readable-file'),
+        ca: hostPath('readable-file', '', {}, 'mqtt.url'),
         /** Client certificate and key (PEM files), for brokers that authenticate clients by certificate. */
-        cert: hostPath('readable-file'),
-        key: hostPath('readable-file'),
+        cert: hostPath('readable-file', '', {}, 'mqtt.url'),
+        key: hostPath('readable-file', '', {}, 'mqtt.url'),
         reject_unauthorized: bool(true),
       }),
       homeassistant: obj({
@@ -142,7 +146,7 @@ const ROOT = obj({
     // NUT server (issue 18); bridge/src/nut/nut-config.ts checks between keys.
     nut: obj({
       enabled: bool(false),
-      listen: listen('127.0.0.1:3493', false, 'HOST:PORT'),
+      listen: listen('127.0.0.1:3493', false, 'HOST:PORT', 'nut.enabled'),
       max_connections: int(256, 1, 100000),
       idle_timeout_s: int(60, 1, 86400),
       max_line_bytes: int(1024, 64, 65536),
@@ -177,7 +181,7 @@ const ROOT = obj({
       capacity_ah: num(BATTERY_MONITOR.capacityAh, 1, 100000),
       floor_pct: num(BATTERY_MONITOR.floorSoc * 100, 0, 99),
       /** Empty: <spool.dir>/battery-state.json. */
-      state_file: hostPath('writable-file'),
+      state_file: hostPath('writable-file', '', {}, 'battery.enabled'),
       save_interval_s: int(60, 1, 86400),
       /** Spool history kept for --battery-rebuild (within spool.max_bytes). */
       history_days: int(14, 0, 3650),

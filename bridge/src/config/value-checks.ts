@@ -93,7 +93,10 @@ export function listenProblem(value: string): string | null {
   return 'problem' in r ? r.problem : null;
 }
 
-/** The schema's own keywords, for ajv: `url` and `listen` (checked here), `onHost` (checked by host-checks.ts). */
+/**
+ * The schema's own keywords, for ajv: `url` and `listen` (checked here), `onHost` and
+ * `onHostWhen` (checked by host-checks.ts, against the host).
+ */
 export interface UrlRule { schemes: string[]; emptyOff: boolean }
 export interface ListenRule { emptyOff: boolean }
 export type HostRule = 'readable-file' | 'writable-dir' | 'writable-file';
@@ -120,6 +123,7 @@ function keyword<R>(name: string, problem: (value: string, rule: R) => string | 
 export const CONFIG_KEYWORDS: readonly KeywordDefinition[] = [
   keyword<UrlRule>('url', (v, r) => (v === '' && r.emptyOff ? null : urlProblem(v, r.schemes))),
   keyword<ListenRule>('listen', (v, r) => (v === '' && r.emptyOff ? null : listenProblem(v))),
-  // Annotation only: whether the path exists is a fact of the host, not of the file.
+  // Annotations only: whether the path exists is a fact of the host, not of the file.
   { keyword: 'onHost', schemaType: 'string' },
+  { keyword: 'onHostWhen', schemaType: 'string' },
 ];
