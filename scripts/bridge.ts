@@ -11,7 +11,7 @@ import type { BridgeConfig } from '../bridge/src';
 
 const BUNDLE_DEFAULT = path.join(__dirname, '..', 'bridge', 'dist', 'bridge.js');
 /** A configuration is a few KB; anything near this is not one (and is not read into memory). */
-const MAX_CONFIG_BYTES = 1024 * 1024;
+const MAX_CONFIG_BYTES = 256 * 1024;
 /** Exit status for a configuration or flag that cannot work: the systemd unit does not restart on it. */
 const EXIT_BAD_CONFIG = 2;
 

@@ -75,6 +75,8 @@ const CASES: Case[] = [
   { name: 'two keys that contradict each other', yaml: `${SRC}  reconnect_initial_ms: 5000\n  reconnect_max_ms: 100\n`, expect: ['source.reconnect_max_ms = 100 (in {F}:4:21): expected at least source.reconnect_initial_ms = 5000 (in {F}:3:25)'] },
   { name: 'a missing required key', yaml: 'source:\n  baud: 9600\n', expect: ['source.url is required (set it in the file, with SOLAR_BRIDGE_SOURCE_URL, or with a flag); source (in {F}:1:1) has none'] },
   { name: 'a top level that is not a mapping', yaml: '- a\n- b\n', expect: ['{F}:1:1: the top level must be a mapping'] },
+  { name: 'brackets nested 200,000 deep', args: ['--config', '{D}/deep.yaml'], expect: ['{D}/deep.yaml:3:71: YAML error: [ and { nested more than 64 deep'] },
+  { name: 'a list as a key', yaml: `${SRC}? [a, b]\n: c\n`, expect: ['{F}:3:3: YAML error: a key must be a word, not a list or mapping'] },
   { name: 'a config path that is a directory', args: ['--config', '{D}'], expect: ['cannot read config file {D}: it is a directory'] },
   { name: 'a config file far too big for one', args: ['--config', '{D}/huge.yaml'], expect: ['config file {D}/huge.yaml is 2097152 bytes; a configuration is a few KB'] },
   // Flags and environment
@@ -97,6 +99,8 @@ describe('broken configurations: --check and the real start refuse each with exi
     dir = makeTempDir('config-errors');
     fs.writeFileSync(path.join(dir, 'not-pem.txt'), 'this is not a certificate\n');
     fs.writeFileSync(path.join(dir, 'huge.yaml'), '#'.repeat(2 * 1024 * 1024));
+    // Under the service's 24 MB heap the parser alone would run out of memory on this.
+    fs.writeFileSync(path.join(dir, 'deep.yaml'), `source:\n  url: tcp://a:1\nmqtt: ${'['.repeat(200000)}\n`);
     fs.mkdirSync(path.join(dir, 'pki'));
     pki = makeTestPki(path.join(dir, 'pki'));
   });

@@ -9,6 +9,34 @@ import type * as Yaml from 'yaml';
 
 /** A configuration needs no aliases; a few are allowed, a bomb is not. */
 export const MAX_ALIAS_EXPANSIONS = 100;
+/** The configuration nests 4 deep; [[[[… a hundred thousand deep exhausts the parser's memory first. */
+export const MAX_FLOW_DEPTH = 64;
+
+/**
+ * Where [ and { nest deeper than MAX_FLOW_DEPTH (offset), or -1. A rough scan (quoted
+ * text and comments skipped) that runs before the parser, in time and memory linear in
+ * the text.
+ */
+function tooDeepAt(text: string): number {
+  let depth = 0;
+  let quote = '';
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quote !== '') {
+      if (c === '\\' && quote === '"') i++;
+      else if (c === quote) quote = '';
+      continue;
+    }
+    if (c === '"' || c === "'") quote = c;
+    else if (c === '#' && (i === 0 || /\s/.test(text[i - 1]))) {
+      const nl = text.indexOf('\n', i);
+      i = nl < 0 ? text.length : nl;
+    } else if (c === '[' || c === '{') {
+      if (++depth > MAX_FLOW_DEPTH) return i;
+    } else if ((c === ']' || c === '}') && depth > 0) depth--;
+  }
+  return -1;
+}
 
 export interface FilePosition {
   line: number;
@@ -23,6 +51,12 @@ export function readYamlSource(name: string, text: string): YamlSource {
   // Loaded only when there is a file: most test and CLI runs have none.
   const YAML = require('yaml') as typeof Yaml;
   const lines = new YAML.LineCounter();
+  const deep = tooDeepAt(text);
+  if (deep >= 0) {
+    const before = text.slice(0, deep);
+    const line = before.split('\n').length;
+    return { ok: false, errors: [`${name}:${line}:${deep - before.lastIndexOf('\n')}: YAML error: [ and { nested more than ${MAX_FLOW_DEPTH} deep; a configuration nests a few levels`] };
+  }
   let doc: Yaml.Document.Parsed;
   try {
     doc = YAML.parseDocument(text, { prettyErrors: true, uniqueKeys: true, lineCounter: lines });
@@ -40,6 +74,21 @@ export function readYamlSource(name: string, text: string): YamlSource {
         return `${name}${at ? `:${at.line}:${at.col}` : ''}: YAML error: ${message}`;
       }),
     };
+  }
+  // Keys are words: a mapping or list as a key would be stringified by toJS (with a process warning).
+  let oddKey: number | null = null;
+  YAML.visit(doc, {
+    Pair(_key, pair) {
+      if (pair.key !== null && !YAML.isScalar(pair.key)) {
+        oddKey = (pair.key as Yaml.Node).range?.[0] ?? 0;
+        return YAML.visit.BREAK;
+      }
+      return undefined;
+    },
+  });
+  if (oddKey !== null) {
+    const p = lines.linePos(oddKey);
+    return { ok: false, errors: [`${name}:${p.line}:${p.col}: YAML error: a key must be a word, not a list or mapping`] };
   }
   let data: unknown;
   try {
