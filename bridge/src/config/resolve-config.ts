@@ -118,7 +118,6 @@ function expectation(e: ErrorObject): string {
     case 'minimum': return `expected at least ${String(p.limit)}`;
     case 'maximum': return `expected at most ${String(p.limit)}`;
     case 'minLength': return 'expected a non-empty string';
-
     case 'pattern': {
       const d = (e.parentSchema as Json | undefined)?.description;
       return d ? `expected ${String(d)}` : `expected a string matching ${String(p.pattern)}`;
@@ -159,8 +158,12 @@ export function resolveConfig(inputs: ConfigInputs): ConfigResult {
   }
   const fileName = inputs.file?.name;
   const where: ConfigLocator = (key) => {
-    const o = origin.get(key);
-    if (o) return ` (${o})`;
+    // A list set whole by a variable (nut.users) is where its items came from too.
+    const parts = key.split('.');
+    for (let n = parts.length; n > 0; n--) {
+      const o = origin.get(parts.slice(0, n).join('.'));
+      if (o) return ` (${o})`;
+    }
     const p = positions.get(key);
     return p && fileName ? ` (in ${fileName}:${p.line}:${p.col})` : '';
   };
