@@ -6,9 +6,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 // The front door loads the heap policy before any other bridge module (see heap-policy.ts).
-import { Bridge, createLogger, ENV_CONFIG_FILE, helpText, parseCliArgs, redactConfig, requestBatteryAction, resolveConfig } from '../bridge/src';
+import { Bridge, createLogger, ENV_CONFIG_FILE, helpText, parseCliArgs, preflightConfig, redactConfig, requestBatteryAction, resolveConfig } from '../bridge/src';
+import type { BridgeConfig } from '../bridge/src';
 
 const BUNDLE_DEFAULT = path.join(__dirname, '..', 'bridge', 'dist', 'bridge.js');
+/** A configuration is a few KB; anything near this is not one (and is not read into memory). */
+const MAX_CONFIG_BYTES = 256 * 1024;
+/** Exit status for a configuration or flag that cannot work: the systemd unit does not restart on it. */
+const EXIT_BAD_CONFIG = 2;
 
 function version(): string {
   // Set by --build, where package.json is no longer next to the code.
@@ -20,33 +25,58 @@ function version(): string {
   }
 }
 
+function readConfigFile(file: string): { name: string; text: string } | { error: string } {
+  try {
+    const st = fs.statSync(file);
+    if (st.isDirectory()) return { error: `cannot read config file ${file}: it is a directory` };
+    if (st.size > MAX_CONFIG_BYTES) return { error: `config file ${file} is ${st.size} bytes; a configuration is a few KB (at most ${MAX_CONFIG_BYTES})` };
+    return { name: file, text: fs.readFileSync(file, 'utf8') };
+  } catch (e) {
+    return { error: `cannot read config file ${file}: ${(e as Error).message}` };
+  }
+}
+
+/** The configuration from file, environment and flags, checked against this host; or the messages that say why not. */
+async function loadConfig(cli: { configFile?: string; flags: { key: string; value: string; flag: string }[] }): Promise<{ config: BridgeConfig } | { errors: string[]; heading: string }> {
+  const file = cli.configFile ?? process.env[ENV_CONFIG_FILE];
+  let fileInput: { name: string; text: string } | undefined;
+  if (file) {
+    const read = readConfigFile(file);
+    if ('error' in read) return { errors: [read.error], heading: '' };
+    fileInput = read;
+  }
+  const resolved = resolveConfig({ file: fileInput, env: process.env, flags: cli.flags });
+  if (!resolved.ok) return { errors: resolved.errors, heading: 'invalid configuration' };
+  const problems = await preflightConfig(resolved.config, resolved.where, process.env);
+  if (problems.length > 0) return { errors: problems, heading: 'configuration cannot work on this host' };
+  return { config: resolved.config };
+}
+
 async function main(): Promise<number> {
   const cli = parseCliArgs(process.argv.slice(2));
   if (!cli.ok) {
     process.stderr.write(`bridge: ${cli.error}\n`);
-    return 2;
+    return EXIT_BAD_CONFIG;
   }
   if (cli.action === 'help') {
     process.stdout.write(helpText());
     return 0;
   }
   if (cli.action === 'build') return build(cli.outFile ?? BUNDLE_DEFAULT);
-  const file = cli.configFile ?? process.env[ENV_CONFIG_FILE];
-  let fileInput: { name: string; text: string } | undefined;
-  if (file) {
-    try {
-      fileInput = { name: file, text: fs.readFileSync(file, 'utf8') };
-    } catch (e) {
-      process.stderr.write(`bridge: cannot read config file ${file}: ${(e as Error).message}\n`);
-      return 2;
-    }
+  let loaded: Awaited<ReturnType<typeof loadConfig>>;
+  try {
+    loaded = await loadConfig(cli);
+  } catch (e) {
+    // No input may end in a stack trace: whatever escaped the checks is still a bad configuration.
+    loaded = { errors: [(e as Error).message], heading: 'cannot read the configuration' };
   }
-  const resolved = resolveConfig({ file: fileInput, env: process.env, flags: cli.flags });
-  if (!resolved.ok) {
-    process.stderr.write(`bridge: invalid configuration:\n${resolved.errors.map((e) => `  - ${e}`).join('\n')}\n`);
-    return 2;
+  if ('errors' in loaded) {
+    process.stderr.write(loaded.heading
+      ? `bridge: ${loaded.heading}:\n${loaded.errors.map((e) => `  - ${e}`).join('\n')}\n`
+      : `bridge: ${loaded.errors.join('\n')}\n`);
+    return EXIT_BAD_CONFIG;
   }
-  const config = resolved.config;
+  const config = loaded.config;
   if (cli.action === 'check') {
     process.stdout.write(JSON.stringify(redactConfig(config), null, 2) + '\n');
     return 0;
@@ -54,10 +84,15 @@ async function main(): Promise<number> {
   if (cli.battery) {
     if (!config.battery.enabled) {
       process.stderr.write('bridge: --battery-* flags need the battery feature (battery.enabled is false)\n');
-      return 2;
+      return EXIT_BAD_CONFIG;
     }
     // Left beside the state file for the battery feature's start (also if this start fails).
-    requestBatteryAction(config, cli.battery);
+    try {
+      requestBatteryAction(config, cli.battery);
+    } catch (e) {
+      process.stderr.write(`bridge: cannot leave the battery request beside battery.state_file: ${(e as Error).message}\n`);
+      return EXIT_BAD_CONFIG;
+    }
   }
   const log = createLogger(config.log.level, config.log.format);
   const bridge = new Bridge({ config, log, version: version() });
@@ -118,6 +153,8 @@ async function build(outFile: string): Promise<number> {
 }
 
 main().then((code) => { process.exitCode = code; if (code !== 0) process.exit(code); }, (e: Error) => {
-  process.stderr.write(`bridge: fatal: ${e.stack ?? e.message}\n`);
+  // The message and where it was thrown; a full trace belongs in a bug report, not the journal.
+  const at = (e.stack ?? '').split('\n').find((l) => /^\s+at /.test(l))?.trim();
+  process.stderr.write(`bridge: fatal: ${e.message}${at ? ` (${at})` : ''}\n`);
   process.exit(1);
 });

@@ -5,8 +5,11 @@
  * command; a blank board just ignores the line), then uploads the bundle with the
  * `espruino` CLI as boot code (.bootcde in Storage) and restarts it with load(), so it
  * runs at every power-up and after every watchdog reset.
- * ESPRUINO_CLI overrides the uploader command (default: npx --yes espruino).
+ * The uploader is the `espruino` package pinned (exact version) in package.json's
+ * optionalDependencies and installed with the project, so every flash uses the same
+ * version and needs no network. ESPRUINO_CLI overrides it (a command line, split on spaces).
  */
+import fs from 'node:fs';
 import net from 'node:net';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
@@ -38,10 +41,64 @@ export function parseFlashArgs(argv: string[]): Options {
   return o;
 }
 
-/** The uploader's command line: Storage .bootcde ← the bundle, then load() to start it. */
-export function uploaderCommand(o: Options, bundle: string): string[] {
-  const cli = (process.env.ESPRUINO_CLI || 'npx --yes espruino').split(' ').filter(Boolean);
-  return [...cli, '--board', o.board, '-p', o.port, '--storage', `.bootcde:${bundle}`, '-e', 'load()'];
+const REPO_ROOT = path.join(__dirname, '..');
+
+/** How to run the uploader: `command` is argv[0..], `shown` the same for a person to read. */
+export interface UploaderCli {
+  command: string[];
+  shown: string[];
+  /** "espruino 0.1.67", or "ESPRUINO_CLI" when overridden. */
+  describe: string;
+}
+
+/**
+ * The Espruino CLI installed with the project (node_modules/espruino), checked against
+ * the exact version package.json pins. Throws, saying how to install it, when it is
+ * missing (an optional dependency whose install failed or was skipped) or another
+ * version is installed.
+ */
+export function localEspruinoCli(root: string = REPO_ROOT): UploaderCli {
+  const manifest = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { optionalDependencies?: { [name: string]: string } };
+  const pinned = manifest.optionalDependencies?.espruino;
+  if (!pinned || !/^\d+\.\d+\.\d+$/.test(pinned)) throw new Error(`package.json must pin the Espruino CLI to one version in optionalDependencies (e.g. "espruino": "0.1.67"), found ${JSON.stringify(pinned)}`);
+  const install = `install it with \`npm install\` (or \`npm ci\`) in ${root}; if it is still missing, \`npm install --no-save --foreground-scripts espruino@${pinned}\` shows why its install fails`;
+  let pkgFile: string;
+  try {
+    // From the project's root only: a global or parent-directory espruino is not the pinned one.
+    pkgFile = require.resolve('espruino/package.json', { paths: [root] });
+  } catch {
+    throw new Error(`the Espruino CLI (npm package espruino@${pinned}, an optional dependency) is not installed: ${install}`);
+  }
+  const pkg = JSON.parse(fs.readFileSync(pkgFile, 'utf8')) as { version: string; bin?: string | { [name: string]: string } };
+  if (pkg.version !== pinned) throw new Error(`the installed Espruino CLI is ${pkg.version}, package.json pins ${pinned}: ${install}`);
+  const binRel = typeof pkg.bin === 'string' ? pkg.bin : pkg.bin?.espruino;
+  if (!binRel) throw new Error(`${pkgFile} names no espruino command: ${install}`);
+  const bin = path.join(path.dirname(pkgFile), binRel);
+  if (!fs.existsSync(bin)) throw new Error(`the Espruino CLI's ${bin} is missing: ${install}`);
+  return { command: [process.execPath, bin], shown: ['node', path.relative(process.cwd(), bin) || bin], describe: `espruino ${pkg.version}` };
+}
+
+/** The uploader: ESPRUINO_CLI when set (split on spaces), else the pinned local CLI. */
+export function uploaderCli(env: NodeJS.ProcessEnv = process.env, root: string = REPO_ROOT): UploaderCli {
+  if (env.ESPRUINO_CLI) {
+    const cmd = env.ESPRUINO_CLI.split(' ').filter(Boolean);
+    return { command: cmd, shown: cmd, describe: 'ESPRUINO_CLI' };
+  }
+  return localEspruinoCli(root);
+}
+
+/**
+ * The uploader's arguments: Storage .bootcde ← the bundle, then load() to start it.
+ * --no-ble: the port is a device or tcp://, never Bluetooth; with BLE on, the CLI's
+ * Bluetooth modules probe D-Bus and, where there is no system bus (containers, minimal
+ * hosts), crash it before it even connects.
+ */
+export function uploaderArgs(o: Options, bundle: string): string[] {
+  return ['--no-ble', '--board', o.board, '-p', o.port, '--storage', `.bootcde:${bundle}`, '-e', 'load()'];
+}
+
+function shellWords(words: string[]): string {
+  return words.map((c) => (/\s|[()]/.test(c) ? `'${c}'` : c)).join(' ');
 }
 
 export const CONSOLE_REQUEST_ID = 1;
@@ -86,20 +143,24 @@ async function releaseConsole(port: string, timeoutMs: number): Promise<boolean>
 
 async function main(): Promise<void> {
   const o = parseFlashArgs(process.argv.slice(2));
+  // First: a missing uploader is found before the build, and before the board is touched
+  // (a firmware that handed its REPL back to no uploader stays silent until reset).
+  const cli = uploaderCli();
   const built = await buildFirmware();
   const bundle = path.relative(process.cwd(), built.path);
   console.log(`built ${bundle}: ${built.bytes} bytes`);
-  const cmd = uploaderCommand(o, bundle);
+  const args = uploaderArgs(o, bundle);
   if (o.dryRun) {
     console.log(`would send to ${o.port}: ${encodeCommand({ id: CONSOLE_REQUEST_ID, cmd: 'console' }, crc32)}`);
-    console.log(`would run: ${cmd.map((c) => (/\s|[()]/.test(c) ? `'${c}'` : c)).join(' ')}`);
+    console.log(`would run (${cli.describe}): ${shellWords([...cli.shown, ...args])}`);
     return;
   }
   const released = await releaseConsole(o.port, 3000);
   console.log(released ? 'firmware handed the REPL back' : 'no firmware answered (a blank board is fine)');
-  const r = spawnSync(cmd[0], cmd.slice(1), { stdio: 'inherit' });
-  if (r.error) throw new Error(`could not run ${cmd[0]}: ${r.error.message}`);
-  if (r.status !== 0) throw new Error(`${cmd.join(' ')} exited with ${r.status}`);
+  console.log(`uploading with ${cli.describe}`);
+  const r = spawnSync(cli.command[0], [...cli.command.slice(1), ...args], { stdio: 'inherit' });
+  if (r.error) throw new Error(`could not run ${cli.shown[0]}: ${r.error.message}`);
+  if (r.status !== 0) throw new Error(`${shellWords([...cli.shown, ...args])} exited with ${r.status}`);
   console.log('flashed: the firmware starts now and at every boot; expect an E frame kind=boot on the port');
 }
 

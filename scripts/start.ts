@@ -10,13 +10,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import mqtt from 'mqtt';
-import { Bridge, brokerCredentials, createLogger, resolveConfig, topicsFor } from '../bridge/src';
+import { Bridge, brokerCredentials, createLogger, preflightConfig, resolveConfig, topicsFor } from '../bridge/src';
 import type { BridgeConfig, StateJson } from '../bridge/src';
 import { SerialEndpoint, startTcpEndpoint } from '../simulator/endpoints';
 import { ensureDefaultBundle } from '../simulator/firmware-bundle';
 import { runPaced } from '../simulator/runner';
 import { SCENARIOS } from '../simulator/scenarios';
 import { Simulation } from '../simulator/simulation';
+import { ClosableOutput } from './start/closable-output';
 import { EmbeddedBroker, startEmbeddedBroker } from './start/embedded-broker';
 import { StartOptions, parseStartArgs, startUsage } from './start/start-options';
 import { EnergyToday, StatusSnapshot, renderStatus } from './start/status-view';
@@ -90,24 +91,33 @@ function watchState(c: BridgeConfig, onState: (s: StateJson) => void, onDerived:
 class StatusBoard {
   private drawn = 0;
   private lastPrinted = 0;
-  constructor(private readonly tty: boolean, private readonly pipeEveryMs: number) {}
+  constructor(private readonly out: ClosableOutput, private readonly tty: boolean, private readonly pipeEveryMs: number) {}
   draw(lines: string[]): void {
     if (this.tty) {
       const width = Math.max(40, (process.stdout.columns ?? 100) - 1);
       const text = lines.map((l) => (l.length > width ? l.slice(0, width) : l)).join('\n');
-      process.stdout.write((this.drawn > 0 ? `\x1b[${this.drawn}F\x1b[J` : '') + text + '\n');
+      this.out.write((this.drawn > 0 ? `\x1b[${this.drawn}F\x1b[J` : '') + text + '\n');
       this.drawn = lines.length;
       return;
     }
     const now = performance.now();
     if (this.lastPrinted !== 0 && now - this.lastPrinted < this.pipeEveryMs) return;
     this.lastPrinted = now;
-    process.stdout.write(lines.join('\n') + '\n\n');
+    this.out.write(lines.join('\n') + '\n\n');
   }
 }
 
+/**
+ * stdout, and stderr for what must still be said once stdout is gone (the summary). Errors
+ * on stderr are heard too: with both gone there is no one to tell, and the stop goes on.
+ */
+const stdout = new ClosableOutput(process.stdout);
+const stderr = new ClosableOutput(process.stderr);
+
 async function run(o: StartOptions): Promise<number> {
-  const say = (m: string): void => { process.stdout.write(m + '\n'); };
+  const say = (m: string): void => stdout.write(m + '\n');
+  /** What the person must see even when stdout was closed under us (`| head`). */
+  const tell = (m: string): void => (stdout.closed ? stderr : stdout).write(m + '\n');
   const bundle = ensureDefaultBundle((m) => say(`firmware: ${m}`));
   const scenario = { ...SCENARIOS[o.scenario], startHour: o.startHour };
   let endpoint: SerialEndpoint | null = null;
@@ -131,12 +141,15 @@ async function run(o: StartOptions): Promise<number> {
       stopRequested = true;
       firstSignalAt = now;
     } else if (now - firstSignalAt > 1000) {
-      process.stderr.write('\nsecond interrupt: exiting without a clean stop\n');
+      stderr.write('\nsecond interrupt: exiting without a clean stop\n');
       process.exit(130);
     }
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // Nobody reads the status any more: stop as after Ctrl-C (bridge and simulator stopped,
+  // spool flushed, temporary directory removed) and exit 0, the summary on stderr.
+  stdout.onClose(() => { stopRequested = true; });
   try {
     endpoint = await startTcpEndpoint('127.0.0.1', 0, (d) => sim.hostInput(d));
     if (!o.mqttUrl) broker = await startEmbeddedBroker(o.brokerHost, o.brokerPort);
@@ -153,7 +166,12 @@ async function run(o: StartOptions): Promise<number> {
       ],
     });
     if (!resolved.ok) {
-      process.stderr.write(`npm start: invalid bridge configuration:\n${resolved.errors.map((e) => `  - ${e}`).join('\n')}\n`);
+      stderr.write(`npm start: invalid bridge configuration:\n${resolved.errors.map((e) => `  - ${e}`).join('\n')}\n`);
+      return 2;
+    }
+    const problems = await preflightConfig(resolved.config, resolved.where, process.env);
+    if (problems.length > 0) {
+      stderr.write(`npm start: the bridge configuration cannot work on this host:\n${problems.map((e) => `  - ${e}`).join('\n')}\n`);
       return 2;
     }
     const config = resolved.config;
@@ -214,7 +232,7 @@ async function run(o: StartOptions): Promise<number> {
         warnings: [...warnings],
       };
     };
-    const board = new StatusBoard(process.stdout.isTTY === true, 10000);
+    const board = new StatusBoard(stdout, process.stdout.isTTY === true, 10000);
     const timer = setInterval(() => board.draw(renderStatus(snapshot())), o.refreshMs);
     try {
       await runPaced(sim, { speed: o.speed, stop: () => stopRequested });
@@ -222,11 +240,12 @@ async function run(o: StartOptions): Promise<number> {
       clearInterval(timer);
     }
     board.draw(renderStatus(snapshot()));
-    say(stopRequested ? '\nstopping…' : '\nthe simulated run reached its end (--hours); stopping…');
+    if (stdout.closed) tell(`npm start: its output was closed (${stdout.closed}); stopping…`);
+    else say(stopRequested ? '\nstopping…' : '\nthe simulated run reached its end (--hours); stopping…');
     await bridge.stop();
     const st = bridge.health();
     const pending = Object.entries(st.sinks).map(([k, v]) => `${v.pending_records} pending for ${k}`).join(', ');
-    say(`stopped cleanly: ${sim.frames.R} readings emitted, ${m.framesIn.get({ type: 'R' })} received by the bridge; spool flushed${pending ? ` (${pending}${o.spoolDir ? ', kept in ' + o.spoolDir : ''})` : ''}.`);
+    tell(`stopped cleanly: ${sim.frames.R} readings emitted, ${m.framesIn.get({ type: 'R' })} received by the bridge; spool flushed${pending ? ` (${pending}${o.spoolDir ? ', kept in ' + o.spoolDir : ''})` : ''}.`);
     return 0;
   } finally {
     process.off('SIGINT', onSignal);
@@ -238,18 +257,18 @@ async function run(o: StartOptions): Promise<number> {
     sim.finish();
     logOut.close();
     if (warnings.length === 0) fs.rmSync(runDir, { recursive: true, force: true });
-    else say(`the bridge logged warnings; its log is kept: ${path.join(runDir, 'bridge.log')}`);
+    else tell(`the bridge logged warnings; its log is kept: ${path.join(runDir, 'bridge.log')}`);
   }
 }
 
 async function main(argv: string[]): Promise<number> {
   const parsed = parseStartArgs(argv);
   if (!parsed.ok) {
-    process.stderr.write(`npm start: ${parsed.error}\n`);
+    stderr.write(`npm start: ${parsed.error}\n`);
     return 2;
   }
   if ('help' in parsed) {
-    process.stdout.write(startUsage() + '\n');
+    stdout.write(startUsage() + '\n');
     return 0;
   }
   return run(parsed.options);
@@ -258,7 +277,7 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => { process.exitCode = code; if (code !== 0) process.exit(code); else process.exit(0); },
   (err: unknown) => {
-    process.stderr.write(`npm start: ${err instanceof Error ? err.message : String(err)}\n`);
+    stderr.write(`npm start: ${err instanceof Error ? err.message : String(err)}\n`);
     process.exit(1);
   },
 );

@@ -11,7 +11,7 @@ export { Bridge } from './bridge';
 export type { BridgeOptions, BridgeHealth } from './bridge';
 
 // ---- writing a feature (bridge/README.md, "Writing a feature") ----
-export type { BridgeCore, CommandPort, Feature, FeatureDefinition, FeatureHealth, HttpPort, LatestReading, SpoolPort } from './core/feature';
+export type { BridgeCore, CommandPort, ConfigProblem, Feature, FeatureDefinition, FeatureHealth, HttpPort, LatestReading, SpoolPort } from './core/feature';
 export type { FrameListener, LinkListener } from './core/frame-bus';
 export { DerivedValues } from './core/derived-values';
 export type { DerivedValue, DerivedValueSpec } from './core/derived-values';
@@ -24,6 +24,9 @@ export type { BridgeConfig } from './config/schema';
 export { CONFIG_SCHEMA } from './config/schema';
 export { ENV_CONFIG_FILE, ENV_PREFIX, configLeaves, envNameOf, redactConfig, resolveConfig } from './config/resolve-config';
 export type { ConfigInputs, ConfigResult } from './config/resolve-config';
+export type { ConfigLocator } from './config/resolve-config';
+export { preflightConfig } from './preflight';
+export { MAX_ALIAS_EXPANSIONS } from './config/yaml-source';
 export { SETTING_FLAGS, helpText, parseCliArgs } from './config/cli-args';
 export { parseSourceSpec } from './sources/source-spec';
 

@@ -14,7 +14,7 @@ function errorsOf(r: ReturnType<typeof resolveConfig>): string[] {
 }
 
 function cli(args: string[], env: NodeJS.ProcessEnv = {}) {
-  return spawnSync(process.execPath, ['scripts/ts-run.js', 'scripts/bridge.ts', ...args], { cwd: repoRoot, encoding: 'utf8', timeout: 30000, env: { ...process.env, ...env } });
+  return spawnSync(process.execPath, ['scripts/ts-run.js', 'scripts/bridge.ts', ...args], { cwd: repoRoot, encoding: 'utf8', timeout: 60000, env: { ...process.env, ...env } });
 }
 
 describe('bridge configuration', () => {
@@ -87,20 +87,20 @@ describe('bridge configuration', () => {
     const errs = errorsOf(resolveConfig({
       file: { name: 'bad.yaml', text: 'source:\n  url: tcp://a:1\nmqtt:\n  bse_topic: x\n  keepalive_s: soon\ninflux:\n  api: v3\nspool:\n  max_bytes: 10\nlog:\n  level: loud\n' },
     }));
-    assert.ok(errs.includes('mqtt.bse_topic: unknown setting (in bad.yaml); mqtt takes url, username, password, client_id, base_topic, keepalive_s, connect_timeout_ms, reconnect_initial_ms, reconnect_max_ms, max_inflight, tls, homeassistant, commands'), errs.join('\n'));
-    assert.ok(errs.includes('mqtt.keepalive_s = "soon" (in bad.yaml): expected an integer'), errs.join('\n'));
-    assert.ok(errs.includes('influx.api = "v3" (in bad.yaml): expected one of v1, v2'), errs.join('\n'));
-    assert.ok(errs.includes('spool.max_bytes = 10 (in bad.yaml): expected at least 1048576'), errs.join('\n'));
-    assert.ok(errs.includes('log.level = "loud" (in bad.yaml): expected one of debug, info, warn, error'), errs.join('\n'));
+    assert.ok(errs.includes('mqtt.bse_topic: unknown setting (in bad.yaml:4:14); mqtt takes url, username, password, client_id, base_topic, keepalive_s, connect_timeout_ms, reconnect_initial_ms, reconnect_max_ms, max_inflight, tls, homeassistant, commands'), errs.join('\n'));
+    assert.ok(errs.includes('mqtt.keepalive_s = "soon" (in bad.yaml:5:16): expected an integer'), errs.join('\n'));
+    assert.ok(errs.includes('influx.api = "v3" (in bad.yaml:7:8): expected one of v1, v2'), errs.join('\n'));
+    assert.ok(errs.includes('spool.max_bytes = 10 (in bad.yaml:9:14): expected at least 1048576'), errs.join('\n'));
+    assert.ok(errs.includes('log.level = "loud" (in bad.yaml:11:10): expected one of debug, info, warn, error'), errs.join('\n'));
 
     assert.deepEqual(errorsOf(resolveConfig({})), ['source.url is required (set it in the file, with SOLAR_BRIDGE_SOURCE_URL, or with a flag)']);
     assert.deepEqual(errorsOf(resolveConfig({ env: { SOLAR_BRIDGE_SOURCE_URL: 'tcp://a:1', SOLAR_BRIDGE_SPOOL_MAX_BYTES: 'lots' } })), ['spool.max_bytes = "lots" (from SOLAR_BRIDGE_SPOOL_MAX_BYTES): expected an integer']);
     assert.match(errorsOf(resolveConfig({ env: { SOLAR_BRIDGE_SOURCE_URL: 'tcp://a:1', SOLAR_BRIDGE_MQTT_PASSWRD: 'x' } }))[0], /environment variable SOLAR_BRIDGE_MQTT_PASSWRD: not a setting/);
     assert.deepEqual(errorsOf(resolveConfig({ flags: [{ key: 'source.url', value: 'tcp://host', flag: '--source' }] })), ['source.url (from --source): "tcp://host" has no port: expected tcp://HOST:PORT, serial:/dev/DEVICE (or a /dev/ path), file:PATH or - (stdin)']);
-    assert.deepEqual(errorsOf(resolveConfig({ flags: [{ key: 'source.url', value: 'tcp://a:1', flag: '--source' }, { key: 'influx.url', value: 'http://db:8086', flag: '--influx-url' }, { key: 'influx.api', value: 'v1', flag: '--influx-api' }] })), ['influx.db is required when influx.api is v1 (the database /write goes to)']);
-    assert.deepEqual(errorsOf(resolveConfig({ flags: [{ key: 'source.url', value: 'tcp://a:1', flag: '--source' }, { key: 'mqtt.url', value: 'http://broker', flag: '--mqtt' }] })), ['mqtt.url = "http://broker" (from --mqtt): expected mqtt://, mqtts://, ws:// or wss:// URL; empty turns the MQTT sink off']);
-    assert.match(errorsOf(resolveConfig({ file: { name: 'y.yaml', text: 'source:\n  url: [unclosed\n' } }))[0], /^y\.yaml: YAML error: /);
-    assert.match(errorsOf(resolveConfig({ file: { name: 'y.yaml', text: 'source:\n  url: tcp://a:1\nsource:\n  baud: 9600\n' } }))[0], /^y\.yaml: YAML error: .*unique/i);
+    assert.deepEqual(errorsOf(resolveConfig({ flags: [{ key: 'source.url', value: 'tcp://a:1', flag: '--source' }, { key: 'influx.url', value: 'http://db:8086', flag: '--influx-url' }, { key: 'influx.api', value: 'v1', flag: '--influx-api' }] })), ['influx.db is required when influx.api (from --influx-api) is v1 (the database /write goes to)']);
+    assert.deepEqual(errorsOf(resolveConfig({ flags: [{ key: 'source.url', value: 'tcp://a:1', flag: '--source' }, { key: 'mqtt.url', value: 'http://broker', flag: '--mqtt' }] })), ['mqtt.url = "http://broker" (from --mqtt): the scheme must be mqtt://, mqtts://, ws://, wss://; expected mqtt://, mqtts://, ws:// or wss:// URL; empty turns the MQTT sink off']);
+    assert.match(errorsOf(resolveConfig({ file: { name: 'y.yaml', text: 'source:\n  url: [unclosed\n' } }))[0], /^y\.yaml:3:1: YAML error: /);
+    assert.match(errorsOf(resolveConfig({ file: { name: 'y.yaml', text: 'source:\n  url: tcp://a:1\nsource:\n  baud: 9600\n' } }))[0], /^y\.yaml:3:1: YAML error: .*unique/i);
     assert.match(errorsOf(resolveConfig({ file: { name: 'y.yaml', text: '- a\n- b\n' } }))[0], /the top level must be a mapping/);
     assert.match(errorsOf(resolveConfig({ file: { name: 'y.yaml', text: 'source:\n  url: tcp://a:1\nmqtt:\n  tls:\n    cert: /c.pem\n' } }))[0], /mqtt\.tls\.cert and mqtt\.tls\.key: expected both or neither/);
   });
@@ -124,11 +124,12 @@ describe('bridge configuration', () => {
     }
     assert.deepEqual(parseCliArgs(['--source=tcp://a:1', '--config', 'x.yaml', '--check']), { ok: true, action: 'check', configFile: 'x.yaml', flags: [{ key: 'source.url', value: 'tcp://a:1', flag: '--source' }] });
     assert.deepEqual(parseCliArgs(['--sauce', 'x']), { ok: false, error: 'unknown flag --sauce (see --help)' });
-    assert.deepEqual(parseCliArgs(['--mqtt']), { ok: false, error: '--mqtt needs a value: URL' });
+    assert.deepEqual(parseCliArgs(['--mqtt']), { ok: false, error: '--mqtt needs a value: URL (one starting with -- as --mqtt=VALUE)' });
   });
 
   describe('npm run bridge (scripts/bridge.ts)', function () {
-    this.timeout(60000);
+    // Four ts-node starts; on a loaded machine each takes 15 s.
+    this.timeout(180000);
     let dir: string;
     before(() => { dir = makeTempDir('cli'); });
     after(() => removeDir(dir));
@@ -147,7 +148,7 @@ describe('bridge configuration', () => {
       assert.equal(r.status, 2);
       assert.match(r.stderr, /invalid configuration:\n/);
       assert.match(r.stderr, /\n {2}- influx\.api = "v9" \(from --influx-api\): expected one of v1, v2\n/);
-      assert.match(r.stderr, /\n {2}- mqtt\.keepalive_s = -1 \(in .*bad\.yaml\): expected at least 0\n/);
+      assert.match(r.stderr, /\n {2}- mqtt\.keepalive_s = -1 \(in .*bad\.yaml:4:16\): expected at least 0\n/);
       const u = cli(['--bogus']);
       assert.equal(u.status, 2);
       assert.match(u.stderr, /unknown flag --bogus/);

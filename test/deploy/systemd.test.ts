@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { SERVICE_NODE_FLAGS } from '../../bridge/src';
 import { LineServer, freePort, makeTempDir, removeDir, waitFor } from '../helpers/services';
+import { makeTestPki } from '../helpers/services/tls-certs';
 import { readingLine } from '../bridge/helpers/frames';
 import { UnitFile, execArgv, expandSpecifiers, parseEnvironmentFile } from './helpers/systemd-unit';
 import { bridgeBundle, bundleEnv, repoRoot } from './helpers/systemd-bridge';
@@ -149,7 +150,15 @@ describe('deploy: systemd units (bridge/systemd)', function () {
       assert.ok(bundle.endsWith('/' + defaultOut[1]), `${bundle} is not the --build output ${defaultOut[1]}`);
       const config = args[args.indexOf('--config') + 1];
       assert.equal(config, '/etc/solar-bridge/bridge.yaml');
-      const mapped = args.map((a) => (a === config ? path.join(dir, 'bridge.yaml') : a));
+      // The shipped bridge.yaml with the files it names under /etc/solar-bridge (the broker's
+      // CA, which the bridge checks before it starts) in a scratch directory instead.
+      const etc = path.join(stateRoot, 'etc-solar-bridge');
+      fs.mkdirSync(etc, { recursive: true });
+      fs.copyFileSync(makeTestPki(etc).caFile, path.join(etc, 'mqtt-ca.pem'));
+      const shipped = fs.readFileSync(path.join(dir, 'bridge.yaml'), 'utf8');
+      assert.ok(shipped.includes('/etc/solar-bridge/mqtt-ca.pem'), 'the shipped config names the broker CA under /etc/solar-bridge');
+      fs.writeFileSync(path.join(etc, 'bridge.yaml'), shipped.replace(/\/etc\/solar-bridge\//g, `${etc}/`));
+      const mapped = args.map((a) => (a === config ? path.join(etc, 'bridge.yaml') : a));
       const envFile = u.all('Service', 'EnvironmentFile')[0].replace(/^-/, '');
       assert.equal(envFile, '/etc/solar-bridge/bridge.env');
       const env = parseEnvironmentFile(fs.readFileSync(path.join(dir, 'bridge.env.example'), 'utf8'));

@@ -100,3 +100,63 @@ describe('npm start in a terminal', function () {
     assert.ok(!fs.existsSync(logDir), 'the temporary spool directory is removed after a clean stop');
   });
 });
+
+/**
+ * `npm start` whose output goes away while it runs: read by `head -5`, or by `tee` killed
+ * with it by Ctrl-C. Each run gets its own TMPDIR, so "its temporary directory was
+ * removed" is "no solar-start-* left in that TMPDIR".
+ */
+describe('npm start when its output goes away', function () {
+  this.timeout(150000);
+  let dir: string;
+  let pane: TmuxPane | null = null;
+  before(() => {
+    ensureFirmwareBundle();
+    dir = makeTempDir('npm-start-pipe');
+  });
+  after(() => {
+    pane?.kill();
+    removeDir(dir);
+  });
+
+  const runDirsIn = (tmp: string): string[] => fs.readdirSync(tmp).filter((n) => n.startsWith('solar-start-'));
+  /** The clean-stop evidence on stderr, and no sign of a crash. */
+  const assertCleanStopOnStderr = (stderr: string): void => {
+    assert.match(stderr, /^stopped cleanly: \d+ readings emitted, \d+ received by the bridge; spool flushed/m, stderr);
+    assert.doesNotMatch(stderr, /EPIPE.*\n\s+at |Unhandled 'error' event|^\s+at .+:\d+:\d+\)?$/m, `no stack trace:\n${stderr}`);
+    assert.doesNotMatch(stderr, /npm (error|ERR!)/, `npm saw no failure:\n${stderr}`);
+  };
+
+  it('npm start | head -5: ends by itself, exit 0, the summary on stderr, no EPIPE trace, its temporary directory removed', async () => {
+    const tmp = path.join(dir, 'head-tmp');
+    fs.mkdirSync(tmp);
+    const errFile = path.join(dir, 'head-stderr');
+    // bash's PIPESTATUS is npm's own exit status, not head's.
+    const r = await runShell(`cd ${root} && TMPDIR=${tmp} bash -c 'npm start 2>${errFile} | head -5; echo "npm=\${PIPESTATUS[0]}"'`, 120000);
+    const stderr = fs.readFileSync(errFile, 'utf8');
+    const lines = r.stdout.split('\n');
+    assert.equal(lines.length, 7, `head's five lines, then npm's status:\n${r.stdout}\n${stderr}`);
+    assert.equal(lines[5], 'npm=0', `npm start ended by itself with status 0 (a kill after 120 s would be null):\n${r.stdout}\n${stderr}`);
+    assert.match(stderr, /npm start: its output was closed \(EPIPE\); stopping…/);
+    assertCleanStopOnStderr(stderr);
+    assert.deepEqual(runDirsIn(tmp), [], 'the temporary spool directory is removed');
+  });
+
+  it('npm start | tee, then Ctrl-C in a terminal: tee dies with it, npm start still stops cleanly, exit 0, directory removed', async () => {
+    const tmp = path.join(dir, 'tee-tmp');
+    fs.mkdirSync(tmp);
+    const errFile = path.join(dir, 'tee-stderr');
+    const outFile = path.join(dir, 'tee-stdout');
+    const exitFile = path.join(dir, 'tee-exit');
+    pane = TmuxPane.start(`bash -c 'TMPDIR=${tmp} npm start 2>${errFile} | tee ${outFile}; echo "npm=\${PIPESTATUS[0]}" > ${exitFile}'`, root);
+    const p = pane;
+    await waitFor(() => fs.existsSync(outFile) && /^\s*bridge log\s+\S+$/m.test(fs.readFileSync(outFile, 'utf8')), { timeoutMs: 90000, what: 'npm start to print its banner through tee', detail: () => p.screen() });
+    assert.equal(runDirsIn(tmp).length, 1, 'its temporary directory exists while it runs');
+    p.sendKeys('C-c');
+    await waitFor(() => fs.existsSync(exitFile), { timeoutMs: 30000, what: 'npm start to exit after Ctrl-C', detail: () => `${p.screen()}\n${fs.readFileSync(errFile, 'utf8')}` });
+    const stderr = fs.readFileSync(errFile, 'utf8');
+    assert.equal(fs.readFileSync(exitFile, 'utf8').trim(), 'npm=0', stderr);
+    assertCleanStopOnStderr(stderr);
+    assert.deepEqual(runDirsIn(tmp), [], 'the temporary spool directory is removed');
+  });
+});

@@ -8,7 +8,7 @@ import type { StateJson } from '../../bridge/src';
 const root = path.join(__dirname, '..', '..');
 
 function start(args: string[]) {
-  return spawnSync(process.execPath, ['scripts/ts-run.js', 'scripts/start.ts', ...args], { cwd: root, encoding: 'utf8', timeout: 30000 });
+  return spawnSync(process.execPath, ['scripts/ts-run.js', 'scripts/start.ts', ...args], { cwd: root, encoding: 'utf8', timeout: 60000 });
 }
 
 describe('npm start: flags', () => {
@@ -49,10 +49,15 @@ describe('npm start: flags', () => {
     });
   }
 
-  it('exits 2 on a bad flag and 0 on --help, as a command line', () => {
+  it('exits 2 on a bad flag and 0 on --help, as a command line', function () {
+    this.timeout(120000);
     const bad = start(['--speed', 'fast']);
     assert.equal(bad.status, 2);
     assert.match(bad.stderr, /npm start: --speed needs a number/);
+    // A spool directory that cannot be made: refused before anything starts, naming the flag.
+    const spool = start(['--spool', '/etc/passwd/spool']);
+    assert.equal(spool.status, 2, spool.stderr);
+    assert.match(spool.stderr, /spool\.dir = "\/etc\/passwd\/spool" \(from --spool\): \/etc\/passwd\/spool cannot be created: \/etc\/passwd is not a directory/);
     const help = start(['--help']);
     assert.equal(help.status, 0, help.stderr);
     assert.match(help.stdout, /usage: npm start/);

@@ -7,12 +7,28 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { BridgeConfig } from '../config/schema';
+import { CONFIG_SCHEMA } from '../config/schema';
 import { writeFileAtomicSync } from '../spool/atomic-file';
 import { EstimatorParams, checkParams, defaultEstimatorParams } from './params';
+
+/** The keys of the config's battery.params section. */
+const BATTERY_PARAM_KEYS = ((CONFIG_SCHEMA.properties as { battery: { properties: { params: { properties: object } } } }).battery.properties.params.properties);
 
 /** `charged_v` → `chargedV`: the config's keys are the hardware/ field names in snake_case. */
 function camel(key: string): string {
   return key.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase());
+}
+
+/**
+ * The config key of an estimator field named in paramsFromConfig's error (`chargedV` or
+ * `charged_v`): battery.params.charged_v, battery.capacity_ah, battery.floor_pct, or the
+ * battery section when it is none of them (a field the config does not set).
+ */
+export function configKeyOfParam(field: string | undefined): string {
+  if (field === 'capacityAh' || field === 'capacity_ah') return 'battery.capacity_ah';
+  if (field === 'floorSoc' || field === 'floor_pct') return 'battery.floor_pct';
+  const snake = (field ?? '').replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+  return snake !== '' && snake in BATTERY_PARAM_KEYS ? `battery.params.${snake}` : 'battery';
 }
 
 /** Throws a RangeError naming the first bad parameter (as battery.<field>). */

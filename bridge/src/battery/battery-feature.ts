@@ -12,7 +12,7 @@ import type { DerivedValue } from '../core/derived-values';
 import type { Feature, FeatureDefinition } from '../core/feature';
 import type { SpooledFrame } from '../spool/spooled-frame';
 import { writeFileAtomicSync } from '../spool/atomic-file';
-import { BatteryRequest, clearBatteryRequest, paramsFromConfig, pendingBatteryRequest, stateFilePath } from './battery-config';
+import { BatteryRequest, clearBatteryRequest, configKeyOfParam, paramsFromConfig, pendingBatteryRequest, stateFilePath } from './battery-config';
 import { BATTERY_VALUES, batteryValues, changedValues } from './battery-published';
 import { newCapacityState } from './capacity';
 import { BatteryState, batteryStep, newBatteryState, setStateOfCharge } from './estimator';
@@ -28,6 +28,14 @@ type Origin = 'state file' | 'fresh (no state file)' | 'fresh (state file unread
 export const batteryFeature: FeatureDefinition = {
   name: FEATURE_NAME,
   enabled: (c) => c.battery.enabled,
+  checkConfig(c) {
+    try {
+      paramsFromConfig(c);
+      return [];
+    } catch (e) {
+      return [{ key: configKeyOfParam(/^battery\.(?:params\.)?(\w+)/.exec((e as Error).message)?.[1]), problem: (e as Error).message }];
+    }
+  },
   create(core): Feature {
     const c = core.config;
     const params = paramsFromConfig(c);

@@ -70,9 +70,11 @@ export function parseCliArgs(argv: readonly string[]): CliResult {
     const name = a.startsWith('--') && eq > 0 ? a.slice(0, eq) : a;
     const takeValue = (): string | null => {
       if (eq > 0 && a.startsWith('--')) return a.slice(eq + 1);
-      if (i + 1 >= argv.length) return null;
+      // `--source --mqtt URL` is a forgotten value, not a source named "--mqtt".
+      if (i + 1 >= argv.length || argv[i + 1].startsWith('--')) return null;
       return argv[++i];
     };
+    if (!name.startsWith('-')) return { ok: false, error: `unexpected argument ${JSON.stringify(a)}: every setting is a flag (--source URL, --config FILE; see --help)` };
     if (name === '--config' || name === '-c') {
       const v = takeValue();
       if (v === null || v === '') return { ok: false, error: `${name} needs a file name` };
@@ -89,7 +91,7 @@ export function parseCliArgs(argv: readonly string[]): CliResult {
     const spec = SETTING_FLAGS.find((f) => f.flag === name);
     if (!spec) return { ok: false, error: `unknown flag ${name} (see --help)` };
     const v = takeValue();
-    if (v === null) return { ok: false, error: `${name} needs a value: ${spec.arg}` };
+    if (v === null) return { ok: false, error: `${name} needs a value: ${spec.arg} (one starting with -- as ${name}=VALUE)` };
     flags.push({ key: spec.key, value: v, flag: name });
   }
   return battery ? { ok: true, action, configFile, flags, battery } : { ok: true, action, configFile, flags };
@@ -123,7 +125,10 @@ export function helpText(): string {
     '  npm run bridge -- --source /dev/ttyACM0 --influx-url http://localhost:8086 --influx-api v1 --influx-db solar',
     '  npm run bridge -- --config /etc/solar-bridge.yaml',
     '',
-    'Exit status: 0 after a clean stop (SIGINT/SIGTERM) or a finished replay, 2 on a bad',
-    'configuration, 1 on a fatal error.',
+    'Exit status: 0 after a clean stop (SIGINT/SIGTERM) or a finished replay; 2 on a flag or',
+    'configuration that cannot work, each problem named with its key and where it was set',
+    '(file:line:column, variable or flag): bad values, URLs, ports, listen addresses that are',
+    'not this host\'s, missing files, directories that cannot be written (--check finds the',
+    'same); 1 on a failure at run time (e.g. the spool directory locked by another bridge).',
   ].join('\n') + '\n';
 }

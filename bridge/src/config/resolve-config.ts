@@ -2,11 +2,13 @@
  * Builds the effective configuration from, in rising precedence: the schema's defaults,
  * the YAML file, SOLAR_BRIDGE_* environment variables, and CLI flags. Pure: the caller
  * reads the file and passes its text. Every error names the key, the value, where the
- * value came from and what was expected.
+ * value came from (the file with line and column, the variable or the flag) and what
+ * was expected.
  */
 import type { ErrorObject } from 'ajv';
-import type * as Yaml from 'yaml';
 import { BridgeConfig, CONFIG_SCHEMA } from './schema';
+import { CONFIG_KEYWORDS, hostProblem } from './value-checks';
+import { FilePosition, readYamlSource } from './yaml-source';
 import { parseSourceSpec } from '../sources/source-spec';
 
 export const ENV_PREFIX = 'SOLAR_BRIDGE_';
@@ -20,7 +22,14 @@ export interface ConfigInputs {
   flags?: { key: string; value: string; flag: string }[];
 }
 
-export type ConfigResult = { ok: true; config: BridgeConfig } | { ok: false; errors: string[] };
+/**
+ * Where a key's value came from, for a message: " (in c.yaml:3:9)", " (from --mqtt)",
+ * " (from SOLAR_BRIDGE_MQTT_URL)", or "" for a default. Keys are dotted, list items by
+ * index (nut.users.0.name).
+ */
+export type ConfigLocator = (key: string) => string;
+
+export type ConfigResult = { ok: true; config: BridgeConfig; where: ConfigLocator } | { ok: false; errors: string[] };
 
 type Json = { [key: string]: unknown };
 type LeafType = 'string' | 'integer' | 'number' | 'boolean' | 'array';
@@ -124,38 +133,40 @@ function expectation(e: ErrorObject): string {
  */
 function validate(data: unknown): ErrorObject[] {
   const Ajv = (require('ajv') as typeof import('ajv')).default;
-  const validator = new Ajv({ allErrors: true, useDefaults: true, strict: true, verbose: true }).compile(CONFIG_SCHEMA);
+  const validator = new Ajv({ allErrors: true, useDefaults: true, strict: true, verbose: true, keywords: [...CONFIG_KEYWORDS] }).compile(CONFIG_SCHEMA);
   return validator(data) ? [] : [...(validator.errors ?? [])];
 }
 
 export function resolveConfig(inputs: ConfigInputs): ConfigResult {
   const errors: string[] = [];
+  /** Keys set by the environment or a flag: "from NAME". */
   const origin = new Map<string, string>();
+  let positions = new Map<string, FilePosition>();
   let data: Json = {};
 
   if (inputs.file) {
-    // Loaded only when there is a file: most test and CLI runs have none.
-    const YAML = require('yaml') as typeof Yaml;
-    const doc = YAML.parseDocument(inputs.file.text, { prettyErrors: true, uniqueKeys: true });
-    if (doc.errors.length > 0) {
-      return { ok: false, errors: doc.errors.map((e) => `${inputs.file!.name}: YAML error: ${e.message.split('\n')[0]}`) };
-    }
-    const parsed: unknown = doc.toJS();
+    const source = readYamlSource(inputs.file.name, inputs.file.text);
+    if (!source.ok) return { ok: false, errors: source.errors };
+    const parsed = source.data;
     if (parsed !== null && parsed !== undefined) {
       if (typeof parsed !== 'object' || Array.isArray(parsed)) {
-        return { ok: false, errors: [`${inputs.file.name}: the top level must be a mapping of keys (device_id:, source:, ...), got ${show(parsed)}`] };
+        return { ok: false, errors: [`${inputs.file.name}:1:1: the top level must be a mapping of keys (device_id:, source:, ...), got ${show(parsed)}`] };
       }
       data = parsed as Json;
     }
-    const mark = (o: unknown, prefix: string[]): void => {
-      if (o === null || typeof o !== 'object' || Array.isArray(o)) {
-        origin.set(prefix.join('.'), `in ${inputs.file!.name}`);
-        return;
-      }
-      for (const k of Object.keys(o as Json)) mark((o as Json)[k], [...prefix, k]);
-    };
-    mark(data, []);
+    positions = source.positions;
   }
+  const fileName = inputs.file?.name;
+  const where: ConfigLocator = (key) => {
+    // A list set whole by a variable (nut.users) is where its items came from too.
+    const parts = key.split('.');
+    for (let n = parts.length; n > 0; n--) {
+      const o = origin.get(parts.slice(0, n).join('.'));
+      if (o) return ` (${o})`;
+    }
+    const p = positions.get(key);
+    return p && fileName ? ` (in ${fileName}:${p.line}:${p.col})` : '';
+  };
 
   const leaves = configLeaves();
   const byEnv = new Map(leaves.map((l) => [envNameOf(l.path), l]));
@@ -200,46 +211,54 @@ export function resolveConfig(inputs: ConfigInputs): ConfigResult {
       const extra = String((e.params as Json).additionalProperty);
       const key = [...path, extra].join('.');
       const allowed = Object.keys(((e.parentSchema as Json).properties ?? {}) as Json).join(', ');
-      errors.push(`${key}: unknown setting${origin.has(key) ? ` (${origin.get(key)})` : ''}; ${path.length ? path.join('.') : 'the top level'} takes ${allowed}`);
+      errors.push(`${key}: unknown setting${where(key)}; ${path.length ? path.join('.') : 'the top level'} takes ${allowed}`);
       continue;
     }
     if (e.keyword === 'required') {
       const key = [...path, String((e.params as Json).missingProperty)].join('.');
-      errors.push(`${key} is required (set it in the file, with ${envNameOf(key.split('.'))}, or with a flag)`);
+      const section = path.join('.');
+      const inSection = section !== '' && positions.has(section) && !origin.has(section) ? `; ${section}${where(section)} has none` : '';
+      errors.push(`${key} is required (set it in the file, with ${envNameOf(key.split('.'))}, or with a flag)${inSection}`);
       continue;
     }
     const key = path.join('.');
-    const where = origin.get(key);
-    errors.push(`${key || '(top level)'} = ${show(getPath(data, path))}${where ? ` (${where})` : ''}: ${expectation(e)}`);
+    errors.push(`${key || '(top level)'} = ${show(getPath(data, path))}${where(key)}: ${expectation(e)}`);
   }
   if (errors.length > 0) return { ok: false, errors };
 
   const config = data as unknown as BridgeConfig;
-  errors.push(...crossChecks(config, origin));
+  errors.push(...crossChecks(config, where));
   if (errors.length > 0) return { ok: false, errors };
-  return { ok: true, config: finish(config) };
+  return { ok: true, config: finish(config), where };
 }
 
 /** Rules between keys, which a JSON schema says poorly. */
-function crossChecks(c: BridgeConfig, origin: Map<string, string>): string[] {
+function crossChecks(c: BridgeConfig, at: ConfigLocator): string[] {
   const out: string[] = [];
-  const at = (key: string): string => (origin.has(key) ? ` (${origin.get(key)})` : '');
   const src = parseSourceSpec(c.source.url);
   if (!src.ok) out.push(`source.url${at('source.url')}: ${src.error}`);
-  if (c.source.reconnect_max_ms < c.source.reconnect_initial_ms) out.push(`source.reconnect_max_ms = ${c.source.reconnect_max_ms}: expected at least source.reconnect_initial_ms (${c.source.reconnect_initial_ms})`);
-  if (c.mqtt.reconnect_max_ms < c.mqtt.reconnect_initial_ms) out.push(`mqtt.reconnect_max_ms = ${c.mqtt.reconnect_max_ms}: expected at least mqtt.reconnect_initial_ms (${c.mqtt.reconnect_initial_ms})`);
-  if (c.influx.retry_max_ms < c.influx.retry_initial_ms) out.push(`influx.retry_max_ms = ${c.influx.retry_max_ms}: expected at least influx.retry_initial_ms (${c.influx.retry_initial_ms})`);
-  if (c.spool.max_bytes < 4 * c.spool.segment_bytes) out.push(`spool.max_bytes = ${c.spool.max_bytes}${at('spool.max_bytes')}: expected at least 4 x spool.segment_bytes (${4 * c.spool.segment_bytes}), so dropping one segment frees a quarter at most`);
-  if ((c.mqtt.tls.cert === '') !== (c.mqtt.tls.key === '')) out.push(`mqtt.tls.cert and mqtt.tls.key: expected both or neither (a client certificate needs its key)`);
-  if (c.influx.url !== '') {
-    if (c.influx.api === 'v1' && c.influx.db === '') out.push(`influx.db is required when influx.api is v1 (the database /write goes to)`);
-    if (c.influx.api === 'v2' && c.influx.bucket === '') out.push(`influx.bucket is required when influx.api is v2 (for InfluxDB 1.8 use db/rp, e.g. "solar/autogen")`);
-    if (c.influx.api === 'v1' && (c.influx.bucket !== '' || c.influx.org !== '' || c.influx.token !== '')) out.push(`influx.bucket/org/token belong to api v2; with api v1 use influx.db, influx.rp, influx.username, influx.password`);
-    if (c.influx.api === 'v2' && (c.influx.db !== '' || c.influx.rp !== '')) out.push(`influx.db/rp belong to api v1; with api v2 use influx.bucket (and org, token)`);
+  else if (src.spec.kind === 'tcp') {
+    const h = hostProblem(src.spec.host);
+    if (h) out.push(`source.url = ${show(c.source.url)}${at('source.url')}: ${h}`);
   }
-  if (c.http.listen !== '') {
-    const port = Number(c.http.listen.slice(c.http.listen.lastIndexOf(':') + 1));
-    if (!(port >= 0 && port <= 65535)) out.push(`http.listen = ${show(c.http.listen)}: port must be 0..65535`);
+  const atLeast = (maxKey: string, max: number, minKey: string, min: number): void => {
+    if (max < min) out.push(`${maxKey} = ${max}${at(maxKey)}: expected at least ${minKey} = ${min}${at(minKey)}`);
+  };
+  atLeast('source.reconnect_max_ms', c.source.reconnect_max_ms, 'source.reconnect_initial_ms', c.source.reconnect_initial_ms);
+  atLeast('mqtt.reconnect_max_ms', c.mqtt.reconnect_max_ms, 'mqtt.reconnect_initial_ms', c.mqtt.reconnect_initial_ms);
+  atLeast('influx.retry_max_ms', c.influx.retry_max_ms, 'influx.retry_initial_ms', c.influx.retry_initial_ms);
+  if (c.spool.max_bytes < 4 * c.spool.segment_bytes) out.push(`spool.max_bytes = ${c.spool.max_bytes}${at('spool.max_bytes')}: expected at least 4 x spool.segment_bytes (${4 * c.spool.segment_bytes}), so dropping one segment frees a quarter at most`);
+  if ((c.mqtt.tls.cert === '') !== (c.mqtt.tls.key === '')) {
+    const set = c.mqtt.tls.cert === '' ? 'mqtt.tls.key' : 'mqtt.tls.cert';
+    out.push(`mqtt.tls.cert and mqtt.tls.key: expected both or neither (a client certificate needs its key); only ${set} is set${at(set)}`);
+  }
+  if (c.influx.url !== '') {
+    const api = `influx.api${at('influx.api')} is ${c.influx.api}`;
+    if (c.influx.api === 'v1' && c.influx.db === '') out.push(`influx.db is required when ${api} (the database /write goes to)`);
+    if (c.influx.api === 'v2' && c.influx.bucket === '') out.push(`influx.bucket is required when ${api} (for InfluxDB 1.8 use db/rp, e.g. "solar/autogen")`);
+    const misplaced = (keys: string[]): string => keys.filter((k) => getPath(c, k.split('.')) !== '').map((k) => `${k}${at(k)}`).join(', ');
+    if (c.influx.api === 'v1' && (c.influx.bucket !== '' || c.influx.org !== '' || c.influx.token !== '')) out.push(`influx.bucket/org/token belong to api v2; with api v1 use influx.db, influx.rp, influx.username, influx.password (set: ${misplaced(['influx.bucket', 'influx.org', 'influx.token'])}; ${api})`);
+    if (c.influx.api === 'v2' && (c.influx.db !== '' || c.influx.rp !== '')) out.push(`influx.db/rp belong to api v1; with api v2 use influx.bucket (and org, token) (set: ${misplaced(['influx.db', 'influx.rp'])}; ${api})`);
   }
   return out;
 }

@@ -7,6 +7,7 @@
  * a typo is an error instead of a silently ignored setting.
  */
 import { BATTERY_MONITOR } from '../../../hardware';
+import type { HostRule, ListenRule, UrlRule } from './value-checks';
 
 /**
  * A schema node that also carries, in its type only, the TypeScript type of the values
@@ -48,6 +49,31 @@ function list<T>(items: Schema<T>, def: T[], extra: Extra = {}): Schema<T[]> {
 function num(def: number, minimum: number, maximum: number): Schema<number> {
   return { type: 'number', default: def, minimum, maximum };
 }
+/**
+ * A URL a client connects to (value-checks.ts: scheme, host, port 1..65535), or '' for
+ * "this sink is off".
+ */
+function url(schemes: readonly string[], description: string): Schema<string> {
+  const rule: UrlRule = { schemes: [...schemes], emptyOff: true };
+  return { type: 'string', default: '', url: rule, description };
+}
+/**
+ * HOST:PORT a server listens on (port 0: any free one); with `emptyOff`, '' turns the
+ * server off. `when`: the key that turns the server on, if not this one.
+ */
+function listen(def: string, emptyOff: boolean, description: string, when?: string): Schema<string> {
+  const rule: ListenRule = { emptyOff };
+  return { type: 'string', default: def, listen: rule, description, ...(when ? { onHostWhen: when } : {}) };
+}
+/**
+ * A path the bridge needs on this host, checked before start (host-checks.ts): a file
+ * it reads must exist and be readable; a directory (or a file's directory) it writes
+ * must exist or be creatable, and be writable. '' (unset) is not checked, nor is a path
+ * whose feature is off: `when` names the key that turns it on (true, or a non-empty string).
+ */
+function hostPath(rule: HostRule, def = '', extra: Extra = {}, when?: string): Schema<string> {
+  return { type: 'string', default: def, onHost: rule, ...extra, ...(when ? { onHostWhen: when } : {}) };
+}
 
 const MIB = 1024 * 1024;
 const NUT_NAME = { pattern: '^[A-Za-z0-9_.-]{1,32}$', description: 'letters, digits, _ . and -, at most 32' };
@@ -63,13 +89,13 @@ const ROOT = obj({
       idle_timeout_ms: int(0, 0, 86400000),
     }, ['url']),
     spool: obj({
-      dir: str('spool', { minLength: 1 }),
+      dir: hostPath('writable-dir', 'spool', { minLength: 1 }),
       max_bytes: int(256 * MIB, 1 * MIB, Number.MAX_SAFE_INTEGER),
       segment_bytes: int(8 * MIB, 64 * 1024, 1024 * MIB),
       fsync_interval_ms: int(100, 5, 60000),
     }),
     mqtt: obj({
-      url: str('', { pattern: '^$|^(mqtts?|wss?)://', description: 'mqtt://, mqtts://, ws:// or wss:// URL; empty turns the MQTT sink off' }),
+      url: url(['mqtt', 'mqtts', 'ws', 'wss'], 'mqtt://, mqtts://, ws:// or wss:// URL; empty turns the MQTT sink off'),
       username: str(''),
       password: str(''),
       client_id: str(''),
@@ -81,10 +107,10 @@ const ROOT = obj({
       max_inflight: int(1000, 1, 65535),
       tls: obj({
         /** PEM file of the CA that signed the broker's certificate. */
-        ca: str(''),
+        ca: hostPath('readable-file', '', {}, 'mqtt.url'),
         /** Client certificate and key (PEM files), for brokers that authenticate clients by certificate. */
-        cert: str(''),
-        key: str(''),
+        cert: hostPath('readable-file', '', {}, 'mqtt.url'),
+        key: hostPath('readable-file', '', {}, 'mqtt.url'),
         reject_unauthorized: bool(true),
       }),
       homeassistant: obj({
@@ -100,7 +126,7 @@ const ROOT = obj({
       }),
     }),
     influx: obj({
-      url: str('', { pattern: '^$|^https?://', description: 'http:// or https:// URL; empty turns the InfluxDB sink off' }),
+      url: url(['http', 'https'], 'http:// or https:// URL; empty turns the InfluxDB sink off'),
       api: oneOf(['v1', 'v2'], 'v2'),
       db: str(''),
       rp: str(''),
@@ -115,12 +141,12 @@ const ROOT = obj({
       retry_max_ms: int(60000, 10, 3600000),
     }),
     http: obj({
-      listen: str('127.0.0.1:9108', { pattern: '^$|^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9_.-]+):\\d{1,5}$', description: 'HOST:PORT; empty turns the HTTP server off' }),
+      listen: listen('127.0.0.1:9108', true, 'HOST:PORT; empty turns the HTTP server off'),
     }),
     // NUT server (issue 18); bridge/src/nut/nut-config.ts checks between keys.
     nut: obj({
       enabled: bool(false),
-      listen: str('127.0.0.1:3493', { pattern: '^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9_.-]+):\\d{1,5}$', description: 'HOST:PORT' }),
+      listen: listen('127.0.0.1:3493', false, 'HOST:PORT', 'nut.enabled'),
       max_connections: int(256, 1, 100000),
       idle_timeout_s: int(60, 1, 86400),
       max_line_bytes: int(1024, 64, 65536),
@@ -155,7 +181,7 @@ const ROOT = obj({
       capacity_ah: num(BATTERY_MONITOR.capacityAh, 1, 100000),
       floor_pct: num(BATTERY_MONITOR.floorSoc * 100, 0, 99),
       /** Empty: <spool.dir>/battery-state.json. */
-      state_file: str(''),
+      state_file: hostPath('writable-file', '', {}, 'battery.enabled'),
       save_interval_s: int(60, 1, 86400),
       /** Spool history kept for --battery-rebuild (within spool.max_bytes). */
       history_days: int(14, 0, 3650),

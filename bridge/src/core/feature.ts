@@ -32,11 +32,23 @@ export interface FeatureHealth {
   [key: string]: unknown;
 }
 
+/** A setting that cannot work: its dotted key (list items by index: nut.users.0) and why. */
+export interface ConfigProblem {
+  key: string;
+  problem: string;
+}
+
 export interface FeatureDefinition {
   /** Lower-case word; names its log component, spool cursor and /healthz entry. */
   readonly name: string;
   /** Whether the config turns it on. */
   enabled(config: BridgeConfig): boolean;
+  /**
+   * The feature's own checks of its settings beyond the schema (between keys, against the
+   * environment, file contents), run for an enabled feature by --check and before start:
+   * a problem here stops the bridge with exit status 2 instead of a failed start.
+   */
+  checkConfig?(config: Readonly<BridgeConfig>, env: { readonly [name: string]: string | undefined }): ConfigProblem[];
   /**
    * A sink that drains the spool at its own pace needs a cursor, known before the spool
    * opens: it then calls core.spool.drain() once.

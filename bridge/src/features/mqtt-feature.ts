@@ -5,11 +5,13 @@
  */
 import type { Feature, FeatureDefinition } from '../core/feature';
 import { MqttSink, SINK_NAME } from '../sinks/mqtt/mqtt-sink';
+import { tlsFileProblems } from '../sinks/mqtt/tls-files';
 
 export const mqttFeature: FeatureDefinition = {
   name: SINK_NAME,
   drainsSpool: true,
   enabled: (c) => c.mqtt.url !== '',
+  checkConfig: (c) => tlsFileProblems(c.mqtt.tls),
   create(core): Feature {
     const c = core.config;
     const reply = (r: object): void => sink.publishReply(r);

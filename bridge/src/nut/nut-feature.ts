@@ -28,6 +28,11 @@ export const MAINS_OUTAGE: DerivedValueSpec = {
 export const nutFeature: FeatureDefinition = {
   name: 'nut',
   enabled: (c) => c.nut.enabled,
+  checkConfig(c, env) {
+    const r = resolveNutUsers(c.nut, env);
+    // The key leads the text ("nut.users[0] (mon): ..."); the problem is the rest.
+    return r.ok ? [] : r.problems.map((p) => ({ key: p.key, problem: p.text.slice(p.text.indexOf(': ') + 2) }));
+  },
   create(core): Feature {
     const service = new NutService({
       config: core.config.nut,
