@@ -15,6 +15,7 @@ import type { BridgeCore, Feature, FeatureDefinition } from './core/feature';
 import { FrameBus } from './core/frame-bus';
 import { BridgeHealth, bridgeHealth } from './core/health';
 import { CoreSpool } from './core/spool-port';
+import { SourceWatch } from './core/source-watch';
 import { FEATURES } from './feature-list';
 import { applyHeapPolicy } from './heap-policy';
 import { HealthServer } from './health/http-server';
@@ -55,6 +56,7 @@ export class Bridge {
   private spool: Spool | null = null;
   private coreSpool: CoreSpool | null = null;
   private source: Source | null = null;
+  private watch: SourceWatch | null = null;
   private router: CommandRouter | null = null;
   private http: HealthServer | null = null;
   private httpPort = 0;
@@ -94,6 +96,8 @@ export class Bridge {
 
     const source = makeSource(c, { log, stdin: this.options.stdin, openI2cBus: this.options.openI2cBus });
     this.source = source;
+    const watch = new SourceWatch(source, this.metrics, log.child('source'));
+    this.watch = watch;
     const commandLog = log.child('commands');
     this.router = new CommandRouter({
       linkUp: () => source.isUp(),
@@ -122,9 +126,11 @@ export class Bridge {
       metrics: this.metrics,
       log: log.child('decode'),
       onReply: (r: ReplyFrame) => {
+        watch.frame();
         if (!router.reply(r)) unknownReplies.warn('unknown_reply', `reply to a command this bridge is not waiting for (id ${r.id})`);
       },
       onSpooled: (rec) => {
+        watch.frame();
         sequence.changed();
         this.bus.frame(rec);
       },
@@ -147,16 +153,12 @@ export class Bridge {
       },
       up: () => {
         splitter.reset();
-        this.metrics.sourceUp.set(1);
-        this.metrics.sourceConnects.inc();
-        srcLog.info(`${source.description} is up`);
+        watch.up();
         this.bus.link(true);
       },
       down: (reason) => {
         ingest.endOfChunk();
-        this.metrics.sourceUp.set(0);
-        if (!reason.startsWith('end of replay')) this.metrics.sourceFailures.inc();
-        srcLog.warn(`${source.description} is down: ${reason}`);
+        watch.down(reason);
         this.bus.link(false, reason);
       },
       end: () => {
@@ -236,6 +238,7 @@ export class Bridge {
       source: this.source,
       spool: this.spool,
       metrics: this.metrics,
+      silence: this.watch?.report() ?? null,
       version: this.options.version,
       features: this.running.map((r) => ({ name: r.name, health: r.feature.health?.bind(r.feature) })),
     });
@@ -246,6 +249,7 @@ export class Bridge {
     if (this.stopped) return;
     this.stopped = true;
     await this.source?.stop();
+    this.watch?.close();
     await Promise.all((this.coreSpool?.drainers ?? []).map((d) => d.stop(3000)));
     for (const r of [...this.running].reverse()) {
       try {
