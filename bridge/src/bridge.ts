@@ -7,6 +7,7 @@
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { LineSplitter, MAX_LINE_LENGTH, ReplyFrame } from '../../protocol';
+import { CommandLog } from './commands/command-log';
 import { CommandRouter } from './commands/command-router';
 import type { BridgeConfig } from './config/schema';
 import { DerivedValues } from './core/derived-values';
@@ -58,6 +59,7 @@ export class Bridge {
   private source: Source | null = null;
   private watch: SourceWatch | null = null;
   private router: CommandRouter | null = null;
+  private commandLog: CommandLog | null = null;
   private http: HealthServer | null = null;
   private httpPort = 0;
   private sequence: SequenceState | null = null;
@@ -98,14 +100,12 @@ export class Bridge {
     this.source = source;
     const watch = new SourceWatch(source, this.metrics, log.child('source'));
     this.watch = watch;
-    const commandLog = log.child('commands');
+    const commandLog = new CommandLog(log.child('commands'), this.metrics.commands);
+    this.commandLog = commandLog;
     this.router = new CommandRouter({
       linkUp: () => source.isUp(),
       send: (line) => source.write(line),
-    }, { timeoutMs: c.mqtt.commands.timeout_ms, maxPending: 16, firstId: Math.floor(Date.now() / 1000) }, (o) => {
-      this.metrics.commands.inc({ result: o });
-      commandLog.info(`command ${o}`);
-    });
+    }, { timeoutMs: c.mqtt.commands.timeout_ms, maxPending: 16, firstId: Math.floor(Date.now() / 1000), silenceLimitMs: source.silenceLimitMs ?? 0 }, (report) => commandLog.record(report));
     if (c.http.listen) this.http = new HealthServer({ health: () => this.health(), metrics: () => this.metrics.registry.render() });
 
     for (const d of definitions) {
@@ -186,7 +186,7 @@ export class Bridge {
       linkUp: () => source.isUp(),
       latestReading: () => this.bus.latestReading(),
       spool: this.coreSpool!,
-      commands: { request: (text) => router.request(text), submit: (cmd, id) => router.submit(cmd, id) },
+      commands: { request: (text, origin = name) => router.request(text, origin), submit: (cmd, id, origin = name) => router.submit(cmd, id, origin) },
       http: {
         enabled: http !== null,
         route: (options, handler) => {
@@ -259,6 +259,7 @@ export class Bridge {
       }
     }
     this.router?.close();
+    this.commandLog?.close();
     this.sequence?.stop();
     this.spool?.close();
     await this.http?.close();
