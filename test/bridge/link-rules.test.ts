@@ -6,12 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { handsOverMcu } from '../../protocol';
-import { CommandLog } from '../../bridge/src/commands/command-log';
-import { CommandRouter, parseCommandPayload } from '../../bridge/src/commands/command-router';
-import { createLogger } from '../../bridge/src/log/logger';
-import { RateLimitedLog } from '../../bridge/src/log/rate-limited-log';
-import { MetricsRegistry } from '../../bridge/src/metrics/registry';
-import { ReconnectingSource, tcpConnector } from '../../bridge/src';
+import { CommandLog, CommandRouter, MetricsRegistry, RateLimitedLog, ReconnectingSource, createLogger, parseCommandPayload, tcpConnector } from '../../bridge/src';
 import { LineServer, sleep, waitFor } from '../helpers/services';
 
 function capture(): { lines: string[]; log: ReturnType<typeof createLogger> } {
