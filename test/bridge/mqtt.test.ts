@@ -37,6 +37,14 @@ describe('bridge MQTT sink against a real mosquitto', function () {
     const r = await startBridge({ 'source.url': mcu.url, 'mqtt.url': broker.url, device_id: deviceId, 'spool.dir': path.join(dir, 'spool'), 'battery.enabled': false, ...extra });
     bridge = r.bridge;
     await waitFor(() => mcu.clientCount === 1, { timeoutMs: 10000, what: 'the bridge to connect to the TCP source' });
+    // The bridge subscribes to its command topics before it publishes `online`, and the broker
+    // keeps one client's packets in order: once `online` is seen, a command is not lost.
+    const seen = await MqttRecorder.connect(broker.url, [`solar/${deviceId}/availability`]);
+    try {
+      await seen.waitFor('the bridge online on MQTT', () => seen.last(`solar/${deviceId}/availability`)?.payload === 'online');
+    } finally {
+      await seen.close();
+    }
     return r.log;
   }
 
