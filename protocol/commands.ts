@@ -80,6 +80,19 @@ export function validateCommand(input: unknown): CommandCheck {
   }
 }
 
+/**
+ * Commands that hand the MCU's console (and with it its firmware) to whoever holds its
+ * port: after `console` the Espruino REPL runs on the port and the MCU answers no more
+ * commands until it resets. Only the local flashing tool may send them, over the serial
+ * port it holds; a bridge never forwards them from the network.
+ */
+export const HANDOVER_COMMANDS = '|console|';
+
+/** Whether `cmd` is one of HANDOVER_COMMANDS (exact name; anything else is not a command anyway). */
+export function handsOverMcu(cmd: unknown): boolean {
+  return typeof cmd === 'string' && cmd.length > 0 && cmd.indexOf('|') < 0 && HANDOVER_COMMANDS.indexOf('|' + cmd + '|') >= 0;
+}
+
 /** Every command argument, in the order an encoded C frame lists them. */
 const COMMAND_ARGS = ['bon', 'boff', 'sdn', 'sup', 'dwell', 'period', 'mode', 'for'];
 

@@ -7,7 +7,7 @@
 export { createCodec, encodeReading, decodeLine, fastReading } from './codec';
 export type { Codec } from './codec';
 export { encodeEvent, encodeReply } from './messages';
-export { encodeCommand, validateCommand } from './commands';
+export { HANDOVER_COMMANDS, encodeCommand, handsOverMcu, validateCommand } from './commands';
 export { sanitizeText } from './scan';
 export type {
   Value, ExtraFields, ReadingHeader, ReadingValues, Reading, ReadingFrame, EventInfo, EventFrame, SimpleCommand, SetCommand,

@@ -7,6 +7,7 @@
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { LineSplitter, MAX_LINE_LENGTH, ReplyFrame } from '../../protocol';
+import { CommandLog } from './commands/command-log';
 import { CommandRouter } from './commands/command-router';
 import type { BridgeConfig } from './config/schema';
 import { DerivedValues } from './core/derived-values';
@@ -15,6 +16,7 @@ import type { BridgeCore, Feature, FeatureDefinition } from './core/feature';
 import { FrameBus } from './core/frame-bus';
 import { BridgeHealth, bridgeHealth } from './core/health';
 import { CoreSpool } from './core/spool-port';
+import { SourceWatch } from './core/source-watch';
 import { FEATURES } from './feature-list';
 import { applyHeapPolicy } from './heap-policy';
 import { HealthServer } from './health/http-server';
@@ -59,7 +61,9 @@ export class Bridge {
   private spool: Spool | null = null;
   private coreSpool: CoreSpool | null = null;
   private source: Source | null = null;
+  private watch: SourceWatch | null = null;
   private router: CommandRouter | null = null;
+  private commandLog: CommandLog | null = null;
   private http: HealthServer | null = null;
   private httpPort = 0;
   private sequence: SequenceState | null = null;
@@ -107,14 +111,14 @@ export class Bridge {
 
     const source = makeSource(c, { log, stdin: this.options.stdin, openI2cBus: this.options.openI2cBus });
     this.source = source;
-    const commandLog = log.child('commands');
+    const watch = new SourceWatch(source, this.metrics, log.child('source'));
+    this.watch = watch;
+    const commandLog = new CommandLog(log.child('commands'), this.metrics.commands);
+    this.commandLog = commandLog;
     this.router = new CommandRouter({
       linkUp: () => source.isUp(),
       send: (line) => source.write(line),
-    }, { timeoutMs: c.mqtt.commands.timeout_ms, maxPending: 16, firstId: Math.floor(Date.now() / 1000) }, (o) => {
-      this.metrics.commands.inc({ result: o });
-      commandLog.info(`command ${o}`);
-    });
+    }, { timeoutMs: c.mqtt.commands.timeout_ms, maxPending: 16, firstId: Math.floor(Date.now() / 1000), silenceLimitMs: source.silenceLimitMs ?? 0 }, (report) => commandLog.record(report));
     if (c.http.listen) this.http = new HealthServer({ health: () => this.health(), metrics: () => this.metrics.registry.render() });
 
     for (const d of definitions) {
@@ -139,9 +143,11 @@ export class Bridge {
       log: log.child('decode'),
       loss,
       onReply: (r: ReplyFrame) => {
+        watch.frame();
         if (!router.reply(r)) unknownReplies.warn('unknown_reply', `reply to a command this bridge is not waiting for (id ${r.id})`);
       },
       onSpooled: (rec) => {
+        watch.frame();
         sequence.changed();
         this.bus.frame(rec);
       },
@@ -164,16 +170,12 @@ export class Bridge {
       },
       up: () => {
         splitter.reset();
-        this.metrics.sourceUp.set(1);
-        this.metrics.sourceConnects.inc();
-        srcLog.info(`${source.description} is up`);
+        watch.up();
         this.bus.link(true);
       },
       down: (reason) => {
         ingest.endOfChunk();
-        this.metrics.sourceUp.set(0);
-        if (!reason.startsWith('end of replay')) this.metrics.sourceFailures.inc();
-        srcLog.warn(`${source.description} is down: ${reason}`);
+        watch.down(reason);
         this.bus.link(false, reason);
       },
       end: () => {
@@ -201,7 +203,7 @@ export class Bridge {
       linkUp: () => source.isUp(),
       latestReading: () => this.bus.latestReading(),
       spool: this.coreSpool!,
-      commands: { request: (text) => router.request(text), submit: (cmd, id) => router.submit(cmd, id) },
+      commands: { request: (text, origin = name) => router.request(text, origin), submit: (cmd, id, origin = name) => router.submit(cmd, id, origin) },
       http: {
         enabled: http !== null,
         route: (options, handler) => {
@@ -256,6 +258,7 @@ export class Bridge {
       source: this.source,
       spool: this.spool,
       metrics: this.metrics,
+      silence: this.watch?.report() ?? null,
       version: this.options.version,
       features: this.running.map((r) => ({ name: r.name, health: r.feature.health?.bind(r.feature) })),
     });
@@ -266,6 +269,7 @@ export class Bridge {
     if (this.stopped) return;
     this.stopped = true;
     await this.source?.stop();
+    this.watch?.close();
     await Promise.all((this.coreSpool?.drainers ?? []).map((d) => d.stop(3000)));
     for (const r of [...this.running].reverse()) {
       try {
@@ -275,6 +279,7 @@ export class Bridge {
       }
     }
     this.router?.close();
+    this.commandLog?.close();
     this.sequence?.stop();
     this.spoolLoss?.end('the bridge is stopping');
     this.spool?.close();

@@ -51,7 +51,8 @@ export { classifyFailure, parseRetryAfter } from './sinks/influx/write-outcome';
 
 // ---- commands ----
 export { CommandRouter, parseCommandPayload } from './commands/command-router';
-export type { CommandOutcome, CommandReply, CommandTransport } from './commands/command-router';
+export type { CommandOutcome, CommandReply, CommandReport, CommandTransport } from './commands/command-router';
+export { CommandLog } from './commands/command-log';
 
 // ---- the spool and ingest (tests and tools that read a spool directory) ----
 export { Spool, SpoolError } from './spool/spool';

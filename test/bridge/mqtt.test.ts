@@ -37,6 +37,14 @@ describe('bridge MQTT sink against a real mosquitto', function () {
     const r = await startBridge({ 'source.url': mcu.url, 'mqtt.url': broker.url, device_id: deviceId, 'spool.dir': path.join(dir, 'spool'), 'battery.enabled': false, ...extra });
     bridge = r.bridge;
     await waitFor(() => mcu.clientCount === 1, { timeoutMs: 10000, what: 'the bridge to connect to the TCP source' });
+    // The bridge subscribes to its command topics before it publishes `online`, and the broker
+    // keeps one client's packets in order: once `online` is seen, a command is not lost.
+    const seen = await MqttRecorder.connect(broker.url, [`solar/${deviceId}/availability`]);
+    try {
+      await seen.waitFor('the bridge online on MQTT', () => seen.last(`solar/${deviceId}/availability`)?.payload === 'online');
+    } finally {
+      await seen.close();
+    }
     return r.log;
   }
 
@@ -66,7 +74,8 @@ describe('bridge MQTT sink against a real mosquitto', function () {
     assert.deepEqual(s50.charger, { on: true, state: 'ON', reason: 'sun_down', mode: 'auto' });
     assert.deepEqual(s50.faults, { word: '0001', names: ['BAT_COMM'] });
 
-    await rec.waitFor('per-value topics of the newest reading', () => rec!.last('solar/m1/battery/current')?.payload === 'null');
+    // The batch's messages are in flight together: wait for the last of them (faults) too.
+    await rec.waitFor('per-value topics of the newest reading', () => rec!.last('solar/m1/battery/current')?.payload === 'null' && rec!.last('solar/m1/faults')?.payload === '0001');
     assert.equal(rec.last('solar/m1/battery/voltage')!.payload, String(r50.bv));
     assert.equal(rec.last('solar/m1/charger/state')!.payload, 'ON');
     assert.equal(rec.last('solar/m1/faults')!.payload, '0001');

@@ -74,7 +74,7 @@ describe('bridge sources', function () {
       const r = await startBridge({ 'source.url': mcu.url, 'spool.dir': path.join(dir, 'spool'), 'source.idle_timeout_ms': 300, 'source.reconnect_initial_ms': 50, 'source.reconnect_max_ms': 100 });
       bridge = r.bridge;
       await waitFor(() => mcu.connectionCount >= 3, { timeoutMs: 10000, what: 'reconnections of a silent link' });
-      assert.match(r.log.text(), /is down: no data for 300 ms/);
+      assert.match(r.log.text(), /is down: silent: no valid frame for 300 ms/);
     } finally {
       await mcu.close();
     }

@@ -135,8 +135,8 @@ describe('bridge pure logic', () => {
 
   it('command payloads: validated with the protocol rules; request_id echoed; errors say what is wrong', () => {
     assert.deepEqual(parseCommandPayload('{"cmd":"set","bon":"12.5","request_id":"x"}'), { ok: true, command: { cmd: 'set', bon: 12.5 }, requestId: 'x' });
-    assert.deepEqual(parseCommandPayload('{"cmd":"force","mode":"auto","for":5}'), { ok: false, error: 'bad_value', detail: 'force auto takes no for', requestId: undefined });
-    assert.deepEqual(parseCommandPayload('{"cmd":"get","request_id":{"a":1}}'), { ok: false, error: 'invalid', detail: 'request_id must be a string of at most 128 characters or a number' });
+    assert.deepEqual(parseCommandPayload('{"cmd":"force","mode":"auto","for":5}'), { ok: false, error: 'bad_value', detail: 'force auto takes no for', requestId: undefined, cmd: 'force' });
+    assert.deepEqual(parseCommandPayload('{"cmd":"get","request_id":{"a":1}}'), { ok: false, error: 'invalid', detail: 'request_id must be a string of at most 128 characters or a number', cmd: 'get' });
   });
 
   it('command router: ids increase and wrap, replies match their request, unknown ids are refused', async () => {

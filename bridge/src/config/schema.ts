@@ -86,7 +86,7 @@ const ROOT = obj({
       reconnect_initial_ms: int(500, 10, 3600000),
       reconnect_max_ms: int(30000, 10, 3600000),
       connect_timeout_ms: int(10000, 100, 600000),
-      idle_timeout_ms: int(0, 0, 86400000),
+      idle_timeout_ms: int(10000, 0, 86400000),
     }, ['url']),
     spool: obj({
       dir: hostPath('writable-dir', 'spool', { minLength: 1 }),

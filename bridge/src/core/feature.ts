@@ -86,10 +86,11 @@ export interface CommandPort {
    * The one validated command path (MQTT, Home Assistant and HTTP all use it): a JSON
    * payload like {"cmd":"force","mode":"off","for":3600,"request_id":"x"} or a command
    * already built. Resolves with the MCU's reply, or the bridge's own refusal (invalid,
-   * unavailable, busy, timeout); never rejects.
+   * forbidden, unavailable, busy, timeout); never rejects. `origin` names where the command
+   * came from in the log (`mqtt`, `homeassistant`, `web`; default: the feature's name).
    */
-  request(payload: string): Promise<CommandReply>;
-  submit(command: Command, requestId?: string | number): Promise<CommandReply>;
+  request(payload: string, origin?: string): Promise<CommandReply>;
+  submit(command: Command, requestId?: string | number, origin?: string): Promise<CommandReply>;
 }
 
 export interface HttpPort {

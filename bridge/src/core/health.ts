@@ -7,11 +7,19 @@ import type { BridgeMetrics } from '../metrics/bridge-metrics';
 import type { Source } from '../sources/source';
 import type { Spool } from '../spool/spool';
 import type { FeatureHealth } from './feature';
+import type { SilenceReport } from './source-watch';
 
 export interface BridgeHealth extends HealthReport {
   healthy: boolean;
   problems: string[];
-  source: { description: string | undefined; up: boolean };
+  source: {
+    description: string | undefined;
+    up: boolean;
+    /** Seconds since the last valid frame (since the start, before the first); null without a watch. */
+    last_frame_age_s: number | null;
+    /** Above this the link is silent (0 = not watched). */
+    silence_limit_s: number;
+  };
   sinks: { [sink: string]: { connected: boolean; pending_records: number; dropped_records: number } };
   spool: { bytes: number; segments: number; lost_records: number; write_failing: { reason: string; error: string; since: string; held_records: number; lost_records: number } | null } | undefined;
   /** Readings received by this process. */
@@ -25,6 +33,7 @@ export interface HealthInputs {
   source: Source | null;
   spool: Spool | null;
   metrics: BridgeMetrics;
+  silence: SilenceReport | null;
   version: string;
   features: ReadonlyArray<{ name: string; health?: () => FeatureHealth }>;
 }
@@ -33,6 +42,11 @@ export function bridgeHealth(i: HealthInputs): BridgeHealth {
   const problems: string[] = [];
   const sourceUp = i.source?.isUp() ?? false;
   if (!sourceUp) problems.push(`source ${i.source?.description ?? ''} is down`);
+  const quiet = i.silence;
+  if (quiet?.silent) {
+    const age = Math.round(quiet.lastFrameAgeS);
+    problems.push(`source ${i.source?.description ?? ''} is silent: ${quiet.anyFrame ? `no valid frame for ${age} s` : `no valid frame since the start ${age} s ago`} (limit ${quiet.limitS} s, source.idle_timeout_ms)`);
+  }
   const sinks: BridgeHealth['sinks'] = {};
   const stats = i.spool?.stats();
   const failing = stats?.writeFailing ?? null;
@@ -57,7 +71,12 @@ export function bridgeHealth(i: HealthInputs): BridgeHealth {
   const out: BridgeHealth = {
     healthy: problems.length === 0,
     problems,
-    source: { description: i.source?.description, up: sourceUp },
+    source: {
+      description: i.source?.description,
+      up: sourceUp,
+      last_frame_age_s: quiet ? Math.round(quiet.lastFrameAgeS * 10) / 10 : null,
+      silence_limit_s: quiet?.limitS ?? 0,
+    },
     sinks,
     spool: stats ? {
       bytes: stats.bytes,

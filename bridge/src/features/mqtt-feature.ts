@@ -16,13 +16,13 @@ export const mqttFeature: FeatureDefinition = {
     const c = core.config;
     const reply = (r: object): void => sink.publishReply(r);
     const sink: MqttSink = new MqttSink(c.mqtt, c.device_id, core.version, core.log, core.metrics, {
-      onCommand: (text) => { void core.commands.request(text).then(reply); },
+      onCommand: (text) => { void core.commands.request(text, 'mqtt').then(reply); },
       onForceMode: (mode) => {
         const answer = mode === 'auto'
-          ? core.commands.submit({ cmd: 'force', mode: 'auto' }, 'homeassistant')
+          ? core.commands.submit({ cmd: 'force', mode: 'auto' }, 'homeassistant', 'homeassistant')
           : mode === 'on' || mode === 'off'
-            ? core.commands.submit({ cmd: 'force', mode, for: c.mqtt.homeassistant.force_duration_s }, 'homeassistant')
-            : core.commands.request(JSON.stringify({ cmd: 'force', mode, request_id: 'homeassistant' }));
+            ? core.commands.submit({ cmd: 'force', mode, for: c.mqtt.homeassistant.force_duration_s }, 'homeassistant', 'homeassistant')
+            : core.commands.request(JSON.stringify({ cmd: 'force', mode, request_id: 'homeassistant' }), 'homeassistant');
         void answer.then(reply);
       },
     });

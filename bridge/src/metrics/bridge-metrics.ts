@@ -16,6 +16,7 @@ export interface BridgeMetrics {
   sourceConnects: Counter;
   sourceFailures: Counter;
   lastFrameTime: Gauge;
+  lastFrameAge: Gauge;
   mcuClockOffset: Gauge;
   sinkSent: Counter;
   sinkPending: Gauge;
@@ -54,6 +55,7 @@ export function createBridgeMetrics(): BridgeMetrics {
     sourceConnects: r.counter('solar_bridge_source_connects_total', 'Successful opens of the source.'),
     sourceFailures: r.counter('solar_bridge_source_failures_total', 'Failed opens and lost connections of the source.'),
     lastFrameTime: r.gauge('solar_bridge_last_frame_timestamp_seconds', 'Bridge clock when the last valid frame arrived (Unix seconds).'),
+    lastFrameAge: r.gauge('solar_bridge_source_last_frame_age_seconds', 'Seconds since the last valid frame from the source (since the bridge started, before the first). Above source.idle_timeout_ms the link counts as silent: it is reopened and /healthz fails.'),
     mcuClockOffset: r.gauge('solar_bridge_mcu_clock_offset_seconds', 'Bridge clock minus the timestamp given to the last reading: drift of the MCU crystal since its boot was anchored.'),
     sinkSent: r.counter('solar_bridge_sink_sent_total', 'Spool records confirmed by the sink\'s server.'),
     sinkPending: r.gauge('solar_bridge_sink_pending_records', 'Spool records the sink has not had confirmed yet.'),
@@ -72,7 +74,7 @@ export function createBridgeMetrics(): BridgeMetrics {
     spoolLost: r.counter('solar_bridge_spool_lost_records_total', 'Records never stored: the spool\'s disk was full (or failing) and the memory held meanwhile was full too, or records still held in memory when the bridge stopped.'),
     spoolWriteFailing: r.gauge('solar_bridge_spool_write_failing', '1 while the spool cannot write (disk full, I/O error): records wait in memory, then are lost.'),
     spoolHeld: r.gauge('solar_bridge_spool_held_records', 'Records held in memory because the spool cannot write, to be written when it can.'),
-    commands: r.counter('solar_bridge_commands_total', 'Commands received over MQTT, by result (ok, failed, invalid, timeout, unavailable).'),
+    commands: r.counter('solar_bridge_commands_total', 'Commands received (MQTT, Home Assistant, the web page, features), by result: ok, failed (the MCU refused), invalid (not a valid command), forbidden (never forwarded from these paths, e.g. console), timeout, unavailable, busy.'),
     residentMemory: r.gauge('process_resident_memory_bytes', 'Resident memory of the bridge process.'),
     heapUsed: r.gauge('nodejs_heap_used_bytes', 'V8 heap in use.'),
     externalMemory: r.gauge('nodejs_external_memory_bytes', 'Memory outside the V8 heap held by JavaScript objects (buffers).'),

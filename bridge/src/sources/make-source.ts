@@ -29,7 +29,9 @@ export function makeSource(c: BridgeConfig, options: SourceOptions): Source {
   if (spec.kind === 'serial') return new ReconnectingSource(description, serialConnector({ path: spec.path, baudRate: c.source.baud }), reconnect);
   if (spec.kind === 'i2c') {
     const i2c = { devicePath: spec.path, busNumber: spec.bus, pollPeriodS: spec.periodS, stateDir: c.spool.dir, log: options.log.child('i2c'), openBus: options.openI2cBus };
-    return new ReconnectingSource(description, hostDirectConnector(i2c), reconnect);
+    // A poll period longer than the silence limit is not silence: allow three missed polls.
+    const idleTimeoutMs = reconnect.idleTimeoutMs > 0 ? Math.max(reconnect.idleTimeoutMs, 3 * spec.periodS * 1000) : 0;
+    return new ReconnectingSource(description, hostDirectConnector(i2c), { ...reconnect, idleTimeoutMs });
   }
   return new ReplaySource(spec.path, options.stdin);
 }

@@ -1,8 +1,17 @@
 /**
- * A live source (TCP, serial) that opens its link, and when the link fails or closes,
- * opens it again after a capped exponential backoff, forever, until stopped. A link that
- * stays silent longer than the idle timeout is closed and reopened: a half-open TCP
- * connection to a ser2net that was power-cycled would otherwise look "up" for hours.
+ * A live source (TCP, serial, host-direct I²C) that opens its link, and when the link
+ * fails or closes, opens it again after a capped exponential backoff, forever, until
+ * stopped.
+ *
+ * Two rules make a bad link cheap and visible instead of busy and hidden:
+ * - The backoff starts over only once a link has PROVEN itself: it delivered at least
+ *   `proven.frames` valid frames and stayed open at least `proven.ms`. Opening is not
+ *   proof: a server that accepts and closes at once (a wedged ser2net, a port taken by
+ *   another program) would otherwise be retried at the initial delay forever.
+ * - A link with no valid frame for `silenceMs` is closed and reopened: a half-open TCP
+ *   connection to a router that lost power looks "up" for hours, and keepalive takes
+ *   minutes to notice. Only valid frames count (the owner reports them through
+ *   frameArrived()), so a link that carries only noise is treated as silent too.
  */
 import { Backoff, BackoffOptions } from '../backoff';
 import type { Source, SourceEvents } from './source';
@@ -21,9 +30,20 @@ export interface LinkEvents {
 /** Opens one link; rejects (with a message saying why) if it cannot. */
 export type Connector = (events: LinkEvents) => Promise<Link>;
 
+/** When a link counts as working, so that the next failure starts from the initial delay. */
+export interface ProvenRule {
+  frames: number;
+  ms: number;
+}
+
+/** The MCU sends a reading every second by default: 5 of them over 10 s is a link that works. */
+export const DEFAULT_PROVEN: ProvenRule = { frames: 5, ms: 10000 };
+
 export interface ReconnectOptions extends BackoffOptions {
-  /** 0 = never; else reopen after this long without a byte. */
+  /** 0 = never; else reopen after this long without a valid frame. */
   idleTimeoutMs: number;
+  proven?: ProvenRule;
+  now?: () => number;
 }
 
 export class ReconnectingSource implements Source {
@@ -33,11 +53,22 @@ export class ReconnectingSource implements Source {
   private retryTimer: NodeJS.Timeout | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
   private readonly backoff: Backoff;
+  private readonly proven: ProvenRule;
+  private readonly now: () => number;
   /** Bumped per attempt, so events from a link we already gave up on are ignored. */
   private generation = 0;
+  private openedAt = 0;
+  private framesOnLink = 0;
+  private linkProven = false;
 
   constructor(readonly description: string, private readonly connector: Connector, private readonly options: ReconnectOptions) {
     this.backoff = new Backoff(options);
+    this.proven = options.proven ?? DEFAULT_PROVEN;
+    this.now = options.now ?? Date.now;
+  }
+
+  get silenceLimitMs(): number {
+    return this.options.idleTimeoutMs;
   }
 
   start(events: SourceEvents): void {
@@ -52,7 +83,6 @@ export class ReconnectingSource implements Source {
     this.connector({
       data: (chunk) => {
         if (gen !== this.generation) return;
-        this.armIdle(gen);
         ev.data(chunk);
       },
       closed: (reason) => {
@@ -65,7 +95,9 @@ export class ReconnectingSource implements Source {
         return;
       }
       this.link = link;
-      this.backoff.reset();
+      this.openedAt = this.now();
+      this.framesOnLink = 0;
+      this.linkProven = false;
       this.armIdle(gen);
       ev.up();
     }, (err: Error) => {
@@ -74,11 +106,22 @@ export class ReconnectingSource implements Source {
     });
   }
 
+  /** A valid frame came in over the current link (the decoder says so; this class sees only bytes). */
+  frameArrived(): void {
+    if (!this.link) return;
+    this.framesOnLink++;
+    this.armIdle(this.generation);
+    if (!this.linkProven && this.framesOnLink >= this.proven.frames && this.now() - this.openedAt >= this.proven.ms) {
+      this.linkProven = true;
+      this.backoff.reset();
+    }
+  }
+
   private armIdle(gen: number): void {
     if (this.options.idleTimeoutMs <= 0) return;
     if (this.idleTimer) clearTimeout(this.idleTimer);
     this.idleTimer = setTimeout(() => {
-      if (gen === this.generation && this.link) this.lost(`no data for ${this.options.idleTimeoutMs} ms`);
+      if (gen === this.generation && this.link) this.lost(`silent: no valid frame for ${this.options.idleTimeoutMs} ms`);
     }, this.options.idleTimeoutMs);
   }
 

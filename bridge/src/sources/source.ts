@@ -21,6 +21,10 @@ export interface Source {
   /** Sends a line to the MCU; rejects when the source is down or cannot send. */
   write(text: string): Promise<void>;
   isUp(): boolean;
+  /** Told of each valid frame decoded from this source (live sources use it to judge the link). */
+  frameArrived?(): void;
+  /** A live source's silence limit: no valid frame for this long and the link is reopened (0 = never). */
+  readonly silenceLimitMs?: number;
   stop(): Promise<void>;
 }
 

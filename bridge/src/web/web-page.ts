@@ -156,8 +156,8 @@ export class WebPage {
   }
 
   /** Sends a command through the bridge's one command path; the MCU's reply (or the refusal) comes back here. */
-  private async send(payload: string): Promise<CommandReply> {
-    const r = await this.core.commands.request(payload);
+  private async send(payload: string, origin: 'web' | 'web-poll'): Promise<CommandReply> {
+    const r = await this.core.commands.request(payload, origin);
     if (!this.closed) this.replied(r);
     return r;
   }
@@ -169,13 +169,13 @@ export class WebPage {
     // Once a minute at most while unanswered: firmware that does not answer is not flooded.
     if (now - this.settingsAt > 600000 && now - this.askedGetAt > 60000) {
       this.askedGetAt = now;
-      void this.send('{"cmd":"get"}');
+      void this.send('{"cmd":"get"}', 'web-poll');
     }
     const mode = this.last?.frame.mode ?? 'auto';
     if (mode === 'auto') this.forceExpiresMs = null;
     else if (mode !== this.askedStatusMode || now - this.askedStatusAt > 60000) {
       this.askedStatusAt = now;
-      void this.send('{"cmd":"status"}');
+      void this.send('{"cmd":"status"}', 'web-poll');
     }
     this.askedStatusMode = mode;
   }
@@ -323,8 +323,8 @@ export class WebPage {
       if (size > MAX_BODY_BYTES) return;
       // The MQTT path itself parses and validates it (a malformed body is its `invalid`),
       // and echoes the page's request_id as it does on MQTT.
-      void this.send(Buffer.concat(chunks).toString('utf8')).then((r) => {
-        this.core.log.info(`web command ${r.cmd ?? '(unreadable)'}: ${r.ok ? 'ok' : r.error}`);
+      // The command path logs the outcome (rate-limited, with `from=web`).
+      void this.send(Buffer.concat(chunks).toString('utf8'), 'web').then((r) => {
         const status = r.ok || r.error === undefined ? 200 : r.error === 'invalid' ? 400 : r.error === 'unavailable' || r.error === 'busy' ? 503 : r.error === 'timeout' ? 504 : 422;
         json(res, status, r);
       });
