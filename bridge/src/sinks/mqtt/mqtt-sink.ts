@@ -15,6 +15,7 @@ import { BuilderPool } from '../byte-builder';
 import type { BatchBuilder, SinkDelivery } from '../drainer';
 import { HomeAssistantAnnouncer } from './home-assistant';
 import { MqttLink, SINK_NAME } from './mqtt-link';
+import { PerValueTopics } from './per-value-topics';
 import { readingsBatch } from './readings-batch';
 import { OFFLINE, ONLINE, Topics, topicsFor } from './topics';
 
@@ -36,6 +37,7 @@ export class MqttSink implements SinkDelivery {
   private readonly link: MqttLink;
   private readonly ha: HomeAssistantAnnouncer;
   private readonly builders = new BuilderPool(1, 64 * 1024);
+  private readonly perValue: PerValueTopics | null;
   /** Derived values as last published, published again on each connect (they are retained). */
   private readonly derivedNow = new Map<string, string>();
   /** Set since the last publish: a feature may set values on every reading of a burst. */
@@ -51,6 +53,7 @@ export class MqttSink implements SinkDelivery {
     private readonly hooks: MqttSinkHooks = {},
   ) {
     this.topics = topicsFor(config.base_topic);
+    this.perValue = config.per_value_topics ? new PerValueTopics() : null;
     const publish = (topic: string, payload: string, retain: boolean): void => this.link.publishQuiet(topic, payload, retain);
     this.ha = new HomeAssistantAnnouncer(config, deviceId, swVersion, this.topics, log, publish);
     this.link = new MqttLink(config, this.topics.availability, log, metrics, {
@@ -68,6 +71,7 @@ export class MqttSink implements SinkDelivery {
     this.link.publishQuiet(this.topics.availability, ONLINE, true);
     this.link.publishQuiet(this.topics.sourceAvailability, this.sourceUp ? ONLINE : OFFLINE, true);
     this.ha.announce();
+    this.perValue?.forget();
     for (const [key, text] of this.derivedNow) this.link.publishQuiet(this.topics.derived(key), text, true);
   }
 
@@ -127,6 +131,7 @@ export class MqttSink implements SinkDelivery {
       metrics: this.metrics,
       limited: this.link.limited,
       builders: this.builders,
+      perValue: this.perValue,
       newest: (r) => { if (r.sa !== undefined) this.ha.sawSolarCurrent(); },
       publishAll: (msgs) => this.link.publishAll(msgs),
     });
