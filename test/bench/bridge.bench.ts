@@ -7,14 +7,15 @@
  * The bar (issue 6): >= 20,000 frames/s sustained with resident memory under 80 MB; the
  * goal beyond it: >= 0.5x of mosquitto_pub -l.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Influxd1Service, LineServer, MosquittoService, makeTempDir, removeDir, sleep, waitFor } from '../helpers/services';
-import { BridgeLaunch, BridgeProcess, metricValue, repoRoot } from '../bridge/helpers/bridge-harness';
+import { BridgeLaunch, BridgeProcess, metricValue } from '../bridge/helpers/bridge-harness';
 import { readingLine } from '../bridge/helpers/frames';
 import { SERVICE_NODE_FLAGS } from '../../bridge/src';
 import type { BenchRow } from './bench-row';
+import { BUNDLE, buildBundle } from './bridge-bundle';
 
 /** Readings in the burst, sent at once. */
 const N = Number(process.env.BRIDGE_BENCH_FRAMES ?? 100000);
@@ -22,14 +23,6 @@ const N = Number(process.env.BRIDGE_BENCH_FRAMES ?? 100000);
 const STEADY_RATE = 21000;
 /** How long the steady stream lasts: "sustained" means memory and lag stay flat over time, not over a 5 s burst. */
 const STEADY_SECONDS = Number(process.env.BRIDGE_BENCH_STEADY_S ?? 30);
-const BUNDLE = path.join(repoRoot, 'bridge', 'dist', 'bridge.js');
-
-/** Builds the bundle a deployment runs (npm run bridge -- --build). */
-function buildBundle(): void {
-  const r = spawnSync(process.execPath, ['scripts/ts-run.js', 'scripts/bridge.ts', '--build', BUNDLE], { cwd: repoRoot, encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`bundle build failed: ${r.stderr}`);
-}
-
 /** Readings first..first+count-1 of one MCU boot, one per line. */
 function frames(first: number, count: number): string {
   const out: string[] = [];

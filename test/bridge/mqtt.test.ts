@@ -50,7 +50,7 @@ describe('bridge MQTT sink against a real mosquitto', function () {
 
   it('publishes every reading (readings stream), the newest as retained JSON state and per-value topics, events, and availability', async () => {
     rec = await MqttRecorder.connect(broker.url, ['solar/m1/#']);
-    await run('m1');
+    await run('m1', { 'mqtt.per_value_topics': true });
     await mcu.send(eventLine({ boot: 7, kind: 'boot' }) + '\n' + readingStream(49) + readingLine(50, 7, { ba: null, bw: null, flt: 0x0001 }) + '\n');
     await rec.waitFor('50 readings', () => rec!.readings('solar/m1/readings').length >= 50);
     const readings = rec.readings('solar/m1/readings');
@@ -99,6 +99,32 @@ describe('bridge MQTT sink against a real mosquitto', function () {
     const m = parseMetrics(bridge!.metrics.registry.render());
     assert.equal(metricValue(m, 'solar_bridge_sink_sent_total', 'sink="mqtt"'), 51);
     assert.equal(metricValue(m, 'solar_bridge_sink_pending_records', 'sink="mqtt"'), 0);
+  });
+
+  it('publishes no per-value topics by default, and with mqtt.per_value_topics only the values that changed', async () => {
+    rec = await MqttRecorder.connect(broker.url, ['solar/#']);
+    await run('pv0');
+    await mcu.send(readingStream(3));
+    await rec.waitFor('3 readings', () => rec!.readings('solar/pv0/readings').length >= 3);
+    await rec.waitFor('the state of the third', () => JSON.parse(rec!.last('solar/pv0/state')?.payload ?? '{}').seq === 3);
+    const topics = new Set(rec.messages.filter((m) => m.topic.startsWith('solar/pv0/')).map((m) => m.topic));
+    assert.deepEqual([...topics].filter((t) => !/\/(state|readings|availability|source\/availability)$/.test(t)), [], 'only state, readings and availability by default');
+    await bridge!.stop();
+    bridge = null;
+
+    await run('pv1', { 'mqtt.per_value_topics': true });
+    // Readings 1 and 3 differ in voltage and charger state but share the load's values.
+    await mcu.send(readingLine(1) + '\n');
+    await rec.waitFor('the first reading\'s values', () => rec!.last('solar/pv1/faults') !== undefined);
+    await mcu.send(readingLine(3) + '\n');
+    await rec.waitFor('the second reading\'s voltage', () => rec!.last('solar/pv1/battery/voltage')?.payload === String(reading(3).bv));
+    await rec.waitFor('the state of the second', () => JSON.parse(rec!.last('solar/pv1/state')?.payload ?? '{}').seq === 3);
+    assert.equal(rec.on('solar/pv1/load/voltage').length, 1, 'an unchanged value is not published again');
+    assert.equal(rec.on('solar/pv1/charger/mode').length, 1);
+    assert.equal(rec.on('solar/pv1/battery/voltage').length, 2);
+    assert.equal(rec.last('solar/pv1/battery/voltage')!.payload, String(reading(3).bv));
+    assert.equal(rec.on('solar/pv1/battery/charge_out').length, 2, 'a counter that moved is published again');
+    assert.equal(rec.on('solar/pv1/battery/energy_out').length, 1);
   });
 
   it('announces Home Assistant discovery (retained) and announces it again when homeassistant/status says online', async () => {

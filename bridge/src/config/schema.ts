@@ -105,6 +105,8 @@ const ROOT = obj({
       reconnect_initial_ms: int(500, 10, 3600000),
       reconnect_max_ms: int(30000, 10, 3600000),
       max_inflight: int(1000, 1, 65535),
+      /** Each value of the newest reading also on its own retained topic, when it changed (bridge/README.md, MQTT). */
+      per_value_topics: bool(false),
       tls: obj({
         /** PEM file of the CA that signed the broker's certificate. */
         ca: hostPath('readable-file', '', {}, 'mqtt.url'),

@@ -1,8 +1,10 @@
 /**
  * Where the reading sequence stands, kept across restarts: the tracker starts from the
  * newest reading in the spool (or, with an empty spool, the last saved state), and its
- * state is saved at most once a second after it changed: the save is armed by the frame
- * that changed it, so an idle bridge has no timer waking it for this.
+ * state is saved at most every 30 s after it changed (the file only matters when the spool
+ * holds no reading, so it may lag): the save is armed by the frame that changed it, so an
+ * idle bridge has no timer waking it for this, and a reading a second does not cost a
+ * file write, two fsyncs and a rename each.
  */
 import type { Logger } from '../log/logger';
 import type { Spool } from '../spool/spool';
@@ -28,7 +30,7 @@ function lastSpooledReading(spool: Spool): TrackerState | null {
   return f && f.frame.type === 'R' ? { boot: f.frame.boot, seq: f.frame.seq, up: f.frame.up } : null;
 }
 
-const SAVE_DELAY_MS = 1000;
+const SAVE_DELAY_MS = 30_000;
 
 export class SequenceState {
   readonly tracker: SequenceTracker;
@@ -47,7 +49,7 @@ export class SequenceState {
     this.running = true;
   }
 
-  /** A frame went through the tracker: save its state within a second. */
+  /** A frame went through the tracker: save its state within SAVE_DELAY_MS. */
   changed(): void {
     if (!this.running || this.timer) return;
     this.timer = setTimeout(() => {

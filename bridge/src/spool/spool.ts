@@ -29,8 +29,12 @@ import { AppenderEvents, SegmentAppender } from './segment-appender';
 import { STALL_RETRY_MAX_MS } from './write-stall';
 import type { SpoolBatch, SpoolOptions, SpoolStats } from './spool-types';
 
-/** At most one cursor save a second (see wakeForCursors). */
-const CURSOR_SAVE_MS = 1000;
+/**
+ * At most one cursor save every 5 s (see wakeForCursors): each is a write, two fsyncs and a
+ * rename per sink, which at one reading a second cost more than the reading itself. A crash
+ * delivers up to 5 s of records again (at least once; InfluxDB points overwrite themselves).
+ */
+const CURSOR_SAVE_MS = 5000;
 /** How often kept history is checked for segments old enough to delete. */
 const HISTORY_AGE_CHECK_MS = 60_000;
 /** Default bound on records held in memory while the disk cannot be written. */

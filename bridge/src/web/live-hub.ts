@@ -8,13 +8,10 @@ import type http from 'node:http';
 
 export class LiveHub {
   private readonly clients = new Set<http.ServerResponse>();
-  private readonly heartbeat: NodeJS.Timeout;
+  /** Runs only while a page is open: an idle bridge has nothing to keep alive. */
+  private heartbeat: NodeJS.Timeout | undefined;
 
-  constructor(private readonly hello: () => object, private readonly maxClients = 64, heartbeatMs = 15000) {
-    // A comment line now and then keeps proxies from closing an idle stream and finds dead sockets.
-    this.heartbeat = setInterval(() => this.write(': keepalive\n\n'), heartbeatMs);
-    this.heartbeat.unref();
-  }
+  constructor(private readonly hello: () => object, private readonly maxClients = 64, private readonly heartbeatMs = 15000) {}
 
   get size(): number {
     return this.clients.size;
@@ -36,7 +33,12 @@ export class LiveHub {
     res.write(`retry: 1000\n${frame('hello', this.hello())}`);
     for (const [name, data] of first) res.write(frame(name, data));
     this.clients.add(res);
-    const drop = (): void => { this.clients.delete(res); };
+    if (!this.heartbeat) {
+      // A comment line now and then keeps proxies from closing an idle stream and finds dead sockets.
+      this.heartbeat = setInterval(() => this.write(': keepalive\n\n'), this.heartbeatMs);
+      this.heartbeat.unref();
+    }
+    const drop = (): void => { this.clients.delete(res); this.stopHeartbeatIfAlone(); };
     res.on('close', drop);
     res.on('error', drop);
   }
@@ -56,10 +58,18 @@ export class LiveHub {
       }
       res.write(text);
     }
+    this.stopHeartbeatIfAlone();
+  }
+
+  private stopHeartbeatIfAlone(): void {
+    if (this.clients.size > 0 || !this.heartbeat) return;
+    clearInterval(this.heartbeat);
+    this.heartbeat = undefined;
   }
 
   close(): void {
-    clearInterval(this.heartbeat);
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.heartbeat = undefined;
     for (const res of this.clients) res.end();
     this.clients.clear();
   }

@@ -128,7 +128,8 @@ export class WebPage {
       this.stateQueued = false;
       if (this.closed) return;
       this.pollMcu();
-      this.hub.send('state', this.state());
+      // Nobody is looking: the state is made when a page asks for it.
+      if (this.hub.size > 0) this.hub.send('state', this.state());
     });
   }
 

@@ -15,12 +15,15 @@ import { BuilderPool } from '../byte-builder';
 import type { BatchBuilder, SinkDelivery } from '../drainer';
 import { HomeAssistantAnnouncer } from './home-assistant';
 import { MqttLink, SINK_NAME } from './mqtt-link';
+import { PerValueTopics } from './per-value-topics';
 import { readingsBatch } from './readings-batch';
 import { OFFLINE, ONLINE, Topics, topicsFor } from './topics';
 
 export { SINK_NAME, StoppedError, brokerCredentials } from './mqtt-link';
 
 const DERIVED_INTERVAL_MS = 1000;
+/** How long values set from a reading wait for its delivery (the spool's fsync tick, 100 ms by default, comes first). */
+const DERIVED_RIDE_MS = 400;
 
 export interface MqttSinkHooks {
   /** A payload on the command topic. */
@@ -36,11 +39,13 @@ export class MqttSink implements SinkDelivery {
   private readonly link: MqttLink;
   private readonly ha: HomeAssistantAnnouncer;
   private readonly builders = new BuilderPool(1, 64 * 1024);
+  private readonly perValue: PerValueTopics | null;
   /** Derived values as last published, published again on each connect (they are retained). */
   private readonly derivedNow = new Map<string, string>();
   /** Set since the last publish: a feature may set values on every reading of a burst. */
   private readonly derivedPending = new Map<string, string>();
   private derivedTimer: NodeJS.Timeout | undefined;
+  private derivedFlushedMs = -Infinity;
 
   constructor(
     config: BridgeConfig['mqtt'],
@@ -51,6 +56,7 @@ export class MqttSink implements SinkDelivery {
     private readonly hooks: MqttSinkHooks = {},
   ) {
     this.topics = topicsFor(config.base_topic);
+    this.perValue = config.per_value_topics ? new PerValueTopics() : null;
     const publish = (topic: string, payload: string, retain: boolean): void => this.link.publishQuiet(topic, payload, retain);
     this.ha = new HomeAssistantAnnouncer(config, deviceId, swVersion, this.topics, log, publish);
     this.link = new MqttLink(config, this.topics.availability, log, metrics, {
@@ -68,6 +74,7 @@ export class MqttSink implements SinkDelivery {
     this.link.publishQuiet(this.topics.availability, ONLINE, true);
     this.link.publishQuiet(this.topics.sourceAvailability, this.sourceUp ? ONLINE : OFFLINE, true);
     this.ha.announce();
+    this.perValue?.forget();
     for (const [key, text] of this.derivedNow) this.link.publishQuiet(this.topics.derived(key), text, true);
   }
 
@@ -96,23 +103,40 @@ export class MqttSink implements SinkDelivery {
 
   /**
    * Values a feature set: each on its retained topic (null as "None", which Home Assistant reads as unknown; an empty retained payload would delete the topic instead),
-   * at most once a second per value, the newest winning.
+   * about once a second per value, the newest winning. Values set from a reading go out
+   * with that reading's delivery (no timer of their own, their acknowledgements read with
+   * the delivery's); the timer, which waits long enough for a delivery to come first, is
+   * for values set between readings.
    */
   publishDerived(values: { readonly [key: string]: DerivedValue }): void {
     for (const key of Object.keys(values)) {
       const v = values[key];
       this.derivedPending.set(key, v === null ? 'None' : String(v));
     }
-    if (this.derivedTimer) return;
-    this.flushDerived();
+    if (this.derivedTimer || this.derivedPending.size === 0) return;
+    const since = performance.now() - this.derivedFlushedMs;
+    if (since >= DERIVED_INTERVAL_MS && this.derivedFlushedMs === -Infinity) {
+      this.flushDerived();
+      return;
+    }
     this.derivedTimer = setTimeout(() => {
       this.derivedTimer = undefined;
-      if (this.derivedPending.size > 0) this.publishDerived({});
-    }, DERIVED_INTERVAL_MS);
+      this.flushDerived();
+    }, Math.max(DERIVED_INTERVAL_MS - since, DERIVED_RIDE_MS));
     this.derivedTimer.unref();
   }
 
+  /** A delivery is about to be published: pending values ride with it unless the last went out just now. */
+  private flushDerivedWithDelivery(): void {
+    if (this.derivedPending.size === 0 || performance.now() - this.derivedFlushedMs < DERIVED_INTERVAL_MS * 0.8) return;
+    if (this.derivedTimer) clearTimeout(this.derivedTimer);
+    this.derivedTimer = undefined;
+    this.flushDerived();
+  }
+
+  /** Quiet publishes, not part of a delivery: a delivery published again after a lost connection must not bring back an older value. */
   private flushDerived(): void {
+    this.derivedFlushedMs = performance.now();
     for (const [key, text] of this.derivedPending) {
       if (this.derivedNow.get(key) === text) continue;
       this.derivedNow.set(key, text);
@@ -127,8 +151,12 @@ export class MqttSink implements SinkDelivery {
       metrics: this.metrics,
       limited: this.link.limited,
       builders: this.builders,
+      perValue: this.perValue,
       newest: (r) => { if (r.sa !== undefined) this.ha.sawSolarCurrent(); },
-      publishAll: (msgs) => this.link.publishAll(msgs),
+      publishAll: (msgs) => {
+        this.flushDerivedWithDelivery();
+        return this.link.publishAll(msgs);
+      },
     });
   }
 

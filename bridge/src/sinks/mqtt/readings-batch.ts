@@ -3,7 +3,8 @@
  *   <base>/readings   every reading of the batch, in order, as one JSON array of spooled
  *                     frames {"ts":…,"frame":{…protocol fields…}} (not retained)
  *   <base>/state      the newest reading in friendly form (state-payload.ts), retained
- *   <base>/<channel>/<quantity>, charger/…, faults   its values, retained
+ *   <base>/<channel>/<quantity>, charger/…, faults   its values that changed, retained,
+ *                     only with mqtt.per_value_topics (per-value-topics.ts)
  *   <base>/event      each MCU event (not retained)
  * Readings are copied byte for byte into the one `readings` payload (it is the spool's
  * own JSON, so a backlog costs no per-reading work), and only the newest reading is
@@ -16,7 +17,8 @@ import { BuilderPool, ByteBuilder } from '../byte-builder';
 import type { BatchBuilder } from '../drainer';
 import type { ReadingFrame } from '../../../../protocol';
 import { SINK_NAME, Outgoing } from './mqtt-link';
-import { eventJson, readingState, readingValues } from './state-payload';
+import { eventJson, readingState } from './state-payload';
+import type { PerValueTopics } from './per-value-topics';
 import type { Topics } from './topics';
 
 export interface ReadingsBatchDeps {
@@ -25,6 +27,8 @@ export interface ReadingsBatchDeps {
   limited: RateLimitedLog;
   /** The readings payload is built in one reused builder (its string is made at once). */
   builders: BuilderPool;
+  /** The per-value topics, when configured. */
+  perValue: PerValueTopics | null;
   /** Sees the newest reading of each batch (Home Assistant learns of a solar current sensor). */
   newest(r: ReadingFrame): void;
   publishAll(msgs: Outgoing[]): Promise<void>;
@@ -70,7 +74,7 @@ export function readingsBatch(d: ReadingsBatchDeps): BatchBuilder {
   };
 }
 
-/** The readings message, and the newest reading as retained state and values. */
+/** The readings message, and the newest reading as retained state (and values, when configured). */
 function addReadings(d: ReadingsBatchDeps, out: Outgoing[], readings: ByteBuilder, spans: number[]): void {
   const all = readings.result();
   // Only the newest reading is parsed; one that cannot be read is left out of the batch.
@@ -89,5 +93,5 @@ function addReadings(d: ReadingsBatchDeps, out: Outgoing[], readings: ByteBuilde
   out.push({ topic: d.topics.readings, payload: readings.result().toString('latin1'), retain: false });
   out.push({ topic: d.topics.state, payload: JSON.stringify(readingState(r, newest.ts)), retain: true });
   d.newest(r);
-  for (const [path, value] of readingValues(r)) out.push({ topic: d.topics.value(path), payload: value, retain: true });
+  if (d.perValue) for (const [path, value] of d.perValue.changed(r)) out.push({ topic: d.topics.value(path), payload: value, retain: true });
 }
