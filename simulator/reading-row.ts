@@ -34,6 +34,9 @@ export interface ReadingRow {
   trueLoadConnected: boolean;
   trueMains: boolean;
   trueStage: string;
+  /** The plant's true totals since t = 0 (PlantTruth): battery in/out Ah and Wh, load Ah and Wh. */
+  trueBatteryInAh: number; trueBatteryOutAh: number; trueBatteryInWh: number; trueBatteryOutWh: number;
+  trueLoadAh: number; trueLoadWh: number;
 }
 
 /** The row for a reading decoded at virtual time `t`, with the plant's state then. */
@@ -47,5 +50,7 @@ export function readingRow(f: ReadingFrame, truth: PlantTruth, t: number): Readi
     trueSolarV: truth.panelV, trueChargerOn: truth.chargerRemoteOn, trueChargerA: truth.chargerA,
     trueSolarA: truth.solarA, trueSoc: truth.soc, trueIrradiance: truth.irradiance, trueCloudCover: truth.cloudCover,
     trueLoadConnected: truth.loadConnected, trueMains: truth.mains, trueStage: truth.stage,
+    trueBatteryInAh: truth.batteryInAh, trueBatteryOutAh: truth.batteryOutAh, trueBatteryInWh: truth.batteryInWh,
+    trueBatteryOutWh: truth.batteryOutWh, trueLoadAh: truth.loadAh, trueLoadWh: truth.loadWh,
   };
 }

@@ -22,7 +22,7 @@ import { ComparatorCheck, ComparatorMargins, ComparatorResult, DEFAULT_MARGINS }
 import type { EspruinoMcu, SerialName } from './espruino-shim';
 import type { FlashStorage } from './flash-storage';
 import type { VirtualI2cBus } from './i2c-bus';
-import type { Ina219Errors, Ina219Model } from './ina219-model';
+import type { Ina219Errors, Ina219Model, SensorGrade } from './ina219-model';
 import { Installation } from './installation';
 import type { Plant } from './plant';
 import { PlantParams, defaultPlantParams } from './plant-params';
@@ -36,6 +36,8 @@ export interface SimulationOptions {
   /** Firmware bundle source and its file name (for stack traces). */
   firmware: { code: string; filename?: string };
   seed?: number;
+  /** What the INA219s' fixed errors are drawn within (default: the INA219B's limits). */
+  sensorGrade?: SensorGrade;
   /** Overrides the scenario's duration. */
   hours?: number;
   /** Further plant changes after the scenario's (tests use this). */
@@ -127,6 +129,7 @@ export class Simulation {
       params,
       start: { date: this.scenario.date, startHour: this.scenario.startHour },
       seed: this.seed,
+      sensorGrade: options.sensorGrade,
       firmware: options.firmware,
       storagePath: options.storagePath,
       strictApi: options.strictApi,

@@ -92,7 +92,8 @@ describe('battery estimator: counting, sync, resync', () => {
     assert.equal(s.lastSync, 'rest');
     assert.ok(Math.abs(stateOfCharge(s, p) - 0.5) < 0.01, `${stateOfCharge(s, p)}`);
     const st = batteryStatus(s, p);
-    assert.ok(st.socLow < 0.5 && st.socHigh > 0.5 && st.uncertainty < 0.05, `±${st.uncertainty}`);
+    // ± (25 mV of table spread + 0.5 % of 12.25 V the INA219B may be off) ≈ ± 86 mV ≈ ± 6.6 points.
+    assert.ok(st.socLow < 0.5 && st.socHigh > 0.5 && st.uncertainty > 0.05 && st.uncertainty < 0.075, `±${st.uncertainty}`);
     const f = newBatteryState(p);
     t = hold(f, p, { bv: 13.7, ba: 0.2 }, t, 4 * 3600, 10);
     assert.equal(f.lastSync, 'none');
