@@ -147,7 +147,7 @@ export class ChartCanvas {
       d += `${penDown ? 'L' : 'M'}${this.xOfColumn(b).toFixed(1)},${this.yOf(p, v).toFixed(1)}`;
       penDown = true;
     }
-    if (d) this.out.push(`<path data-series="${name}" d="${d}" fill="none" stroke="${color}" stroke-width="${width}" stroke-linejoin="round"${dash ? ` stroke-dasharray="${dash}"` : ''}/>`);
+    if (d) this.out.push(`<path d="${d}" data-series="${name}" fill="none" stroke="${color}" stroke-width="${width}" stroke-linejoin="round"${dash ? ` stroke-dasharray="${dash}"` : ''}/>`);
   }
 
   /** A labelled dashed line across the panel at `v`, if it is in view. */

@@ -16,7 +16,7 @@ const root = path.join(__dirname, '..', '..');
 
 /** The `d` of the chart's path for one series, or null when it is not drawn. */
 function seriesPath(svg: string, name: string): string | null {
-  const m = new RegExp(`<path data-series="${name}" d="([^"]+)"`).exec(svg);
+  const m = new RegExp(`<path d="([^"]+)" data-series="${name}"`).exec(svg);
   return m ? m[1] : null;
 }
 
