@@ -3,8 +3,9 @@
  * that the YAML file, environment overrides and CLI flags are validated against, built
  * from small typed helpers so that the TypeScript type `BridgeConfig` is derived from the
  * schema itself. Adding a key is one line here; the type follows.
- * Every key has a default except source.url, and every object refuses unknown keys, so
- * a typo is an error instead of a silently ignored setting.
+ * Every key has a default except source.url and the battery's parameters (unset, they
+ * are the battery type's preset), and every object refuses unknown keys, so a typo is an
+ * error instead of a silently ignored setting.
  */
 import { BATTERY_MONITOR, BATTERY_TYPE_NAMES, DEFAULT_BATTERY_TYPE } from '../../../hardware';
 
