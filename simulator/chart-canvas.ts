@@ -6,7 +6,7 @@
 import type { ChartData, SeriesName } from './chart-data';
 
 export const WIDTH = 1400;
-export const HEIGHT = 965;
+export const HEIGHT = 1115;
 export const LEFT = 78;
 const RIGHT = 78;
 export const PLOT_WIDTH = WIDTH - LEFT - RIGHT;
@@ -15,6 +15,7 @@ export const COLORS = {
   battery: '#1f5fbf',
   batteryBand: '#9dbbe8',
   truth: '#555555',
+  estimate: '#00897b',
   load: '#e07b00',
   charger: '#7b3fb5',
   solarA: '#c9a000',
@@ -146,7 +147,7 @@ export class ChartCanvas {
       d += `${penDown ? 'L' : 'M'}${this.xOfColumn(b).toFixed(1)},${this.yOf(p, v).toFixed(1)}`;
       penDown = true;
     }
-    if (d) this.out.push(`<path d="${d}" fill="none" stroke="${color}" stroke-width="${width}" stroke-linejoin="round"${dash ? ` stroke-dasharray="${dash}"` : ''}/>`);
+    if (d) this.out.push(`<path d="${d}" data-series="${name}" fill="none" stroke="${color}" stroke-width="${width}" stroke-linejoin="round"${dash ? ` stroke-dasharray="${dash}"` : ''}/>`);
   }
 
   /** A labelled dashed line across the panel at `v`, if it is in view. */

@@ -6,7 +6,7 @@
 import type { ReadingRow } from './reading-row';
 
 export const SERIES = [
-  'bv', 'trueBv', 'ba', 'la', 'trueChargerA', 'trueSolarA', 'sv', 'trueSv', 'irradiance', 'soc', 'chg',
+  'bv', 'trueBv', 'ba', 'la', 'trueChargerA', 'trueSolarA', 'sv', 'trueSv', 'irradiance', 'soc', 'estSoc', 'chg',
   'mainsOut', 'loadOff',
 ] as const;
 export type SeriesName = typeof SERIES[number];
@@ -59,7 +59,8 @@ export class ChartData {
     this.put('sv', b, r.sv);
     this.put('trueSv', b, r.trueSolarV);
     this.put('irradiance', b, r.trueIrradiance);
-    this.put('soc', b, r.trueSoc);
+    this.put('soc', b, r.trueSoc * 100);
+    this.put('estSoc', b, r.estSoc === null ? null : r.estSoc * 100);
     this.put('chg', b, r.chg);
     this.put('mainsOut', b, r.trueMains ? 0 : 1);
     this.put('loadOff', b, r.trueLoadConnected ? 0 : 1);

@@ -1,7 +1,9 @@
 /**
- * chart.svg: four stacked panels on one time axis — battery voltage with the battery
- * thresholds and the MP3735 cut-off, the currents, the panel voltage with the sun
- * thresholds (irradiance behind it), and the charger state with faults and MCU resets.
+ * chart.svg: five stacked panels on one time axis — battery voltage with the battery
+ * thresholds and the MP3735 cut-off, state of charge (the plant's true one, and a host
+ * estimator's when one was attached to the run), the currents, the panel voltage with
+ * the sun thresholds (irradiance behind it), and the charger state with faults and MCU
+ * resets.
  * Solid lines are what the firmware reported; dashed ones are the plant's truth. Noisy
  * series are drawn as a min–max band per pixel column with the mean on top, so a week
  * reads as clearly as an hour. Drawing primitives are in chart-canvas.ts.
@@ -28,6 +30,7 @@ export interface ChartInfo {
 
 interface Panels {
   battery: Panel;
+  soc: Panel;
   current: Panel;
   solar: Panel;
   charger: Panel;
@@ -39,6 +42,7 @@ export function renderChart(data: ChartData, info: ChartInfo): string {
   drawHeader(canvas, info);
   const axisY = drawTimeAxis(canvas, panels, info);
   drawBatteryPanel(canvas, panels.battery, info);
+  drawSocPanel(canvas, panels.soc);
   drawCurrentPanel(canvas, panels.current);
   drawSolarPanel(canvas, panels.solar, info.thresholds);
   drawChargerPanel(canvas, panels, info, axisY);
@@ -57,9 +61,10 @@ function layOut(canvas: ChartCanvas, info: ChartInfo): Panels {
   const [solarLo, solarHi] = canvas.range(['sv', 'trueSv'], thresholds ? [thresholds.sunDownV, thresholds.sunUpV, 0] : [0], 0.8, 5);
   return {
     battery: { top: 100, height: 242, lo: Math.min(batteryLo, showCutOff ? info.loadDisconnectV - 0.15 : batteryLo), hi: batteryHi },
-    current: { top: 372, height: 200, lo: currentLo, hi: currentHi },
-    solar: { top: 602, height: 160, lo: Math.max(-0.5, solarLo), hi: solarHi },
-    charger: { top: 792, height: 56, lo: 0, hi: 1 },
+    soc: { top: 372, height: 120, lo: 0, hi: 100 },
+    current: { top: 522, height: 200, lo: currentLo, hi: currentHi },
+    solar: { top: 752, height: 160, lo: Math.max(-0.5, solarLo), hi: solarHi },
+    charger: { top: 942, height: 56, lo: 0, hi: 1 },
   };
 }
 
@@ -131,6 +136,17 @@ function drawLatchVoltage(
   canvas.line(p, series.measured, series.color, 1.6);
   if (setAt) canvas.thresholdLine(p, setAt[0], COLORS.off, setAt[1]);
   if (releasedAt) canvas.thresholdLine(p, releasedAt[0], COLORS.on, releasedAt[1]);
+}
+
+/** The plant's true state of charge, and beside it what an attached estimator believed (the bridge's, under npm run sim). */
+function drawSocPanel(canvas: ChartCanvas, p: Panel): void {
+  canvas.yAxis(p, '%', 'state of charge', 4);
+  const estimated = canvas.data.series.estSoc.n.some((n) => n > 0);
+  canvas.line(p, 'soc', COLORS.truth, 1.4, '5 3');
+  if (estimated) canvas.line(p, 'estSoc', COLORS.estimate, 1.8);
+  canvas.legend(p, estimated
+    ? [[COLORS.estimate, 'estimated (the bridge\'s estimator on these readings)', ''], [COLORS.truth, 'true state of charge', '5 3']]
+    : [[COLORS.truth, 'true state of charge (no estimator attached)', '5 3']]);
 }
 
 function drawCurrentPanel(canvas: ChartCanvas, p: Panel): void {

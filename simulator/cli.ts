@@ -15,6 +15,7 @@ import { outputPaths, writeOutputs } from './outputs';
 import { runPaced } from './runner';
 import { SCENARIOS, scenarioNames } from './scenarios';
 import { Simulation } from './simulation';
+import type { SocEstimator } from './reading-row';
 
 export interface CliOptions {
   scenario: string;
@@ -129,7 +130,12 @@ class Progress {
   }
 }
 
-export async function main(argv: string[]): Promise<number> {
+/** What the caller of the command line may attach: scripts/sim.ts attaches the bridge's battery estimator. */
+export interface CliHooks {
+  socEstimator?: () => SocEstimator;
+}
+
+export async function main(argv: string[], hooks: CliHooks = {}): Promise<number> {
   let opts: CliOptions | 'help';
   try {
     opts = parseArgs(argv);
@@ -162,6 +168,7 @@ export async function main(argv: string[]): Promise<number> {
     csvPath: paths?.csv,
     storagePath: opts.storage,
     onSerial: (data) => endpoint?.write(data),
+    socEstimator: hooks.socEstimator?.(),
   });
   const progress = new Progress(opts.quiet);
   const wallStart = performance.now();

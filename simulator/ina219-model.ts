@@ -46,15 +46,29 @@ export const INA219B_LIMITS: Ina219Errors = {
   shuntOffsetV: 50e-6, shuntGain: 0.005, busOffsetV: 8e-3, busGain: 0.005, shuntNoiseV: 10e-6, busNoiseV: 4e-3,
 };
 
-/** One chip's fixed errors, drawn uniformly inside the INA219B limits (noise at its limit). */
-export function sampleIna219BErrors(random: Random): Ina219Errors {
+/**
+ * The INA219B's typical figures (SBOS448G, Electrical Characteristics at 25 °C): shunt
+ * offset ±10 µV (PGA ÷1), current and bus voltage measurement error ±0.2 %. A chip drawn
+ * within these is an ordinary one, not the worst the datasheet allows; the bus offset
+ * (1 LSB) is assumed and the noise is the same as at the limits.
+ */
+export const INA219B_TYPICAL: Ina219Errors = {
+  shuntOffsetV: 10e-6, shuntGain: 0.002, busOffsetV: 4e-3, busGain: 0.002, shuntNoiseV: 10e-6, busNoiseV: 4e-3,
+};
+
+/** Which figures a simulated chip's fixed errors are drawn within. */
+export type SensorGrade = 'limits' | 'typical';
+
+/** One chip's fixed errors, drawn uniformly inside the INA219B limits or typical figures (noise at its figure). */
+export function sampleIna219BErrors(random: Random, grade: SensorGrade = 'limits'): Ina219Errors {
+  const f = grade === 'typical' ? INA219B_TYPICAL : INA219B_LIMITS;
   return {
-    shuntOffsetV: uniformSymmetric(random, INA219B_LIMITS.shuntOffsetV),
-    shuntGain: uniformSymmetric(random, INA219B_LIMITS.shuntGain),
-    busOffsetV: uniformSymmetric(random, INA219B_LIMITS.busOffsetV),
-    busGain: uniformSymmetric(random, INA219B_LIMITS.busGain),
-    shuntNoiseV: INA219B_LIMITS.shuntNoiseV,
-    busNoiseV: INA219B_LIMITS.busNoiseV,
+    shuntOffsetV: uniformSymmetric(random, f.shuntOffsetV),
+    shuntGain: uniformSymmetric(random, f.shuntGain),
+    busOffsetV: uniformSymmetric(random, f.busOffsetV),
+    busGain: uniformSymmetric(random, f.busGain),
+    shuntNoiseV: f.shuntNoiseV,
+    busNoiseV: f.busNoiseV,
   };
 }
 

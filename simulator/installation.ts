@@ -9,7 +9,7 @@ import { SolarAdc } from './adc';
 import { EspruinoMcu, PinDrive, SerialName } from './espruino-shim';
 import { FlashStorage } from './flash-storage';
 import { VirtualI2cBus } from './i2c-bus';
-import { Ina219Errors, Ina219Model, sampleIna219BErrors } from './ina219-model';
+import { Ina219Errors, Ina219Model, SensorGrade, sampleIna219BErrors } from './ina219-model';
 import { Plant, PlantStart } from './plant';
 import type { PlantParams } from './plant-params';
 import { deriveSeed, seededRandom } from './random';
@@ -36,6 +36,8 @@ export interface InstallationOptions {
   params: PlantParams;
   start: PlantStart;
   seed: number;
+  /** What the INA219s' fixed errors are drawn within: the datasheet's limits (default) or its typical figures. */
+  sensorGrade?: SensorGrade;
   firmware: { code: string; filename?: string };
   /** A JSON file that holds the MCU's flash between runs. */
   storagePath?: string;
@@ -49,7 +51,7 @@ export class Installation {
   readonly plant: Plant;
   readonly bus = new VirtualI2cBus();
   readonly sensors: Record<SensorName, Ina219Model>;
-  /** Each chip's fixed errors, drawn once per run inside the INA219B limits. */
+  /** Each chip's fixed errors, drawn once per run inside the INA219B limits (or typical figures). */
   readonly sensorErrors = {} as Record<SensorName, Ina219Errors>;
   readonly adc: SolarAdc;
   readonly storage: FlashStorage;
@@ -65,7 +67,7 @@ export class Installation {
     const chip = (name: SensorName) => {
       const spec = INA219_CHANNELS[name];
       const random = seededRandom(deriveSeed(seed, 'ina219-' + name));
-      const errors = sampleIna219BErrors(random);
+      const errors = sampleIna219BErrors(random, options.sensorGrade);
       this.sensorErrors[name] = errors;
       const model = new Ina219Model({ shuntOhms: spec.shunt.ohms, clock, errors, random });
       this.bus.attach(spec.address, model);

@@ -44,6 +44,13 @@ export interface PlantTruth {
   cloudCover: number;
   stage: ControllerStage;
   loadConnected: boolean;
+  /**
+   * Charge and energy that truly crossed the battery terminals (in = charging) and went to
+   * the load since t = 0, summed over the plant's own steps: what the energy counters are
+   * judged against.
+   */
+  batteryInAh: number; batteryOutAh: number; batteryInWh: number; batteryOutWh: number;
+  loadAh: number; loadWh: number;
 }
 
 export class Plant {
@@ -85,6 +92,7 @@ export class Plant {
       t: 0, batteryV: v, batteryA: 0, loadV: v, loadA: 0, panelV: 0, solarA: 0, chargerA: 0,
       chargerRemoteOn: this.charger.remoteOn, mains: true, soc: this.battery.soc, irradiance: 0, cellTempC: 25,
       cloudCover: this.weather.cover, stage: this.controller.stage, loadConnected: true,
+      batteryInAh: 0, batteryOutAh: 0, batteryInWh: 0, batteryOutWh: 0, loadAh: 0, loadWh: 0,
     };
   }
 
@@ -165,10 +173,17 @@ export class Plant {
     const loadV = controller.loadConnected ? busV - loadA * p.controller.loadPathOhm : 0;
     this.loadSupplyV = controller.loadConnected ? loadV : busV;
 
+    // Each step holds its current for dt (the battery's step is backward Euler at it).
+    const h = dt / 3600;
+    const deliveredA = controller.loadConnected ? loadA : 0;
+    if (batteryA > 0) { truth.batteryInAh += batteryA * h; truth.batteryInWh += batteryA * busV * h; }
+    else { truth.batteryOutAh -= batteryA * h; truth.batteryOutWh -= batteryA * busV * h; }
+    truth.loadAh += deliveredA * h;
+    truth.loadWh += deliveredA * loadV * h;
     truth.t = tEnd;
     truth.batteryV = busV;
     truth.batteryA = batteryA;
-    truth.loadA = controller.loadConnected ? loadA : 0;
+    truth.loadA = deliveredA;
     truth.loadV = loadV;
     truth.solarA = solarA;
     truth.chargerA = chargerA;

@@ -34,6 +34,21 @@ export interface ReadingRow {
   trueLoadConnected: boolean;
   trueMains: boolean;
   trueStage: string;
+  /** The plant's true totals since t = 0 (PlantTruth): battery in/out Ah and Wh, load Ah and Wh. */
+  trueBatteryInAh: number; trueBatteryOutAh: number; trueBatteryInWh: number; trueBatteryOutWh: number;
+  trueLoadAh: number; trueLoadWh: number;
+  /** State of charge (0..1) from an estimator the caller attached (SocEstimator), null without one. */
+  estSoc: number | null;
+}
+
+/**
+ * A host-side battery estimator attached to a run (the bridge's, wired in by
+ * scripts/sim.ts): it reads each row as a host would read the frame, at its Unix time,
+ * and says the state of charge (0..1) it believes, for readings.csv and the chart. The
+ * simulator never imports one: it stays the judge, not a party.
+ */
+export interface SocEstimator {
+  step(row: ReadingRow, unixS: number): number | null;
 }
 
 /** The row for a reading decoded at virtual time `t`, with the plant's state then. */
@@ -47,5 +62,8 @@ export function readingRow(f: ReadingFrame, truth: PlantTruth, t: number): Readi
     trueSolarV: truth.panelV, trueChargerOn: truth.chargerRemoteOn, trueChargerA: truth.chargerA,
     trueSolarA: truth.solarA, trueSoc: truth.soc, trueIrradiance: truth.irradiance, trueCloudCover: truth.cloudCover,
     trueLoadConnected: truth.loadConnected, trueMains: truth.mains, trueStage: truth.stage,
+    trueBatteryInAh: truth.batteryInAh, trueBatteryOutAh: truth.batteryOutAh, trueBatteryInWh: truth.batteryInWh,
+    trueBatteryOutWh: truth.batteryOutWh, trueLoadAh: truth.loadAh, trueLoadWh: truth.loadWh,
+    estSoc: null,
   };
 }

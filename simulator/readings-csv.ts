@@ -11,7 +11,7 @@ export const CSV_HEADER = [
   'battery_ah_in', 'battery_ah_out', 'battery_wh_in', 'battery_wh_out', 'load_ah_in', 'load_ah_out', 'load_wh_in', 'load_wh_out',
   'true_battery_v', 'true_battery_a', 'true_load_v', 'true_load_a', 'true_solar_v', 'true_charger_on', 'true_charger_a',
   'true_solar_a', 'true_soc', 'true_irradiance_wm2', 'true_cloud_cover', 'true_load_connected', 'true_mains',
-  'true_controller_stage',
+  'true_controller_stage', 'estimated_soc',
 ].join(',');
 
 /** Buffered text is written out past this many characters. */
@@ -34,7 +34,7 @@ export function csvLine(r: ReadingRow): string {
     r.trueLoadA.toFixed(4) + ',' + r.trueSolarV.toFixed(4) + ',' + (r.trueChargerOn ? 1 : 0) + ',' +
     r.trueChargerA.toFixed(4) + ',' + r.trueSolarA.toFixed(4) + ',' + r.trueSoc.toFixed(5) + ',' +
     r.trueIrradiance.toFixed(1) + ',' + r.trueCloudCover.toFixed(3) + ',' + (r.trueLoadConnected ? 1 : 0) + ',' +
-    (r.trueMains ? 1 : 0) + ',' + r.trueStage;
+    (r.trueMains ? 1 : 0) + ',' + r.trueStage + ',' + reported(r.estSoc, 5);
 }
 
 /** readings.csv being written: the header at once, rows buffered, everything on close. */

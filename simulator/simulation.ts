@@ -22,11 +22,11 @@ import { ComparatorCheck, ComparatorMargins, ComparatorResult, DEFAULT_MARGINS }
 import type { EspruinoMcu, SerialName } from './espruino-shim';
 import type { FlashStorage } from './flash-storage';
 import type { VirtualI2cBus } from './i2c-bus';
-import type { Ina219Errors, Ina219Model } from './ina219-model';
+import type { Ina219Errors, Ina219Model, SensorGrade } from './ina219-model';
 import { Installation } from './installation';
 import type { Plant } from './plant';
 import { PlantParams, defaultPlantParams } from './plant-params';
-import { ReadingRow, readingRow } from './reading-row';
+import { ReadingRow, SocEstimator, readingRow } from './reading-row';
 import { ReadingsCsvFile } from './readings-csv';
 import { ScenarioScript } from './scenario-script';
 import { Scenario, SensorName, getScenario } from './scenarios';
@@ -36,6 +36,8 @@ export interface SimulationOptions {
   /** Firmware bundle source and its file name (for stack traces). */
   firmware: { code: string; filename?: string };
   seed?: number;
+  /** What the INA219s' fixed errors are drawn within (default: the INA219B's limits). */
+  sensorGrade?: SensorGrade;
   /** Overrides the scenario's duration. */
   hours?: number;
   /** Further plant changes after the scenario's (tests use this). */
@@ -51,6 +53,8 @@ export interface SimulationOptions {
   margins?: ComparatorMargins;
   /** Raw bytes the firmware writes to its host port (for an endpoint). */
   onSerial?: (data: string) => void;
+  /** A host's battery estimator to run beside the readings (estimated_soc, the chart's state-of-charge panel). */
+  socEstimator?: SocEstimator;
 }
 
 export interface SettingsSnapshot {
@@ -76,6 +80,8 @@ export class Simulation {
   readonly seed: number;
   readonly params: PlantParams;
   readonly endS: number;
+  /** Unix seconds of t = 0: the scenario's local date and hour at the site's UTC offset. */
+  readonly epochS: number;
   readonly installation: Installation;
   readonly clock: { now: number };
   readonly plant: Plant;
@@ -119,6 +125,8 @@ export class Simulation {
     const hours = options.hours ?? this.scenario.hours;
     if (!(hours > 0)) throw new RangeError(`hours must be positive, got ${hours}`);
     this.endS = hours * 3600;
+    const [y, mo, d] = this.scenario.date.split('-').map(Number);
+    this.epochS = Date.UTC(y, mo - 1, d) / 1000 + (this.scenario.startHour - params.site.utcOffsetH) * 3600;
 
     this.hostPort = HOST_LINK.port as SerialName;
     this.splitter = new LineSplitter(MAX_LINE_LENGTH, (line) => this.onLine(line), () => this.reject('too_long'));
@@ -127,6 +135,7 @@ export class Simulation {
       params,
       start: { date: this.scenario.date, startHour: this.scenario.startHour },
       seed: this.seed,
+      sensorGrade: options.sensorGrade,
       firmware: options.firmware,
       storagePath: options.storagePath,
       strictApi: options.strictApi,
@@ -359,6 +368,7 @@ export class Simulation {
 
   private onReading(f: ReadingFrame, t: number): void {
     const row = readingRow(f, this.plant.truth, t);
+    if (this.options.socEstimator) row.estSoc = this.options.socEstimator.step(row, this.epochS + t);
     if (this.options.keepRows) this.rows.push(row);
     this.chart.add(row);
     this.comparator?.push(row);

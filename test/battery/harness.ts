@@ -17,6 +17,7 @@ import { SITE } from '../../hardware';
 import {
   BatteryState, EstimatorParams, batteryStep, capacityInUse, defaultEstimatorParams, newBatteryState, stateOfCharge,
 } from '../../bridge/src';
+import type { SensorGrade } from '../../simulator/ina219-model';
 import type { PlantParams } from '../../simulator/plant-params';
 import type { ScenarioEvent } from '../../simulator/scenarios';
 import type { ReadingRow } from '../../simulator/reading-row';
@@ -31,6 +32,8 @@ export interface RunSpec {
   startHour: number;
   hours: number;
   seed: number;
+  /** The INA219s' error grade (default: drawn within the datasheet's limits). */
+  sensorGrade?: SensorGrade;
   plant?: (p: PlantParams) => void;
   events?: ScenarioEvent[];
   /** Called with the simulation before it starts and then at each whole hour (power cuts). */
@@ -44,7 +47,7 @@ export function simulate(spec: RunSpec): Simulation {
       plant: spec.plant,
       events: [{ atHour: 0.5 / 3600, action: { kind: 'command', command: { cmd: 'set', period: POLL_S } } }, ...(spec.events ?? [])],
     },
-    seed: spec.seed, firmware: firmwareBundle(), keepRows: true, chartPoints: 10,
+    seed: spec.seed, sensorGrade: spec.sensorGrade, firmware: firmwareBundle(), keepRows: true, chartPoints: 10,
   });
   for (let h = 1; h <= spec.hours; h++) {
     sim.runUntil(h * H);

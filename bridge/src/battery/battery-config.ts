@@ -34,11 +34,13 @@ export function configKeyOfParam(field: string | undefined): string {
 /** Throws a RangeError naming the first bad parameter (as battery.<field>). */
 export function paramsFromConfig(config: Readonly<BridgeConfig>): EstimatorParams {
   const b = config.battery;
-  const p = defaultEstimatorParams();
+  // The type's preset first; only what the file or flags set explicitly goes over it.
+  const p = defaultEstimatorParams(b.type);
   p.capacityAh = b.capacity_ah;
-  p.floorSoc = b.floor_pct / 100;
+  if (b.floor_pct !== undefined) p.floorSoc = b.floor_pct / 100;
   const target = p as unknown as { [key: string]: unknown };
   for (const [key, value] of Object.entries(b.params)) {
+    if (value === undefined) continue;
     const field = camel(key);
     if (!(field in target)) throw new RangeError(`battery.params.${key}: no such estimator parameter`);
     target[field] = value;

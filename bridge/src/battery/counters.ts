@@ -61,15 +61,19 @@ function take(s: CounterState, i: number, v: number | null, newBoot: boolean, ga
     s.raw[i] = v;
     return;
   }
-  if (v < last) {
-    // The MCU restarted from its last save (or was told to reset): carry the published
-    // value on from where it was, plus, across a reboot, what flowed while nobody
-    // counted. If a rebooted MCU's saved value is ahead of ours (the bridge missed
-    // readings), its own count covers the gap and nothing is added.
-    const est = newBoot && gapEstimate[i] > 0 ? gapEstimate[i] : 0;
+  if (newBoot && v <= last) {
+    // The MCU restarted from its last save: carry the published value on from where it
+    // was, plus what flowed while nobody counted (also when nothing was counted since the
+    // save: a discharging bank's charge-in counter comes back unchanged, yet the charger
+    // may have run through the reboot). If a rebooted MCU's saved value is ahead of ours
+    // (the bridge missed readings), its own count covers the gap and nothing is added.
+    const est = gapEstimate[i] > 0 ? gapEstimate[i] : 0;
     s.offset[i] += last - v + est;
     s.bridged[i] += est;
-    if (!newBoot) s.inBootDrops++;
+  } else if (!newBoot && v < last) {
+    // Told to reset within one boot (a host's reset-energy command): absorbed as well.
+    s.offset[i] += last - v;
+    s.inBootDrops++;
   }
   s.raw[i] = v;
 }

@@ -21,6 +21,8 @@ import { EstimatorParams, checkParams, lookup } from './params';
 /** What the estimator reads from a reading frame (a protocol ReadingFrame has all of it). */
 export interface BatteryReading extends CounterReading {
   boot: number;
+  /** Seconds since the MCU booted (bridges a reboot's gap in the counters); absent: unknown. */
+  up?: number;
   bv: number | null;
   /** + = charging. */
   ba: number | null;
@@ -124,7 +126,7 @@ export function batteryStep(s: BatteryState, p: EstimatorParams, r: BatteryReadi
   }
   const span = s.t === s.t ? t - s.t : 0;
   s.t = t;
-  bridgeCounters(s, r);
+  bridgeCounters(s, p, r);
   const bv = r.bv;
   const ba = r.ba;
   if (bv === null || ba === null || (r.flt & BATTERY_FAULTS) !== 0 || !(Math.abs(ba) <= p.maxPlausibleA) || !(bv > 0 && bv < 100)) {
@@ -222,7 +224,12 @@ function count(s: BatteryState, p: EstimatorParams, r: BatteryReading, bv: numbe
   const iOut = dOut / hours;
   const peukert = iOut > ratedA ? Math.pow(iOut / ratedA, p.peukertExponent - 1) : 1;
   const gassing = bv >= p.gassingV && s.prevBv >= p.gassingV && dIn / hours < p.gassingCurrentFraction * p.capacityAh;
-  const efficiency = gassing ? p.gassingChargeEfficiency : p.chargeEfficiency;
+  // Near full a lead-acid bank stores less of what goes in, whatever the voltage: part of
+  // each charge burst gasses at the plates' surface while the bulk is still a few % short.
+  const soc = 1 - s.deficitAh / cap;
+  const taper = soc <= p.chargeTaperSoc ? p.chargeEfficiency
+    : p.chargeEfficiency + (p.gassingChargeEfficiency - p.chargeEfficiency) * (soc - p.chargeTaperSoc) / (1 - p.chargeTaperSoc);
+  const efficiency = gassing ? p.gassingChargeEfficiency : taper;
   const selfDischarge = (cap - s.deficitAh) * p.selfDischargePerMonth * span / (30 * 86400);
   const delta = dOut * peukert - dIn * efficiency + selfDischarge;
   widen += (dIn + dOut) * p.countErrorFraction;
@@ -256,9 +263,12 @@ function clamp(x: number, lo: number, hi: number): number {
   return x < lo ? lo : x > hi ? hi : x;
 }
 
-/** Full: at or above the charged voltage with the charge current under the tail current for the detection time. */
+/** Full: at or above the charged voltage with the charge current under the tail current (at that voltage) for the detection time. */
 function detectFull(s: BatteryState, p: EstimatorParams, bv: number, ba: number, t: number): void {
-  if (bv >= p.chargedV && ba < p.tailCurrentFraction * p.capacityAh && ba > -p.zeroCurrentA) {
+  // The tail current is what a full bank takes at the absorption voltage; held lower (a
+  // source that cannot push harder), a full bank takes less, so the bar is lower too.
+  if (bv >= p.chargedV && ba > -p.zeroCurrentA &&
+    ba < p.tailCurrentFraction * p.capacityAh * (bv < p.absorptionV ? Math.pow(10, (bv - p.absorptionV) / p.tailSlopeVPerDecade) : 1)) {
     if (s.chargedSince !== s.chargedSince) s.chargedSince = t;
     if (!s.fullLatched && t - s.chargedSince >= p.chargedDetectionS) {
       s.fullLatched = true;
@@ -285,8 +295,10 @@ function detectRest(s: BatteryState, p: EstimatorParams, bv: number, ba: number,
   const table = p.ocvTable;
   if (s.restUsed || t - s.restSince < p.restS || bv > table[table.length - 1][1] + p.ocvToleranceV) return;
   s.restUsed = true;
-  const lo = (1 - lookup(table, bv + p.ocvToleranceV, true)) * cap;
-  const hi = (1 - lookup(table, bv - p.ocvToleranceV, true)) * cap;
+  // The table's own spread and the voltage monitor's accuracy both widen the reading.
+  const tolerance = p.ocvToleranceV + p.voltageErrorFraction * bv;
+  const lo = (1 - lookup(table, bv + tolerance, true)) * cap;
+  const hi = (1 - lookup(table, bv - tolerance, true)) * cap;
   const point = (1 - lookup(table, bv, true)) * cap;
   // Keep what counting already knew if the two agree; the voltage wins if they do not.
   const nlo = Math.max(lo, s.lowAh);
@@ -299,28 +311,43 @@ function detectRest(s: BatteryState, p: EstimatorParams, bv: number, ba: number,
 }
 
 /**
- * Estimates what flowed through each counter while the MCU was rebooting (between the
- * previous reading and this one), from the last power readings, and hands the reading's
- * counters to the monotonic counters.
+ * Estimates what flowed through each counter while the MCU was not counting (between the
+ * previous reading and this first one of a new boot), and hands the reading's counters
+ * to the monotonic counters. The MCU's uptime splits the gap: until the reset the plant
+ * ran as the last reading showed (a hang holds the pins); from the reset on, the pins
+ * floated (the REMOTE driver turns the charger on) and the plant ran as this first
+ * reading shows, taken before the firmware acts. Held over the whole gap, the last
+ * reading would miss the charger's ≈ 35 A through every reboot that began with it off.
  */
-function bridgeCounters(s: BatteryState, r: BatteryReading): void {
+function bridgeCounters(s: BatteryState, p: EstimatorParams, r: BatteryReading): void {
   if (r.boot !== s.counters.boot) for (let i = 0; i < gapEstimate.length; i++) gapEstimate[i] = 0;
   if (r.boot !== s.counters.boot && s.prevValid) {
-    const h = (s.t - s.prevT) / 3600;
-    const a = s.prevBa;
-    const w = s.prevBa * s.prevBv;
-    gapEstimate[0] = a > 0 ? a * h : 0;
-    gapEstimate[1] = a < 0 ? -a * h : 0;
-    gapEstimate[2] = w > 0 ? w * h : 0;
-    gapEstimate[3] = w < 0 ? -w * h : 0;
+    // A first reading comes one poll after the boot and the MCU counted nothing before it;
+    // a reading long after the boot (the bridge was away) comes with the MCU's own count
+    // since then, so only the time before the boot is unknown.
+    const up = r.up !== undefined && r.up >= 0 ? r.up : 0;
+    const bootT = s.t - up > s.prevT ? s.t - up : s.prevT;
+    const before = (bootT - s.prevT) / 3600;
+    const since = up <= p.maxGapS ? (s.t - bootT) / 3600 : 0;
+    const nowOk = r.ba !== null && r.bv !== null && Math.abs(r.ba) <= p.maxPlausibleA;
+    const a0 = s.prevBa;
+    const w0 = s.prevBa * s.prevBv;
+    const a1 = nowOk ? r.ba as number : a0;
+    const w1 = nowOk ? (r.ba as number) * (r.bv as number) : w0;
+    gapEstimate[0] = (a0 > 0 ? a0 * before : 0) + (a1 > 0 ? a1 * since : 0);
+    gapEstimate[1] = (a0 < 0 ? -a0 * before : 0) + (a1 < 0 ? -a1 * since : 0);
+    gapEstimate[2] = (w0 > 0 ? w0 * before : 0) + (w1 > 0 ? w1 * since : 0);
+    gapEstimate[3] = (w0 < 0 ? -w0 * before : 0) + (w1 < 0 ? -w1 * since : 0);
     if (s.prevLa === s.prevLa) {
-      const hl = (s.t - s.prevLoadT) / 3600;
-      const la = s.prevLa;
-      const lw = s.prevLv === s.prevLv ? la * s.prevLv : 0;
-      gapEstimate[4] = la < 0 ? -la * hl : 0;
-      gapEstimate[5] = la > 0 ? la * hl : 0;
-      gapEstimate[6] = lw < 0 ? -lw * hl : 0;
-      gapEstimate[7] = lw > 0 ? lw * hl : 0;
+      const loadBefore = Math.max(0, bootT - s.prevLoadT) / 3600;
+      const la0 = s.prevLa;
+      const lw0 = s.prevLv === s.prevLv ? la0 * s.prevLv : 0;
+      const la1 = r.la !== null ? r.la : la0;
+      const lw1 = r.la !== null && r.lv !== null ? r.la * r.lv : lw0;
+      gapEstimate[4] = (la0 < 0 ? -la0 * loadBefore : 0) + (la1 < 0 ? -la1 * since : 0);
+      gapEstimate[5] = (la0 > 0 ? la0 * loadBefore : 0) + (la1 > 0 ? la1 * since : 0);
+      gapEstimate[6] = (lw0 < 0 ? -lw0 * loadBefore : 0) + (lw1 < 0 ? -lw1 * since : 0);
+      gapEstimate[7] = (lw0 > 0 ? lw0 * loadBefore : 0) + (lw1 > 0 ? lw1 * since : 0);
     }
   }
   updateCounters(s.counters, r.boot, r, gapEstimate);

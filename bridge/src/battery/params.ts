@@ -2,9 +2,9 @@
  * The estimator's parameters: the bank and monitor settings from hardware/battery.ts,
  * the site from hardware/system.ts, and the few choices that belong to the estimator
  * itself. Config overrides any of them (capacity and chemistry after fitting new
- * batteries); `checkParams` names the first bad one.
+ * batteries, `battery.type` picks the chemistry's preset); `checkParams` names the first bad one.
  */
-import { BATTERY_MONITOR, BatteryMonitorParams, SUN_TIMES_SOURCE } from '../../../hardware';
+import { BatteryMonitorParams, BatteryType, DEFAULT_BATTERY_TYPE, SUN_TIMES_SOURCE, batteryMonitorFor } from '../../../hardware';
 import type { SunSite } from './sun';
 
 export interface EstimatorParams extends BatteryMonitorParams {
@@ -19,11 +19,10 @@ export interface EstimatorParams extends BatteryMonitorParams {
   startSoc: number;
 }
 
-export function defaultEstimatorParams(): EstimatorParams {
-  const m = BATTERY_MONITOR;
+/** hardware/'s parameters for a battery type (the seed's AGM by default), the site, and the estimator's own. */
+export function defaultEstimatorParams(type: BatteryType = DEFAULT_BATTERY_TYPE): EstimatorParams {
   return {
-    ...m,
-    ocvTable: m.ocvTable.map(([s, v]) => [s, v] as [number, number]),
+    ...batteryMonitorFor(type),
     site: { latitudeDeg: SUN_TIMES_SOURCE.site.latitudeDeg, longitudeDeg: SUN_TIMES_SOURCE.site.longitudeDeg, horizonDeg: SUN_TIMES_SOURCE.horizonDeg },
     // Five missed 1 s polls; beyond that the currents between are unknown.
     maxGapS: 5 * 60,
@@ -50,12 +49,16 @@ const CHECKS: Check[] = [
   ['chargedV', (v) => v > 0 && v < 100, '0..100 V'],
   ['tailCurrentFraction', (v) => v > 0 && v <= 0.2, '0..0.2 of capacity per hour'],
   ['chargedDetectionS', (v) => v >= 0 && v <= 86400, '0..86400 s'],
+  ['absorptionV', (v) => v > 0 && v < 100, '0..100 V'],
+  ['tailSlopeVPerDecade', (v) => v > 0 && v <= 10, '0..10 V'],
+  ['chargeTaperSoc', (v) => v >= 0.5 && v <= 1, '0.5..1'],
   ['zeroCurrentA', (v) => v >= 0 && v <= 10, '0..10 A'],
   ['timeToGoAveragingS', (v) => v > 0 && v <= 3600, '0..3600 s'],
   ['floorSoc', (v) => v >= 0 && v < 1, '0..1'],
   ['restCurrentA', (v) => v >= 0, '>= 0 A'],
   ['restS', (v) => v >= 60, '>= 60 s'],
   ['ocvToleranceV', (v) => v >= 0 && v < 1, '0..1 V'],
+  ['voltageErrorFraction', (v) => v >= 0 && v < 0.1, '0..0.1'],
   ['maxPlausibleA', (v) => v > 0, '> 0 A'],
   ['learnMinDepth', (v) => v >= 0.1 && v <= 0.9, '0.1..0.9'],
   ['loadedResistanceOhm', (v) => v >= 0 && v < 1, '0..1 Ω'],

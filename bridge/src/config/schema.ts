@@ -3,10 +3,11 @@
  * that the YAML file, environment overrides and CLI flags are validated against, built
  * from small typed helpers so that the TypeScript type `BridgeConfig` is derived from the
  * schema itself. Adding a key is one line here; the type follows.
- * Every key has a default except source.url, and every object refuses unknown keys, so
- * a typo is an error instead of a silently ignored setting.
+ * Every key has a default except source.url and the battery's parameters (unset, they
+ * are the battery type's preset), and every object refuses unknown keys, so a typo is an
+ * error instead of a silently ignored setting.
  */
-import { BATTERY_MONITOR } from '../../../hardware';
+import { BATTERY_MONITOR, BATTERY_TYPE_NAMES, DEFAULT_BATTERY_TYPE } from '../../../hardware';
 import type { HostRule, ListenRule, UrlRule } from './value-checks';
 
 /**
@@ -73,6 +74,10 @@ function listen(def: string, emptyOff: boolean, description: string, when?: stri
  */
 function hostPath(rule: HostRule, def = '', extra: Extra = {}, when?: string): Schema<string> {
   return { type: 'string', default: def, onHost: rule, ...extra, ...(when ? { onHostWhen: when } : {}) };
+}
+/** A number without a default: unset, something else decides (the battery type's preset). */
+function optNum(minimum: number, maximum: number): Schema<number | undefined> {
+  return { type: 'number', minimum, maximum };
 }
 
 const MIB = 1024 * 1024;
@@ -181,32 +186,39 @@ const ROOT = obj({
       /** The state-of-charge estimator (bridge/src/battery): SoC, time to go, health, the night ahead. */
       enabled: bool(true),
       capacity_ah: num(BATTERY_MONITOR.capacityAh, 1, 100000),
-      floor_pct: num(BATTERY_MONITOR.floorSoc * 100, 0, 99),
+      /** Chemistry: picks the preset of hardware/battery.ts BATTERY_TYPES that params and floor_pct override. */
+      type: oneOf(BATTERY_TYPE_NAMES, DEFAULT_BATTERY_TYPE),
+      /** Unset: the type's floor (50 % lead-acid, 20 % LiFePO4). */
+      floor_pct: optNum(0, 99),
       /** Empty: <spool.dir>/battery-state.json. */
       state_file: hostPath('writable-file', '', {}, 'battery.enabled'),
       save_interval_s: int(60, 1, 86400),
       /** Spool history kept for --battery-rebuild (within spool.max_bytes). */
       history_days: int(14, 0, 3650),
-      /** hardware/battery.ts (BATTERY_MONITOR) by default, snake_case of its field names; checked by checkParams. */
+      /** Unset: the type's preset (hardware/battery.ts), snake_case of its field names; checked by checkParams. */
       params: obj({
-        rated_hours: num(BATTERY_MONITOR.ratedHours, 1, 100),
-        peukert_exponent: num(BATTERY_MONITOR.peukertExponent, 1, 1.6),
-        charge_efficiency: num(BATTERY_MONITOR.chargeEfficiency, 0.5, 1),
-        gassing_v: num(BATTERY_MONITOR.gassingV, 0, 100),
-        gassing_current_fraction: num(BATTERY_MONITOR.gassingCurrentFraction, 0, 1),
-        gassing_charge_efficiency: num(BATTERY_MONITOR.gassingChargeEfficiency, 0, 1),
-        self_discharge_per_month: num(BATTERY_MONITOR.selfDischargePerMonth, 0, 0.5),
-        charged_v: num(BATTERY_MONITOR.chargedV, 0, 100),
-        tail_current_fraction: num(BATTERY_MONITOR.tailCurrentFraction, 0, 0.2),
-        charged_detection_s: num(BATTERY_MONITOR.chargedDetectionS, 0, 86400),
-        zero_current_a: num(BATTERY_MONITOR.zeroCurrentA, 0, 10),
-        time_to_go_averaging_s: num(BATTERY_MONITOR.timeToGoAveragingS, 1, 3600),
-        rest_current_a: num(BATTERY_MONITOR.restCurrentA, 0, 100),
-        rest_s: num(BATTERY_MONITOR.restS, 60, 604800),
-        ocv_tolerance_v: num(BATTERY_MONITOR.ocvToleranceV, 0, 1),
-        max_plausible_a: num(BATTERY_MONITOR.maxPlausibleA, 0.001, 100000),
-        learn_min_depth: num(BATTERY_MONITOR.learnMinDepth, 0.1, 0.9),
-        loaded_resistance_ohm: num(BATTERY_MONITOR.loadedResistanceOhm, 0, 1),
+        rated_hours: optNum(1, 100),
+        peukert_exponent: optNum(1, 1.6),
+        charge_efficiency: optNum(0.5, 1),
+        gassing_v: optNum(0, 100),
+        gassing_current_fraction: optNum(0, 1),
+        gassing_charge_efficiency: optNum(0, 1),
+        charge_taper_soc: optNum(0.5, 1),
+        self_discharge_per_month: optNum(0, 0.5),
+        charged_v: optNum(0, 100),
+        absorption_v: optNum(0, 100),
+        tail_current_fraction: optNum(0, 0.2),
+        tail_slope_v_per_decade: optNum(0.01, 10),
+        charged_detection_s: optNum(0, 86400),
+        zero_current_a: optNum(0, 10),
+        time_to_go_averaging_s: optNum(1, 3600),
+        rest_current_a: optNum(0, 100),
+        rest_s: optNum(60, 604800),
+        ocv_tolerance_v: optNum(0, 1),
+        voltage_error_fraction: optNum(0, 0.1),
+        max_plausible_a: optNum(0.001, 100000),
+        learn_min_depth: optNum(0.1, 0.9),
+        loaded_resistance_ohm: optNum(0, 1),
       }),
     }),
     log: obj({

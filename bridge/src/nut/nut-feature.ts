@@ -6,6 +6,7 @@
  * outage it detects as the derived value `mains_outage`, which the MQTT (and Home
  * Assistant), InfluxDB and /metrics sinks carry. See bridge/NUT.md.
  */
+import { BATTERY_TYPES } from '../../../hardware';
 import type { ReadingFrame } from '../../../protocol';
 import type { Feature, FeatureDefinition } from '../core/feature';
 import type { DerivedValueSpec } from '../core/derived-values';
@@ -38,6 +39,7 @@ export const nutFeature: FeatureDefinition = {
       config: core.config.nut,
       deviceId: core.config.device_id,
       version: core.version,
+      batteryType: BATTERY_TYPES[core.config.battery.type].nutType,
       metrics: createNutMetrics(core.metrics.registry),
       log: core.log,
       env: process.env,
@@ -69,6 +71,8 @@ export interface NutFeatureDeps {
   metrics: NutMetrics;
   log: Logger;
   env: { [name: string]: string | undefined };
+  /** NUT's name for the battery's chemistry (battery.type). */
+  batteryType?: string;
   /** The battery estimator's view (battery-derived.ts); null or its null answer = charge and runtime from voltage. */
   battery?: BatteryStateSource | null;
   /**
@@ -97,7 +101,7 @@ export class NutService {
     if (!r.ok) throw new Error(`nut: ${r.errors.join('; ')}`);
     if (r.users.length === 0) this.deps.log.warn('NUT server has no users (nut.users): clients can read, but no upsmon can LOGIN');
     const tiers = c.ups.map((u) => ({ name: u.name, description: u.description, chargeLowPct: u.charge_low, runtimeLowS: u.runtime_low }));
-    this.bank = new UpsBank(tiers, { bridgeVersion: this.deps.version, deviceId: this.deps.deviceId }, c.stale_after_ms, this.deps.battery ?? null);
+    this.bank = new UpsBank(tiers, { bridgeVersion: this.deps.version, deviceId: this.deps.deviceId, batteryType: this.deps.batteryType }, c.stale_after_ms, this.deps.battery ?? null);
     this.server = new NutServer({ bank: this.bank, users: new Map(r.users.map((u) => [u.name, u])), serverVersion: this.deps.version },
       { listen: c.listen, maxConnections: c.max_connections, idleTimeoutMs: c.idle_timeout_s * 1000, maxLineBytes: c.max_line_bytes },
       this.deps.metrics, this.deps.log, this.now);

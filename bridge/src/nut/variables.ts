@@ -10,6 +10,8 @@ import type { UpsStatus } from './ups-status';
 export interface StaticInfo {
   bridgeVersion: string;
   deviceId: string;
+  /** NUT's battery.type for the configured battery.type (hardware/battery.ts BATTERY_TYPES); PbAc when not given. */
+  batteryType?: string;
 }
 
 export interface TierInfo {
@@ -75,7 +77,7 @@ export function buildVariables(tier: TierInfo, r: ReadingFrame, b: BatteryState,
     ['battery.capacity', fixed(b.capacityAh ?? BANK_AH, 0)],
     ['battery.charge.low', String(tier.chargeLowPct)],
     ['battery.runtime.low', String(tier.runtimeLowS)],
-    ['battery.type', 'PbAc'],
+    ['battery.type', info.batteryType ?? 'PbAc'],
     ['battery.voltage.low', fixed(BATTERY_FLOOR_V, 2)],
     ['battery.voltage.nominal', String(BATTERY_BANK.nominalV)],
     ['battery.charger.status', status.charging ? 'charging' : status.discharging ? 'discharging' : 'resting'],
