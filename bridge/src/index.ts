@@ -61,7 +61,7 @@ export { HEADER_BYTES, MAX_PAYLOAD, checkRecord, encodeRecord, resync } from './
 export { decodeSpooledFrame, encodeSpooledFrame, isSpooledReading } from './spool/spooled-frame';
 export type { SpooledFrame } from './spool/spooled-frame';
 export { STALL_RETRY_MAX_MS, STALL_RETRY_MIN_MS, WriteStall } from './spool/write-stall';
-export { BootClock } from './ingest/boot-clock';
+export { BootClock, uptimeMs } from './ingest/boot-clock';
 export type { AnchorStore } from './ingest/boot-clock';
 export { AnchorFile } from './ingest/state-files';
 export { SequenceTracker } from './ingest/sequence-tracker';

@@ -10,8 +10,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { uptimeMs } from '../../../bridge/src/ingest/boot-clock';
-import { AnchorFile } from '../../../bridge/src/ingest/state-files';
+import { AnchorFile, uptimeMs } from '../../../bridge/src';
 import type { VictoriaMetricsService, VmSeries } from '../../helpers/services';
 import type { BridgeUnderTest } from './bridge-under-test';
 import { EmittedFrames, describeRuns, missingRuns, readingKey } from './emitted-frames';
