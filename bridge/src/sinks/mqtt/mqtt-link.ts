@@ -102,7 +102,12 @@ export class MqttLink {
     this.log.info(`connected to ${this.config.url}`, { base_topic: this.config.base_topic });
     const subs = this.hooks.subscriptions();
     if (subs.length > 0) {
-      client.subscribeAsync(subs, { qos: 1 }).catch((e: Error) => this.limited.warn('mqtt_subscribe', `subscribe failed: ${e.message}`));
+      client.subscribeAsync(subs, { qos: 1 }).catch((e: Error) => {
+        // Cut off by our own stop, or by a lost connection (the next connect subscribes
+        // again): neither is worth a warning. A stop right after start hit this.
+        if (this.stopped || !this.connected) return;
+        this.limited.warn('mqtt_subscribe', `subscribe failed: ${e.message}`);
+      });
     }
     this.hooks.connected();
     const w = this.connectWaiters;
@@ -129,6 +134,7 @@ export class MqttLink {
   publishQuiet(topic: string, payload: string, retain: boolean): void {
     if (!this.client || !this.connected) return;
     this.client.publishAsync(topic, payload, { qos: 1, retain }).catch((e: Error) => {
+      if (this.stopped) return;
       this.limited.warn('mqtt_publish', `publish to ${topic} failed: ${e.message}`);
     });
   }
