@@ -218,6 +218,7 @@ export class Bridge {
 
   private async waitCaughtUp(): Promise<void> {
     while (!this.stopped && !(this.coreSpool?.drainers ?? []).every((d) => d.caughtUp())) {
+      for (const d of this.coreSpool?.drainers ?? []) d.hurry();
       await new Promise((r) => setTimeout(r, 50));
     }
   }

@@ -72,7 +72,7 @@ describe('battery feature: a real bridge process fed by the simulator', function
     mcu = await LineServer.start();
     const b = await BridgeProcess.create([
       '--source', mcu.url, '--mqtt', broker.url, '--device-id', DEVICE, '--spool', spoolDir(), ...extraArgs,
-    ], path.join(dir, `bridge-${++runs}.log`), { ...FAST_RETRY_ENV, SOLAR_BRIDGE_BATTERY_SAVE_INTERVAL_S: String(saveIntervalS) });
+    ], path.join(dir, `bridge-${++runs}.log`), { ...FAST_RETRY_ENV, SOLAR_BRIDGE_BATTERY_SAVE_INTERVAL_S: String(saveIntervalS), SOLAR_BRIDGE_MQTT_DERIVED_INTERVAL_S: '1' });
     bridge = b;
     await b.start();
     const m = mcu;
@@ -111,7 +111,7 @@ describe('battery feature: a real bridge process fed by the simulator', function
       let b = await start();
       assert.equal((await health(b)).origin, 'fresh (no state file)');
       await feed(b, 0, cutA);
-      // MQTT carries each value at most once a second, the newest winning: wait for the last reading's.
+      // MQTT carries each number at most once a second here (mqtt.derived_interval_s), the newest winning: wait for the last reading's.
       const lastSoc = await metric(b, 'battery_soc');
       const lastUsed = await metric(b, 'load_wh_out_total');
       assert.ok(lastUsed > 0, `load energy counted: ${lastUsed} Wh`);

@@ -101,6 +101,7 @@ describe('bridge features: the seam a new feature plugs into', function () {
     const config = configFrom({
       'source.url': mcu.url, 'mqtt.url': broker.url, device_id: 'f1', 'http.listen': '127.0.0.1:0',
       'spool.dir': path.join(dir, 'spool'), 'spool.segment_bytes': 65536, 'spool.max_bytes': 64 * 1024 * 1024, 'mqtt.commands.timeout_ms': 3000,
+      'mqtt.derived_interval_s': 1,
     });
     const b = new Bridge({ config, log: new LogCapture().logger, version: 'test', features: [...FEATURES, probeFeature(p)] });
     bridge = b;

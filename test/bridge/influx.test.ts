@@ -135,6 +135,37 @@ describe('bridge InfluxDB sink', function () {
     });
   });
 
+  describe('write rate', () => {
+    let influx: Influxd1Service;
+    before(async () => { influx = await Influxd1Service.start(); await influx.createDatabase(DB); });
+    after(async () => { await influx.dispose(); });
+
+    it('gathers live readings for influx.flush_interval_ms into one write, and sends a backlog of full batches at once', async () => {
+      const proxy = await HttpFaultProxy.start(influx.url);
+      try {
+        // batch_size 40 lines = 10 readings a batch.
+        await run({ 'influx.url': proxy.url, 'influx.api': 'v1', 'influx.db': DB, 'influx.flush_interval_ms': 5000, 'influx.batch_size': 40 });
+        const writes = (): number => proxy.requests.filter((r) => r.path.startsWith('/write')).length;
+        for (let seq = 1; seq <= 8; seq++) {
+          await mcu.send(readingLine(seq) + '\n');
+          await new Promise((r) => setTimeout(r, 200));
+        }
+        await waitFor(async () => (await count(influx, `SELECT count(seq) FROM charger`)) === 8, { timeoutMs: 15000, what: '8 paced readings in InfluxDB' });
+        assert.ok(writes() <= 2, `8 readings 200 ms apart took ${writes()} writes (one each without gathering)`);
+
+        const before = writes();
+        const sentAt = Date.now();
+        await mcu.send(readingStream(30, 7, 9));
+        await waitFor(async () => (await count(influx, `SELECT count(seq) FROM charger`)) === 38, { timeoutMs: 15000, what: 'the backlog of 30 in InfluxDB' });
+        const took = Date.now() - sentAt;
+        assert.ok(took < 4500, `three full batches waited ${took} ms: they should not wait for the 5 s flush interval`);
+        assert.ok(writes() - before >= 3, `${writes() - before} writes for three full batches`);
+      } finally {
+        await proxy.close();
+      }
+    });
+  });
+
   describe('v1 with authentication', () => {
     let influx: Influxd1Service;
     before(async () => {

@@ -112,6 +112,8 @@ const ROOT = obj({
       max_inflight: int(1000, 1, 65535),
       /** Each value of the newest reading also on its own retained topic, when it changed (bridge/README.md, MQTT). */
       per_value_topics: bool(false),
+      /** Computed numbers (state of charge, time to go...) at most this often; changes of kind at once (bridge/README.md, MQTT). */
+      derived_interval_s: int(10, 0, 3600),
       tls: obj({
         /** PEM file of the CA that signed the broker's certificate. */
         ca: hostPath('readable-file', '', {}, 'mqtt.url'),
@@ -143,6 +145,8 @@ const ROOT = obj({
       bucket: str(''),
       token: str(''),
       batch_size: int(5000, 1, 100000),
+      /** Readings wait up to this long to share a write (bridge/README.md, InfluxDB); 0 writes each at once. */
+      flush_interval_ms: int(5000, 0, 600000),
       timeout_ms: int(10000, 100, 600000),
       retry_initial_ms: int(1000, 10, 3600000),
       retry_max_ms: int(60000, 10, 3600000),

@@ -30,7 +30,8 @@ export const influxFeature: FeatureDefinition = {
       start() {
         core.log.info(`InfluxDB sink: ${writer.description}`);
         // A reading is 4 lines: size batches so one spool batch is about one request.
-        core.spool.drain(sink, { batchRecords: Math.max(1, Math.floor(i.batch_size / 4)), batchBytes: 8 * 1024 * 1024, maxInFlight: 2 });
+        // At a reading a second a request per reading is most of the cost: gather for flush_interval_ms.
+        core.spool.drain(sink, { batchRecords: Math.max(1, Math.floor(i.batch_size / 4)), batchBytes: 8 * 1024 * 1024, maxInFlight: 2, gatherMs: i.flush_interval_ms });
         unsubscribe = core.derived.onChange((ts, values) => sink.queueDerived(ts, values));
       },
       stop() {

@@ -32,13 +32,20 @@ export interface DrainOptions {
   batchRecords: number;
   batchBytes: number;
   maxInFlight: number;
+  /**
+   * Wait up to this long after a record arrives for more to send with it (0: send at
+   * once). For sinks where each request costs more than its records, such as one HTTP
+   * write per reading at one reading a second; a full batch goes at once.
+   */
+  gatherMs?: number;
 }
 
 export class SinkDrainer {
   private readPos: SpoolPosition;
   private inFlight: Array<{ done: boolean; failed: boolean; next: SpoolPosition; count: number }> = [];
   private stopping = false;
-  private readonly wake = (): void => this.pump();
+  private readonly wake = (): void => this.appended();
+  private gatherTimer: NodeJS.Timeout | undefined;
   private idleWaiters: Array<() => void> = [];
 
   constructor(
@@ -56,6 +63,31 @@ export class SinkDrainer {
 
   start(): void {
     this.spool.on('appended', this.wake);
+    this.pump();
+  }
+
+  /** New records in the spool: read them now, or once the gathering wait is over. */
+  private appended(): void {
+    if (this.gatherTimer !== undefined && !this.fullBatchWaiting()) return;
+    if ((this.options.gatherMs ?? 0) <= 0 || this.fullBatchWaiting()) {
+      this.hurry();
+      return;
+    }
+    this.gatherTimer = setTimeout(() => {
+      this.gatherTimer = undefined;
+      this.pump();
+    }, this.options.gatherMs);
+    this.gatherTimer.unref();
+  }
+
+  private fullBatchWaiting(): boolean {
+    return this.spool.endPosition().index - this.readPos.index >= this.options.batchRecords;
+  }
+
+  /** Sends what is waiting without gathering more (a replay reached the end of its input). */
+  hurry(): void {
+    if (this.gatherTimer !== undefined) clearTimeout(this.gatherTimer);
+    this.gatherTimer = undefined;
     this.pump();
   }
 
@@ -92,7 +124,8 @@ export class SinkDrainer {
       // Only stopping makes a delivery fail; keep the cursor where the server left it.
       this.inFlight = [];
     }
-    if (!this.stopping) this.pump();
+    // While gathering, the timer reads what arrived; a delivery's end is no reason to send early.
+    if (!this.stopping && (this.gatherTimer === undefined || this.fullBatchWaiting())) this.hurry();
     else this.notifyIdle();
   }
 
@@ -111,6 +144,8 @@ export class SinkDrainer {
 
   /** Stops reading; waits (up to `graceMs`) for batches in flight to be confirmed. */
   async stop(graceMs: number): Promise<void> {
+    // What was being gathered goes now, within the grace; what misses it stays behind the cursor.
+    if (this.gatherTimer !== undefined) this.hurry();
     this.stopping = true;
     this.spool.off('appended', this.wake);
     let timer: NodeJS.Timeout | undefined;

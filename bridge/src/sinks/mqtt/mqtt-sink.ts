@@ -13,6 +13,7 @@ import type { Logger } from '../../log/logger';
 import type { BridgeMetrics } from '../../metrics/bridge-metrics';
 import { BuilderPool } from '../byte-builder';
 import type { BatchBuilder, SinkDelivery } from '../drainer';
+import { DerivedPacer } from './derived-pacer';
 import { HomeAssistantAnnouncer } from './home-assistant';
 import { MqttLink, SINK_NAME } from './mqtt-link';
 import { PerValueTopics } from './per-value-topics';
@@ -21,8 +22,7 @@ import { OFFLINE, ONLINE, Topics, topicsFor } from './topics';
 
 export { SINK_NAME, StoppedError, brokerCredentials } from './mqtt-link';
 
-const DERIVED_INTERVAL_MS = 1000;
-/** How long values set from a reading wait for its delivery (the spool's fsync tick, 100 ms by default, comes first). */
+/** How long values set from a reading wait for its delivery, which usually comes first. */
 const DERIVED_RIDE_MS = 400;
 
 export interface MqttSinkHooks {
@@ -40,12 +40,11 @@ export class MqttSink implements SinkDelivery {
   private readonly ha: HomeAssistantAnnouncer;
   private readonly builders = new BuilderPool(1, 64 * 1024);
   private readonly perValue: PerValueTopics | null;
-  /** Derived values as last published, published again on each connect (they are retained). */
-  private readonly derivedNow = new Map<string, string>();
-  /** Set since the last publish: a feature may set values on every reading of a burst. */
-  private readonly derivedPending = new Map<string, string>();
+  /** Derived values: what is due when, and what was published (again on each connect: they are retained). */
+  private readonly derived: DerivedPacer;
+  /** A delivery this close to the values' due time takes them (it comes about once per reading). */
+  private readonly derivedEarlyMs: number;
   private derivedTimer: NodeJS.Timeout | undefined;
-  private derivedFlushedMs = -Infinity;
 
   constructor(
     config: BridgeConfig['mqtt'],
@@ -57,6 +56,8 @@ export class MqttSink implements SinkDelivery {
   ) {
     this.topics = topicsFor(config.base_topic);
     this.perValue = config.per_value_topics ? new PerValueTopics() : null;
+    this.derived = new DerivedPacer(config.derived_interval_s * 1000);
+    this.derivedEarlyMs = config.derived_interval_s * 200;
     const publish = (topic: string, payload: string, retain: boolean): void => this.link.publishQuiet(topic, payload, retain);
     this.ha = new HomeAssistantAnnouncer(config, deviceId, swVersion, this.topics, log, publish);
     this.link = new MqttLink(config, this.topics.availability, log, metrics, {
@@ -75,7 +76,7 @@ export class MqttSink implements SinkDelivery {
     this.link.publishQuiet(this.topics.sourceAvailability, this.sourceUp ? ONLINE : OFFLINE, true);
     this.ha.announce();
     this.perValue?.forget();
-    for (const [key, text] of this.derivedNow) this.link.publishQuiet(this.topics.derived(key), text, true);
+    for (const [key, text] of this.derived.published()) this.link.publishQuiet(this.topics.derived(key), text, true);
   }
 
   private onMessage(topic: string, text: string): void {
@@ -102,33 +103,28 @@ export class MqttSink implements SinkDelivery {
   }
 
   /**
-   * Values a feature set: each on its retained topic (null as "None", which Home Assistant reads as unknown; an empty retained payload would delete the topic instead),
-   * about once a second per value, the newest winning. Values set from a reading go out
-   * with that reading's delivery (no timer of their own, their acknowledgements read with
+   * Values a feature set: each on its retained topic, paced by DerivedPacer (numbers at most
+   * every mqtt.derived_interval_s, changes of kind at once). Values set from a reading go
+   * out with a reading's delivery (no timer of their own, their acknowledgements read with
    * the delivery's); the timer, which waits long enough for a delivery to come first, is
    * for values set between readings.
    */
   publishDerived(values: { readonly [key: string]: DerivedValue }): void {
-    for (const key of Object.keys(values)) {
-      const v = values[key];
-      this.derivedPending.set(key, v === null ? 'None' : String(v));
-    }
-    if (this.derivedTimer || this.derivedPending.size === 0) return;
-    const since = performance.now() - this.derivedFlushedMs;
-    if (since >= DERIVED_INTERVAL_MS && this.derivedFlushedMs === -Infinity) {
-      this.flushDerived();
-      return;
-    }
+    for (const key of Object.keys(values)) this.derived.set(key, values[key]);
+    if (this.derivedTimer) return;
+    const due = this.derived.dueInMs(performance.now());
+    if (due === null) return;
     this.derivedTimer = setTimeout(() => {
       this.derivedTimer = undefined;
       this.flushDerived();
-    }, Math.max(DERIVED_INTERVAL_MS - since, DERIVED_RIDE_MS));
+    }, Math.max(due, DERIVED_RIDE_MS));
     this.derivedTimer.unref();
   }
 
-  /** A delivery is about to be published: pending values ride with it unless the last went out just now. */
+  /** A delivery is about to be published: due values ride with it. */
   private flushDerivedWithDelivery(): void {
-    if (this.derivedPending.size === 0 || performance.now() - this.derivedFlushedMs < DERIVED_INTERVAL_MS * 0.8) return;
+    const due = this.derived.dueInMs(performance.now());
+    if (due === null || due > this.derivedEarlyMs) return;
     if (this.derivedTimer) clearTimeout(this.derivedTimer);
     this.derivedTimer = undefined;
     this.flushDerived();
@@ -136,13 +132,7 @@ export class MqttSink implements SinkDelivery {
 
   /** Quiet publishes, not part of a delivery: a delivery published again after a lost connection must not bring back an older value. */
   private flushDerived(): void {
-    this.derivedFlushedMs = performance.now();
-    for (const [key, text] of this.derivedPending) {
-      if (this.derivedNow.get(key) === text) continue;
-      this.derivedNow.set(key, text);
-      this.link.publishQuiet(this.topics.derived(key), text, true);
-    }
-    this.derivedPending.clear();
+    for (const [key, text] of this.derived.take(performance.now())) this.link.publishQuiet(this.topics.derived(key), text, true);
   }
 
   batch(): BatchBuilder {
