@@ -45,6 +45,7 @@ export { brokerCredentials } from './sinks/mqtt/mqtt-link';
 export { eventJson, readingState, readingValues } from './sinks/mqtt/state-payload';
 export type { StateJson } from './sinks/mqtt/state-payload';
 export { REASONS, discoveryMessages } from './sinks/mqtt/ha-discovery';
+export { DerivedPacer } from './sinks/mqtt/derived-pacer';
 export type { DiscoveryMessage } from './sinks/mqtt/ha-discovery';
 export { eventLine, payloadLines, readingLines } from './sinks/influx/line-protocol';
 export { classifyFailure, parseRetryAfter } from './sinks/influx/write-outcome';

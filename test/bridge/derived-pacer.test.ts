@@ -1,6 +1,6 @@
 /** The pacing of derived values on MQTT (pure: the test says what time it is). */
 import assert from 'node:assert/strict';
-import { DerivedPacer } from '../../bridge/src/sinks/mqtt/derived-pacer';
+import { DerivedPacer } from '../../bridge/src';
 
 describe('derived value pacing', () => {
   it('sends a key\'s first value at once, then numbers at most once per interval with the newest winning', () => {
