@@ -73,10 +73,6 @@ export class SinkDrainer {
       this.hurry();
       return;
     }
-    // A delivery in flight reads what arrived meanwhile when it ends (settle): a busy
-    // stream goes back to back, and a burst's tail does not wait out the interval. Only a
-    // quiet stream (nothing in flight) waits to gather.
-    if (this.inFlight.length > 0) return;
     this.gatherTimer = setTimeout(() => {
       this.gatherTimer = undefined;
       this.pump();
