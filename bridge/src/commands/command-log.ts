@@ -14,6 +14,7 @@ import type { Logger } from '../log/logger';
 import { RateLimitedLog } from '../log/rate-limited-log';
 import type { Counter } from '../metrics/registry';
 import type { CommandReport } from './command-router';
+import { printableExcerpt } from '../log/excerpt';
 
 export const COMMAND_LOG_INTERVAL_MS = 10000;
 
@@ -22,16 +23,6 @@ const KNOWN_ERRORS = '|invalid|forbidden|unavailable|busy|timeout|malformed|miss
 
 function bounded(value: string | undefined, known: string): string {
   return value !== undefined && value.indexOf('|') < 0 && known.indexOf('|' + value + '|') >= 0 ? value : 'other';
-}
-
-/** A printable, bounded excerpt of a payload that never became a command. */
-function excerpt(text: string): string {
-  let s = '';
-  for (let i = 0; i < text.length && i < 60; i++) {
-    const c = text.charCodeAt(i);
-    s += c >= 32 && c <= 126 ? text[i] : '\\x' + c.toString(16).padStart(2, '0');
-  }
-  return text.length > 60 ? s + '...' : s;
 }
 
 export class CommandLog {
@@ -50,7 +41,7 @@ export class CommandLog {
     const fields = {
       cmd, from: origin, result: r.outcome, error: reply.error, reason: reply.detail,
       request_id: reply.request_id === undefined ? undefined : String(reply.request_id).slice(0, 64),
-      payload: r.payload !== undefined && reply.cmd === undefined ? excerpt(r.payload) : undefined,
+      payload: r.payload !== undefined && reply.cmd === undefined ? printableExcerpt(r.payload, 60) : undefined,
     };
     if (r.outcome === 'invalid' || r.outcome === 'forbidden') {
       this.limited.warn(kind, `refused command ${cmd} from ${origin}: ${reply.error}: ${reply.detail ?? ''}`, fields);

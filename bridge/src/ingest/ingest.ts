@@ -13,6 +13,7 @@ import type { BootClock } from './boot-clock';
 import { fastReading } from '../../../protocol/fast-reading';
 import type { SequenceTracker } from './sequence-tracker';
 import type { SpoolLoss } from './spool-loss';
+import { printableExcerpt } from '../log/excerpt';
 
 export interface SpoolWriter {
   /** False when the record could not be kept (the spool's disk is full): it is lost. */
@@ -40,16 +41,6 @@ export interface IngestDeps {
   logIntervalMs?: number;
 }
 
-/** A printable, bounded excerpt of a bad line for the log. */
-function excerpt(line: string): string {
-  let s = '';
-  for (let i = 0; i < line.length && i < 80; i++) {
-    const c = line.charCodeAt(i);
-    s += c >= 32 && c <= 126 ? line[i] : '\\x' + c.toString(16).padStart(2, '0');
-  }
-  return line.length > 80 ? s + '...' : s;
-}
-
 export class Ingest {
   private readonly limited: RateLimitedLog;
   private readonly now: () => number;
@@ -72,7 +63,7 @@ export class Ingest {
         // Console prompts and blank lines are normal on an Espruino port; not worth a warning.
         m.linesRejected.inc({ reason: d.reason });
         if (d.reason !== 'noise' && d.reason !== 'empty') {
-          this.limited.warn(`bad_line:${d.reason}`, `rejected line: ${d.detail}`, { reason: d.reason, line_no: this.lineNo, line: excerpt(line) });
+          this.limited.warn(`bad_line:${d.reason}`, `rejected line: ${d.detail}`, { reason: d.reason, line_no: this.lineNo, line: printableExcerpt(line, 80) });
         }
         return;
       }
