@@ -95,7 +95,7 @@ describe('bridge configuration', () => {
     const errs = errorsOf(resolveConfig({
       file: { name: 'bad.yaml', text: 'source:\n  url: tcp://a:1\nmqtt:\n  bse_topic: x\n  keepalive_s: soon\ninflux:\n  api: v3\nspool:\n  max_bytes: 10\nlog:\n  level: loud\n' },
     }));
-    assert.ok(errs.includes('mqtt.bse_topic: unknown setting (in bad.yaml:4:14); mqtt takes url, username, password, client_id, base_topic, keepalive_s, connect_timeout_ms, reconnect_initial_ms, reconnect_max_ms, max_inflight, per_value_topics, derived_interval_s, tls, homeassistant, commands'), errs.join('\n'));
+    assert.ok(errs.includes('mqtt.bse_topic: unknown setting (in bad.yaml:4:14); mqtt takes url, username, password, client_id, base_topic, keepalive_s, connect_timeout_ms, reconnect_initial_ms, reconnect_max_ms, max_inflight, per_value_topics, state_qos, derived_interval_s, tls, homeassistant, commands'), errs.join('\n'));
     assert.ok(errs.includes('mqtt.keepalive_s = "soon" (in bad.yaml:5:16): expected an integer'), errs.join('\n'));
     assert.ok(errs.includes('influx.api = "v3" (in bad.yaml:7:8): expected one of v1, v2'), errs.join('\n'));
     assert.ok(errs.includes('spool.max_bytes = 10 (in bad.yaml:9:14): expected at least 1048576'), errs.join('\n'));

@@ -100,7 +100,7 @@ function resolve(obj: unknown, path: string[]): unknown {
 
 describe('Home Assistant MQTT discovery payloads vs the documented schema', () => {
   const topics = topicsFor('solar/house');
-  const base = { deviceId: 'house', deviceName: 'Solar power monitor', discoveryPrefix: 'homeassistant', topics, swVersion: '0.1.0', commands: true };
+  const base = { deviceId: 'house', deviceName: 'Solar power monitor', discoveryPrefix: 'homeassistant', topics, swVersion: '0.1.0', commands: true, stateQos: 0 as const };
   const withSolar = discoveryMessages({ ...base, solarCurrent: true });
   const decoded = decodeLine(readingLine(5, 7, { sa: 3.5, sw: 63.7 }));
   assert.ok(decoded.ok);
@@ -202,6 +202,21 @@ describe('Home Assistant MQTT discovery payloads vs the documented schema', () =
         assert.ok(paths.length > 0, `${m.topic}: template ${t} reads the JSON`);
         for (const p of paths) resolve(state, p);
       }
+    }
+  });
+
+  it('qos: entities reading the state and derived topics ask for mqtt.state_qos; the select (it publishes commands) and the link stay at 1', () => {
+    const derived = [{ key: 'battery_soc', label: 'State of charge', unit: '%' }];
+    for (const stateQos of [0, 1] as const) {
+      const msgs = discoveryMessages({ ...base, solarCurrent: true, stateQos, derived });
+      const byTopic = (state: string): DiscoveryMessage[] => msgs.filter((m) => m.payload.state_topic === state && !m.topic.includes('/select/'));
+      assert.ok(byTopic(topics.state).length >= 20, 'the state topic\'s entities');
+      for (const m of byTopic(topics.state)) assert.equal(m.payload.qos, stateQos, m.topic);
+      assert.equal(byTopic(topics.derived('battery_soc')).length, 1);
+      assert.equal(byTopic(topics.derived('battery_soc'))[0].payload.qos, stateQos);
+      const select = msgs.find((m) => m.topic.includes('/select/'))!;
+      assert.equal(select.payload.qos, 1, 'Home Assistant publishes force-mode commands at QoS 1');
+      assert.equal(msgs.find((m) => m.topic.endsWith('/house_link/config'))!.payload.qos, 1, 'the link entity reads availability, published at QoS 1');
     }
   });
 

@@ -112,6 +112,8 @@ const ROOT = obj({
       max_inflight: int(1000, 1, 65535),
       /** Each value of the newest reading also on its own retained topic, when it changed (bridge/README.md, MQTT). */
       per_value_topics: bool(false),
+      /** QoS of the retained state, per-value and derived topics (readings and events are always 1): bridge/README.md, MQTT. */
+      state_qos: int(0, 0, 1),
       /** Computed numbers (state of charge, time to go...) at most this often; changes of kind at once (bridge/README.md, MQTT). */
       derived_interval_s: int(10, 0, 3600),
       tls: obj({

@@ -25,6 +25,8 @@ export interface DiscoveryOptions {
   commands: boolean;
   /** Values features compute (derived-values.ts), each on its own retained topic. */
   derived?: readonly DerivedValueSpec[];
+  /** mqtt.state_qos: what the state and derived topics are published at. */
+  stateQos: 0 | 1;
 }
 
 export interface DiscoveryMessage {
@@ -51,12 +53,15 @@ export function discoveryMessages(o: DiscoveryOptions): DiscoveryMessage[] {
     ],
     availability_mode: 'all',
   };
-  const common = (entity: string, name: string): { [key: string]: unknown } => ({
+  // `qos` is the most Home Assistant subscribes (and publishes) with: an entity reading a
+  // topic published at QoS 0 asks for no more; the select's commands and the MCU link's
+  // availability stay QoS 1.
+  const common = (entity: string, name: string, qos: 0 | 1 = o.stateQos): { [key: string]: unknown } => ({
     name,
     unique_id: `${node}_${entity}`,
     device,
     origin,
-    qos: 1,
+    qos,
   });
   const topic = (component: string, entity: string): string => `${o.discoveryPrefix}/${component}/${node}/${o.deviceId}_${entity}/config`;
   const out: DiscoveryMessage[] = [];
@@ -104,7 +109,7 @@ export function discoveryMessages(o: DiscoveryOptions): DiscoveryMessage[] {
     out.push({
       topic: topic('select', 'charger_force'),
       payload: {
-        ...common('charger_force', 'Charger force mode'),
+        ...common('charger_force', 'Charger force mode', 1),
         ...bothOnline,
         state_topic: o.topics.state,
         value_template: '{{ value_json.charger.mode }}',
@@ -157,7 +162,7 @@ export function discoveryMessages(o: DiscoveryOptions): DiscoveryMessage[] {
   out.push({
     topic: topic('binary_sensor', 'link'),
     payload: {
-      ...common('link', 'MCU link'),
+      ...common('link', 'MCU link', 1),
       // Only the bridge's own availability: this entity is what reports the link down.
       availability: [{ topic: o.topics.availability, payload_available: ONLINE, payload_not_available: OFFLINE }],
       state_topic: o.topics.sourceAvailability,

@@ -64,6 +64,7 @@ export class HomeAssistantAnnouncer {
       swVersion: this.swVersion,
       commands: this.config.commands.enabled,
       derived: this.derived,
+      stateQos: this.config.state_qos as 0 | 1,
     })) {
       this.publish(m.topic, JSON.stringify(m.payload), true);
     }

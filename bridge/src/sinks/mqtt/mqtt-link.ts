@@ -1,11 +1,11 @@
 /**
- * The MQTT sink's connection to the broker (mqtt.js, QoS 1): connect with our own capped
+ * The MQTT sink's connection to the broker (mqtt.js): connect with our own capped
  * backoff, the LWT that marks the bridge offline if it dies, subscriptions renewed on
  * every connect, quiet publishes for state that is sent again on reconnect, and
- * deliveries that are published again, whole, after a lost connection (at least once).
+ * deliveries whose QoS 1 messages are published again after a lost connection (at least once).
  */
 import fs from 'node:fs';
-import mqtt, { IClientOptions, MqttClient } from 'mqtt';
+import mqtt, { IClientOptions, IClientPublishOptions, MqttClient } from 'mqtt';
 import { Backoff } from '../../backoff';
 import type { BridgeConfig } from '../../config/schema';
 import type { Logger } from '../../log/logger';
@@ -15,10 +15,25 @@ import { OFFLINE } from './topics';
 
 export const SINK_NAME = 'mqtt';
 
+export type Qos = 0 | 1;
+
 export interface Outgoing {
   topic: string;
   payload: string;
   retain: boolean;
+  /** 0: sent, not acknowledged (state that the next reading replaces); 1: the delivery waits for its PUBACK. */
+  qos: Qos;
+}
+
+// mqtt.js copies the options it is given: one object each, not one per publish.
+const PUBLISH_OPTIONS: { readonly [key: string]: IClientPublishOptions } = {
+  '0': { qos: 0, retain: false },
+  '0r': { qos: 0, retain: true },
+  '1': { qos: 1, retain: false },
+  '1r': { qos: 1, retain: true },
+};
+function publishOptions(qos: Qos, retain: boolean): IClientPublishOptions {
+  return PUBLISH_OPTIONS[retain ? `${qos}r` : `${qos}`];
 }
 
 export class StoppedError extends Error {}
@@ -77,6 +92,11 @@ export class MqttLink {
       // mqtt-packet's default number cache is 65,536 two-byte Buffers, about 6 MB of heap
       // that stays for the process's life: most of an idle bridge's JavaScript heap.
       writeCache: false,
+      // By default every PUBACK replaces the keepalive timer (a clearInterval and a new
+      // setInterval, twice a reading at 1/s). Without, a PINGREQ goes every keepalive_s
+      // even while publishing (one small round trip per 30 s), and a dead link is found
+      // within the same 1.5 x keepalive_s.
+      reschedulePings: false,
       will: { topic: this.availabilityTopic, payload: Buffer.from(OFFLINE), qos: 1, retain: true },
     };
     return { ...o, ...brokerCredentials(c) };
@@ -131,10 +151,14 @@ export class MqttLink {
   }
 
   /** Publishes without waiting; a failure is logged (it is sent again on the next connect). */
-  publishQuiet(topic: string, payload: string, retain: boolean): void {
+  publishQuiet(topic: string, payload: string, retain: boolean, qos: Qos = 1): void {
     if (!this.client || !this.connected) return;
-    this.client.publishAsync(topic, payload, { qos: 1, retain }).catch((e: Error) => {
-      if (this.stopped) return;
+    if (qos === 0) {
+      this.client.publish(topic, payload, publishOptions(0, retain));
+      return;
+    }
+    this.client.publish(topic, payload, publishOptions(1, retain), (e) => {
+      if (!e || this.stopped) return;
       this.limited.warn('mqtt_publish', `publish to ${topic} failed: ${e.message}`);
     });
   }
@@ -144,21 +168,57 @@ export class MqttLink {
     return new Promise((resolve) => this.connectWaiters.push(resolve));
   }
 
-  /** Resolves once the broker acknowledged every message; rejects (StoppedError) only when stopped. */
-  async publishAll(msgs: Outgoing[]): Promise<void> {
+  /**
+   * Resolves once the broker acknowledged every QoS 1 message; rejects (StoppedError) only
+   * when stopped. While connected the messages are written at once, in this tick, so
+   * whatever else was published in it (derived values) shares their one socket write.
+   */
+  publishAll(msgs: Outgoing[]): Promise<void> {
+    if (this.stopped) return Promise.reject(new StoppedError('mqtt sink stopped'));
+    if (!this.connected) return this.publishAllAgain(msgs, null);
+    return this.send(this.client!, msgs).catch((e: Error) => this.publishAllAgain(msgs, e));
+  }
+
+  /** The messages, in order; settles with the last PUBACK (or the first failure). */
+  private send(client: MqttClient, msgs: Outgoing[]): Promise<void> {
+    return new Promise((resolve, reject) => {
+      let unacknowledged = 1;
+      let failed = false;
+      const acknowledged = (e?: Error): void => {
+        if (failed) return;
+        if (e) {
+          failed = true;
+          reject(e);
+        } else if (--unacknowledged === 0) resolve();
+      };
+      for (const m of msgs) {
+        if (m.qos === 0) client.publish(m.topic, m.payload, publishOptions(0, m.retain));
+        else {
+          unacknowledged++;
+          client.publish(m.topic, m.payload, publishOptions(1, m.retain), acknowledged);
+        }
+      }
+      acknowledged();
+    });
+  }
+
+  /** After a failure (or while disconnected): the whole batch again once connected, until it is acknowledged or we stop. */
+  private async publishAllAgain(msgs: Outgoing[], failure: Error | null): Promise<void> {
     for (;;) {
+      if (failure) {
+        // The connection dropped with publishes unacknowledged: all of them go again.
+        this.metrics.sinkErrors.inc({ sink: SINK_NAME, kind: 'network' });
+        this.limited.warn('mqtt_deliver', `publish not acknowledged (${failure.message}); will publish the batch again after reconnecting`);
+        if (this.connected && this.client && !this.client.connected) this.onClose();
+      }
       if (this.stopped) throw new StoppedError('mqtt sink stopped');
       await this.whenConnected();
       if (this.stopped) throw new StoppedError('mqtt sink stopped');
-      const client = this.client!;
       try {
-        await Promise.all(msgs.map((m) => client.publishAsync(m.topic, m.payload, { qos: 1, retain: m.retain })));
+        await this.send(this.client!, msgs);
         return;
       } catch (e) {
-        // The connection dropped with publishes unacknowledged: all of them go again.
-        this.metrics.sinkErrors.inc({ sink: SINK_NAME, kind: 'network' });
-        this.limited.warn('mqtt_deliver', `publish not acknowledged (${(e as Error).message}); will publish the batch again after reconnecting`);
-        if (this.connected && this.client && !this.client.connected) this.onClose();
+        failure = e as Error;
       }
     }
   }

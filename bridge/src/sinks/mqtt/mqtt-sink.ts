@@ -4,8 +4,10 @@
  * after an outage), Home Assistant discovery (home-assistant.ts), the MCU link's
  * availability, values features compute, and the command topics, handed to whoever
  * answers commands (the core's command path).
- * A batch counts as delivered when the broker acknowledged every publish (PUBACK); after a
- * lost connection the whole batch is published again, so delivery is at least once.
+ * A batch counts as delivered when the broker acknowledged its QoS 1 publishes (PUBACK: the
+ * readings and events); after a lost connection they are published again, so delivery is
+ * at least once. The retained topics that only say what is true now (state, per-value and
+ * derived values) go at mqtt.state_qos, and are published again on every connect.
  */
 import type { BridgeConfig } from '../../config/schema';
 import type { DerivedValue, DerivedValueSpec } from '../../core/derived-values';
@@ -15,7 +17,7 @@ import { BuilderPool } from '../byte-builder';
 import type { BatchBuilder, SinkDelivery } from '../drainer';
 import { DerivedPacer } from './derived-pacer';
 import { HomeAssistantAnnouncer } from './home-assistant';
-import { MqttLink, SINK_NAME } from './mqtt-link';
+import { MqttLink, Qos, SINK_NAME } from './mqtt-link';
 import { PerValueTopics } from './per-value-topics';
 import { readingsBatch } from './readings-batch';
 import { OFFLINE, ONLINE, Topics, topicsFor } from './topics';
@@ -45,6 +47,10 @@ export class MqttSink implements SinkDelivery {
   /** A delivery this close to the values' due time takes them (it comes about once per reading). */
   private readonly derivedEarlyMs: number;
   private derivedTimer: NodeJS.Timeout | undefined;
+  /** mqtt.state_qos. */
+  private readonly stateQos: Qos;
+  /** The newest state payload handed to the broker: at QoS 0 one in flight when the connection drops is lost, so each connect sends it again. */
+  private lastState: string | null = null;
 
   constructor(
     config: BridgeConfig['mqtt'],
@@ -55,6 +61,7 @@ export class MqttSink implements SinkDelivery {
     private readonly hooks: MqttSinkHooks = {},
   ) {
     this.topics = topicsFor(config.base_topic);
+    this.stateQos = config.state_qos as Qos;
     this.perValue = config.per_value_topics ? new PerValueTopics() : null;
     this.derived = new DerivedPacer(config.derived_interval_s * 1000);
     this.derivedEarlyMs = config.derived_interval_s * 200;
@@ -75,8 +82,9 @@ export class MqttSink implements SinkDelivery {
     this.link.publishQuiet(this.topics.availability, ONLINE, true);
     this.link.publishQuiet(this.topics.sourceAvailability, this.sourceUp ? ONLINE : OFFLINE, true);
     this.ha.announce();
+    if (this.lastState !== null) this.link.publishQuiet(this.topics.state, this.lastState, true, this.stateQos);
     this.perValue?.forget();
-    for (const [key, text] of this.derived.published()) this.link.publishQuiet(this.topics.derived(key), text, true);
+    for (const [key, text] of this.derived.published()) this.link.publishQuiet(this.topics.derived(key), text, true, this.stateQos);
   }
 
   private onMessage(topic: string, text: string): void {
@@ -132,7 +140,7 @@ export class MqttSink implements SinkDelivery {
 
   /** Quiet publishes, not part of a delivery: a delivery published again after a lost connection must not bring back an older value. */
   private flushDerived(): void {
-    for (const [key, text] of this.derived.take(performance.now())) this.link.publishQuiet(this.topics.derived(key), text, true);
+    for (const [key, text] of this.derived.take(performance.now())) this.link.publishQuiet(this.topics.derived(key), text, true, this.stateQos);
   }
 
   batch(): BatchBuilder {
@@ -142,7 +150,11 @@ export class MqttSink implements SinkDelivery {
       limited: this.link.limited,
       builders: this.builders,
       perValue: this.perValue,
-      newest: (r) => { if (r.sa !== undefined) this.ha.sawSolarCurrent(); },
+      stateQos: this.stateQos,
+      newest: (r, state) => {
+        this.lastState = state;
+        if (r.sa !== undefined) this.ha.sawSolarCurrent();
+      },
       publishAll: (msgs) => {
         this.flushDerivedWithDelivery();
         return this.link.publishAll(msgs);

@@ -1,11 +1,15 @@
 /**
- * One MQTT delivery of a batch of spooled records, built as the records are read:
- *   <base>/readings   every reading of the batch, in order, as one JSON array of spooled
- *                     frames {"ts":…,"frame":{…protocol fields…}} (not retained)
- *   <base>/state      the newest reading in friendly form (state-payload.ts), retained
+ * One MQTT delivery of a batch of spooled records, built as the records are read, in
+ * this order on the wire:
+ *   <base>/event      each MCU event (not retained), QoS 1
+ *   <base>/state      the newest reading in friendly form (state-payload.ts), retained,
+ *                     at mqtt.state_qos
  *   <base>/<channel>/<quantity>, charger/…, faults   its values that changed, retained,
- *                     only with mqtt.per_value_topics (per-value-topics.ts)
- *   <base>/event      each MCU event (not retained)
+ *                     only with mqtt.per_value_topics (per-value-topics.ts), at mqtt.state_qos
+ *   <base>/readings   every reading of the batch, in order, as one JSON array of spooled
+ *                     frames {"ts":…,"frame":{…protocol fields…}} (not retained), QoS 1
+ * The readings go last: the broker handles one client's packets in order, so their PUBACK
+ * also says it took the state before them, even at QoS 0.
  * Readings are copied byte for byte into the one `readings` payload (it is the spool's
  * own JSON, so a backlog costs no per-reading work), and only the newest reading is
  * parsed, for the retained state and values.
@@ -16,7 +20,7 @@ import { SpooledFrame, decodeSpooledFrame, isSpooledReadingBytes } from '../../s
 import { BuilderPool, ByteBuilder } from '../byte-builder';
 import type { BatchBuilder } from '../drainer';
 import type { ReadingFrame } from '../../../../protocol';
-import { SINK_NAME, Outgoing } from './mqtt-link';
+import { SINK_NAME, Outgoing, Qos } from './mqtt-link';
 import { eventJson, readingState } from './state-payload';
 import type { PerValueTopics } from './per-value-topics';
 import type { Topics } from './topics';
@@ -29,8 +33,10 @@ export interface ReadingsBatchDeps {
   builders: BuilderPool;
   /** The per-value topics, when configured. */
   perValue: PerValueTopics | null;
-  /** Sees the newest reading of each batch (Home Assistant learns of a solar current sensor). */
-  newest(r: ReadingFrame): void;
+  /** mqtt.state_qos: of the state and per-value topics. */
+  stateQos: Qos;
+  /** Sees the newest reading of each batch and its state payload (Home Assistant learns of a solar current sensor; a reconnect sends the state again). */
+  newest(r: ReadingFrame, statePayload: string): void;
   publishAll(msgs: Outgoing[]): Promise<void>;
 }
 
@@ -57,7 +63,7 @@ export function readingsBatch(d: ReadingsBatchDeps): BatchBuilder {
         d.limited.warn('mqtt_bad_record', 'skipped an unreadable spool record');
         return;
       }
-      events.push({ topic: d.topics.event, payload: JSON.stringify(eventJson(rec.frame, rec.ts)), retain: false });
+      events.push({ topic: d.topics.event, payload: JSON.stringify(eventJson(rec.frame, rec.ts)), retain: false, qos: 1 });
     },
     send: () => {
       let msgs: Outgoing[];
@@ -88,10 +94,11 @@ function addReadings(d: ReadingsBatchDeps, out: Outgoing[], readings: ByteBuilde
   // Cut at the end of the newest readable reading and close the array.
   readings.drop(readings.length - spans[spans.length - 1]);
   readings.byte(0x5d /* ] */);
+  const state = JSON.stringify(readingState(r, newest.ts));
+  out.push({ topic: d.topics.state, payload: state, retain: true, qos: d.stateQos });
+  d.newest(r, state);
+  if (d.perValue) for (const [path, value] of d.perValue.changed(r)) out.push({ topic: d.topics.value(path), payload: value, retain: true, qos: d.stateQos });
   // A string, not the Buffer: mqtt.js deep-copies a Buffer payload into its store until
   // the PUBACK (a second copy, off-heap, freed late); a string it shares.
-  out.push({ topic: d.topics.readings, payload: readings.result().toString('latin1'), retain: false });
-  out.push({ topic: d.topics.state, payload: JSON.stringify(readingState(r, newest.ts)), retain: true });
-  d.newest(r);
-  if (d.perValue) for (const [path, value] of d.perValue.changed(r)) out.push({ topic: d.topics.value(path), payload: value, retain: true });
+  out.push({ topic: d.topics.readings, payload: readings.result().toString('latin1'), retain: false, qos: 1 });
 }
