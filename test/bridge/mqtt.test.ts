@@ -127,6 +127,61 @@ describe('bridge MQTT sink against a real mosquitto', function () {
     assert.equal(rec.on('solar/pv1/battery/energy_out').length, 1);
   });
 
+  it('publishes state, per-value and derived topics at mqtt.state_qos, readings and events at QoS 1 whatever it is', async () => {
+    rec = await MqttRecorder.connect(broker.url, ['solar/#']);
+    const qosOf = (device: string, re: RegExp): number[] => [...new Set(rec!.messages.filter((m) => m.topic.startsWith(`solar/${device}/`) && re.test(m.topic.slice(device.length + 7))).map((m) => m.qos))];
+    for (const [device, stateQos] of [['q0', 0], ['q1', 1]] as const) {
+      await run(device, { 'mqtt.state_qos': stateQos, 'mqtt.per_value_topics': true });
+      bridge!.derived.declare('probe', [{ key: 'probe_value', label: 'Probe value' }]);
+      bridge!.derived.set(Date.now(), { probe_value: 42 });
+      await mcu.send(eventLine({ boot: 7, kind: 'boot' }) + '\n' + readingStream(3));
+      await rec.waitFor(`${device}: 3 readings, their state and values, and the derived value`, () => rec!.readings(`solar/${device}/readings`).length >= 3
+        && JSON.parse(rec!.last(`solar/${device}/state`)?.payload ?? '{}').seq === 3 && rec!.last(`solar/${device}/faults`) !== undefined
+        && rec!.last(`solar/${device}/derived/probe_value`)?.payload === '42');
+      assert.deepEqual(qosOf(device, /^state$/), [stateQos], `${device}: state`);
+      assert.deepEqual(qosOf(device, /^(battery|load|solar|charger)\/|^faults$/), [stateQos], `${device}: per-value topics`);
+      assert.deepEqual(qosOf(device, /^derived\//), [stateQos], `${device}: derived values`);
+      assert.deepEqual(qosOf(device, /^readings$/), [1], `${device}: readings`);
+      assert.deepEqual(qosOf(device, /^event$/), [1], `${device}: events`);
+      assert.deepEqual(qosOf(device, /availability$/), [1], `${device}: availability`);
+      await bridge!.stop();
+      bridge = null;
+    }
+  });
+
+  it('publishes the newest state again when it connects to a broker that lost its retained messages', async () => {
+    const own = await MosquittoService.start();
+    try {
+      const r = await startBridge({ 'source.url': mcu.url, 'mqtt.url': own.url, device_id: 'again', 'spool.dir': path.join(dir, 'again'), 'battery.enabled': false, 'mqtt.reconnect_initial_ms': 100, 'mqtt.reconnect_max_ms': 200 });
+      bridge = r.bridge;
+      await waitFor(() => mcu.clientCount === 1, { timeoutMs: 10000, what: 'the bridge to connect to the TCP source' });
+      await mcu.send(readingStream(2));
+      const before = await MqttRecorder.connect(own.url, ['solar/again/state']);
+      try {
+        await before.waitFor('the state of the second reading', () => JSON.parse(before.last('solar/again/state')?.payload ?? '{}').seq === 2);
+      } finally {
+        await before.close();
+      }
+      // Killed, the broker saved nothing (autosave is hourly): it comes back without the retained state.
+      await own.kill();
+      await own.restart();
+      await waitFor(() => bridge!.metrics.sinkConnected.get({ sink: 'mqtt' }) === 1, { timeoutMs: 15000, what: 'the bridge to reconnect' });
+      const after = await MqttRecorder.connect(own.url, ['solar/again/state']);
+      try {
+        await after.waitFor('the retained state again, with no new reading', () => after.last('solar/again/state') !== undefined);
+        const s = after.last('solar/again/state')!;
+        assert.ok(s.retain);
+        assert.equal(JSON.parse(s.payload).seq, 2);
+      } finally {
+        await after.close();
+      }
+    } finally {
+      await bridge?.stop();
+      bridge = null;
+      await own.dispose();
+    }
+  });
+
   it('announces Home Assistant discovery (retained) and announces it again when homeassistant/status says online', async () => {
     rec = await MqttRecorder.connect(broker.url, ['homeassistant/+/solar_m2/+/config']);
     await run('m2');

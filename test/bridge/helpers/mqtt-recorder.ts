@@ -7,12 +7,14 @@ export interface Received {
   topic: string;
   payload: string;
   retain: boolean;
+  /** As delivered to this subscriber (it subscribes at 1: the publisher's QoS, at most 1). */
+  qos: number;
 }
 
 export class MqttRecorder {
   readonly messages: Received[] = [];
   private constructor(readonly client: MqttClient) {
-    client.on('message', (topic, payload, packet) => this.messages.push({ topic, payload: payload.toString('utf8'), retain: packet.retain }));
+    client.on('message', (topic, payload, packet) => this.messages.push({ topic, payload: payload.toString('utf8'), retain: packet.retain, qos: packet.qos }));
   }
 
   static async connect(url: string, topics: string[], options: IClientOptions = {}): Promise<MqttRecorder> {
