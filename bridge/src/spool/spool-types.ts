@@ -1,5 +1,10 @@
 /** The spool's options, read batches and figures (spool.ts). */
-import type { SpoolPosition } from './cursor-files';
+
+/** A place in the spool: byte offset in the logical stream, and records before it. */
+export interface SpoolPosition {
+  offset: number;
+  index: number;
+}
 
 export interface SpoolOptions {
   dir: string;

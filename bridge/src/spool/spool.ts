@@ -4,15 +4,16 @@
  *
  * On disk (one directory):
  *   seg-*.log            append-only segments of records (segment-files.ts)
- *   cursor-<sink>.json   where each sink is (cursor-files.ts)
+ *   cursors.bin          where each sink is, two checksummed slots (cursor-store.ts)
  *   lock                 symlink to the pid of the bridge using the directory (spool-lock.ts)
  *   quarantine/          damaged bytes found in segments, with why (spool-damage.ts)
  *
  * Writes are batched in memory and written with one write() per batch (the caller calls
- * flush() after each chunk from the source); fsync runs on a short timer and on close.
+ * flush() after each chunk from the source); fdatasync runs on a short timer and on close.
  * A SIGKILL loses nothing that was written (the page cache survives the process); power
  * loss loses at most the last fsync interval, and the torn tail it leaves is cut (and
- * quarantined) on the next open. Segments are deleted once every sink is past them (and,
+ * quarantined) on the next open. A cursor is saved only when the data it points past is
+ * durable, so after power loss no sink skips a record that was lost. Segments are deleted once every sink is past them (and,
  * when a feature asked to keep history, once older than that); when the spool exceeds
  * its byte bound the oldest segment is dropped and what each sink lost is counted. A
  * full disk stalls writing, never the caller (segment-appender.ts).
@@ -20,36 +21,45 @@
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import { HEADER_BYTES, MAX_PAYLOAD } from './record-codec';
-import { SinkCursors, SpoolPosition } from './cursor-files';
+import { SinkCursors } from './cursor-files';
 import { Segment, createSegment, listSegments, recoverTail } from './segment-files';
 import { SegmentReader, SpoolVisit } from './segment-reader';
 import { SpoolDamage, SpoolDamageFound } from './spool-damage';
 import { SpoolError, SpoolLock } from './spool-lock';
 import { AppenderEvents, SegmentAppender } from './segment-appender';
 import { STALL_RETRY_MAX_MS } from './write-stall';
-import type { SpoolBatch, SpoolOptions, SpoolStats } from './spool-types';
+import type { SpoolBatch, SpoolOptions, SpoolPosition, SpoolStats } from './spool-types';
 
 /**
- * At most one cursor save every 5 s (see wakeForCursors): each is a write, two fsyncs and a
- * rename per sink, which at one reading a second cost more than the reading itself. A crash
- * delivers up to 5 s of records again (at least once; InfluxDB points overwrite themselves).
+ * Moved cursors are saved within 5 s (see wakeForCursors): a crash delivers up to 5 s of
+ * records again (at least once; InfluxDB points overwrite themselves).
  */
 const CURSOR_SAVE_MS = 5000;
+/**
+ * In the last second before a save is due, a data fdatasync that starts carries the save
+ * in its completion: while readings flow, cursors cost no wake-up of their own.
+ */
+const CURSOR_RIDE_MS = 1000;
 /** How often kept history is checked for segments old enough to delete. */
 const HISTORY_AGE_CHECK_MS = 60_000;
 /** Default bound on records held in memory while the disk cannot be written. */
 const DEFAULT_HOLD_BYTES = 4 * 1024 * 1024;
 
 export { SpoolError } from './spool-lock';
-export type { SpoolPosition } from './cursor-files';
+export type { SpoolPosition } from './spool-types';
 export type { SpoolVisit } from './segment-reader';
 export type { SpoolBatch, SpoolOptions, SpoolStats } from './spool-types';
+export { CURSOR_FILE } from './cursor-store';
 
 export class Spool extends EventEmitter {
   private readonly segments: Segment[] = [];
   private cursors!: SinkCursors;
   private needsFsync = false;
   private fsyncing = false;
+  /** The cursors are saved when the data sync in flight completes. */
+  private saveAfterSync = false;
+  /** Logical offset up to which written data is known to be on disk (fdatasync returned). */
+  private durableOffset = 0;
   /** The one pending tick; armed only while there is something to write, sync or save. */
   private timer: NodeJS.Timeout | undefined;
   private timerDueMs = Infinity;
@@ -65,7 +75,7 @@ export class Spool extends EventEmitter {
   private readonly now: () => number;
   /** Consumed segments are kept until their newest record is this old (0: deleted at once). */
   private keepMs = 0;
-  private stat = { appendedRecords: 0, droppedRecords: 0, tornRecords: 0, corruptBytes: 0, fsyncs: 0, lostRecords: 0 };
+  private stat = { appendedRecords: 0, droppedRecords: 0, tornRecords: 0, corruptBytes: 0, fsyncs: 0, lostRecords: 0, cursorsLost: 0 };
 
   /** Opens (or creates) the spool, cutting a torn tail and loading the sink cursors. */
   static open(options: SpoolOptions): Spool {
@@ -85,6 +95,7 @@ export class Spool extends EventEmitter {
     try {
       this.loadSegments();
       this.cursors = new SinkCursors(options.dir, options.sinks, this.startPosition(), this.endPosition(), (m) => this.warn(m));
+      if (this.cursors.origin === 'lost') this.stat.cursorsLost++;
     } catch (e) {
       this.lock.release();
       throw e;
@@ -124,6 +135,27 @@ export class Spool extends EventEmitter {
     const last = this.active;
     last.fd = fs.openSync(last.file, 'r+');
     recoverTail(last, (found) => this.damaged(found));
+    this.durableOffset = this.syncOnOpen();
+  }
+
+  /**
+   * A process killed before its fsync leaves its last writes in the page cache only: they
+   * are synced here before any cursor pointing past them is saved. The previous segment
+   * too, in case it was killed while rolling. Returns how far the data is durable.
+   */
+  private syncOnOpen(): number {
+    const n = this.segments.length;
+    try {
+      if (n > 1) {
+        const fd = fs.openSync(this.segments[n - 2].file, 'r');
+        try { fs.fdatasyncSync(fd); } finally { fs.closeSync(fd); }
+      }
+      fs.fdatasyncSync(this.active.fd);
+      return this.endPosition().offset;
+    } catch (e) {
+      this.warn(`spool: fdatasync on open failed: ${(e as Error).message}`);
+      return this.startPosition().offset;
+    }
   }
 
   private warn(message: string): void {
@@ -222,7 +254,11 @@ export class Spool extends EventEmitter {
         this.wake(this.options.fsyncIntervalMs);
       },
       rolled: (fsynced) => {
-        if (fsynced) this.stat.fsyncs++;
+        if (fsynced) {
+          this.stat.fsyncs++;
+          // The finished segment is on disk: everything before the new one is durable.
+          this.durableOffset = Math.max(this.durableOffset, this.active.base);
+        }
         this.needsFsync = false;
       },
       warn: (m) => this.warn(m),
@@ -336,8 +372,8 @@ export class Spool extends EventEmitter {
   }
 
   /**
-   * Cursors are saved at most once a second: each save is two fsyncs on the event loop,
-   * and a stale cursor after a crash only means some records are delivered twice.
+   * Cursors are saved at most every CURSOR_SAVE_MS: a stale cursor after a crash only
+   * means some records are delivered twice.
    */
   private wakeForCursors(): void {
     const since = performance.now() - this.cursorsSavedMs;
@@ -350,30 +386,50 @@ export class Spool extends EventEmitter {
     const stall = this.appender.stall;
     if (stall) this.wake(Math.max(0, stall.retryAtMs - performance.now()));
     if (this.needsFsync) {
-      if (this.fsyncing) {
-        this.wake(this.options.fsyncIntervalMs);
-      } else {
-        const fd = this.active.fd;
-        this.needsFsync = false;
-        this.fsyncing = true;
-        fs.fsync(fd, (err) => {
-          this.fsyncing = false;
-          if (err && !this.closed) this.warn(`spool: fsync failed: ${err.message}`);
-          else this.stat.fsyncs++;
-        });
-      }
+      if (this.fsyncing) this.wake(this.options.fsyncIntervalMs);
+      else this.syncData();
     }
-    // Cursors after data: a cursor must never be durable ahead of what it points past,
-    // so they wait while data written before them is still unsynced.
-    if (this.cursors.unsaved) {
-      if (this.needsFsync || this.fsyncing || performance.now() - this.cursorsSavedMs < CURSOR_SAVE_MS) {
-        this.wakeForCursors();
-      } else {
-        this.cursorsSavedMs = performance.now();
-        this.cursors.save();
-        if (this.cursors.unsaved) this.wakeForCursors();
-      }
+    if (this.cursors.unsaved && !this.saveAfterSync) {
+      const since = performance.now() - this.cursorsSavedMs;
+      if (this.fsyncing && since >= CURSOR_SAVE_MS - CURSOR_RIDE_MS) this.saveAfterSync = true;
+      else if (!this.fsyncing && since >= CURSOR_SAVE_MS) this.saveCursors();
+      else this.wakeForCursors();
     }
+  }
+
+  /**
+   * fdatasync, not fsync: the size (which an append changes) is synced either way, and
+   * the mtime is not worth a journal commit. Off the event loop: it waits for the disk.
+   */
+  private syncData(): void {
+    const fd = this.active.fd;
+    const upTo = this.endPosition().offset;
+    this.needsFsync = false;
+    this.fsyncing = true;
+    fs.fdatasync(fd, (err) => {
+      this.fsyncing = false;
+      if (this.closed) return;
+      if (err) {
+        this.warn(`spool: fsync failed: ${err.message}`);
+      } else {
+        this.stat.fsyncs++;
+        if (upTo > this.durableOffset) this.durableOffset = upTo;
+      }
+      if (this.saveAfterSync) {
+        this.saveAfterSync = false;
+        this.saveCursors();
+      }
+    });
+  }
+
+  /**
+   * Cursors after data: a cursor must never be durable ahead of what it points past, so
+   * only those within the durable data are saved; the others wait for a later save.
+   */
+  private saveCursors(): void {
+    this.cursorsSavedMs = performance.now();
+    this.cursors.save(this.durableOffset);
+    if (this.cursors.unsaved) this.wakeForCursors();
   }
 
   // ---- the rest ----
@@ -416,12 +472,14 @@ export class Spool extends EventEmitter {
     if (this.ageTimer) clearInterval(this.ageTimer);
     const a = this.active;
     try {
-      fs.fsyncSync(a.fd);
+      fs.fdatasyncSync(a.fd);
       this.stat.fsyncs++;
+      this.durableOffset = this.endPosition().offset;
     } catch (e) {
       this.warn(`spool: fsync failed: ${(e as Error).message}`);
     }
-    this.cursors.save();
+    this.cursors.save(this.durableOffset);
+    this.cursors.close();
     for (const s of this.segments) if (s.fd >= 0) { fs.closeSync(s.fd); s.fd = -1; }
     this.lock.release();
   }
