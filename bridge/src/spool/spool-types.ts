@@ -45,6 +45,8 @@ export interface SpoolStats {
   fsyncs: number;
   /** Records that could not be stored (disk full and the memory hold full, or held at close). */
   lostRecords: number;
+  /** Times the cursor file was found with no good slot, so every sink started again from the oldest record (0 or 1 per open). */
+  cursorsLost: number;
   /** While writes fail: why, since when (ms since the epoch), records held in memory for a retry. */
   writeFailing: { reason: string; error: string; sinceMs: number; heldRecords: number; lostRecords: number } | null;
   sinks: { [sink: string]: { pendingRecords: number; pendingBytes: number; droppedRecords: number; acked: SpoolPosition } };

@@ -49,7 +49,6 @@ export { SpoolError } from './spool-lock';
 export type { SpoolPosition } from './spool-types';
 export type { SpoolVisit } from './segment-reader';
 export type { SpoolBatch, SpoolOptions, SpoolStats } from './spool-types';
-export { CURSOR_FILE } from './cursor-store';
 
 export class Spool extends EventEmitter {
   private readonly segments: Segment[] = [];
