@@ -197,7 +197,7 @@ describe('bridge spool: the cursor file', () => {
     assert.deepEqual(fs.readdirSync(dir).filter((n) => n.startsWith('cursor')), [CURSOR_FILE], 'the old files are gone once the new one is written');
     assert.deepEqual(positionsOnDisk(dir), { a: 40, b: 25, c: 0, old: 0 });
     // A SIGKILL now (no close) would find the new file: read it without closing the spool.
-    const again = new SinkCursors(dir, ['a', 'b'], s.startPosition(), s.endPosition(), () => undefined);
+    const again = new SinkCursors(dir, ['a', 'b'], s.startPosition(), s.endPosition(), s.endPosition().offset, () => undefined);
     assert.equal(again.get('a')!.index, 40);
     assert.equal(again.origin, 'file');
     again.close();
@@ -231,7 +231,7 @@ describe('bridge spool: the cursor file', () => {
     const end = s.endPosition();
     const mid = s.read(start, 50, 1 << 20).next;
     s.close();
-    const c = new SinkCursors(dir, ['a', 'b'], start, end, () => undefined);
+    const c = new SinkCursors(dir, ['a', 'b'], start, end, end.offset, () => undefined);
     c.move('a', mid);
     c.move('b', end);
     c.save(mid.offset);

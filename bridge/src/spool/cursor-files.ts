@@ -25,10 +25,10 @@ export class SinkCursors {
   readonly origin: CursorOrigin;
 
   /**
-   * Loads the saved cursors of `sinks`, each kept within [start, end]; `end` must be
-   * durable (the spool syncs its tail before this), as a new file is written at once.
+   * Loads the saved cursors of `sinks`, each kept within [start, end]. A new file
+   * (upgrade, or one lost) is written at once, with what `durableOffset` allows.
    */
-  constructor(dir: string, sinks: readonly string[], start: SpoolPosition, end: SpoolPosition, private readonly warn: (message: string) => void) {
+  constructor(dir: string, sinks: readonly string[], start: SpoolPosition, end: SpoolPosition, durableOffset: number, private readonly warn: (message: string) => void) {
     this.file = new CursorFile(dir, warn);
     const loaded = this.file.load();
     this.origin = loaded.origin;
@@ -45,7 +45,7 @@ export class SinkCursors {
     }
     // Upgrading from the per-sink files (deleted once this save is durable) or replacing a
     // lost file: written now, so a crash before the first cursor moves finds it.
-    if (loaded.origin === 'legacy' || loaded.origin === 'lost') this.save(end.offset, true);
+    if (loaded.origin === 'legacy' || loaded.origin === 'lost') this.save(durableOffset, true);
   }
 
   /** The sink's position, or undefined for a sink the spool does not know. */

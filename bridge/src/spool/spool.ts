@@ -28,18 +28,9 @@ import { SpoolDamage, SpoolDamageFound } from './spool-damage';
 import { SpoolError, SpoolLock } from './spool-lock';
 import { AppenderEvents, SegmentAppender } from './segment-appender';
 import { STALL_RETRY_MAX_MS } from './write-stall';
+import { SyncSchedule } from './sync-schedule';
 import type { SpoolBatch, SpoolOptions, SpoolPosition, SpoolStats } from './spool-types';
 
-/**
- * Moved cursors are saved within 5 s (see wakeForCursors): a crash delivers up to 5 s of
- * records again (at least once; InfluxDB points overwrite themselves).
- */
-const CURSOR_SAVE_MS = 5000;
-/**
- * In the last second before a save is due, a data fdatasync that starts carries the save
- * in its completion: while readings flow, cursors cost no wake-up of their own.
- */
-const CURSOR_RIDE_MS = 1000;
 /** How often kept history is checked for segments old enough to delete. */
 const HISTORY_AGE_CHECK_MS = 60_000;
 /** Default bound on records held in memory while the disk cannot be written. */
@@ -53,16 +44,9 @@ export type { SpoolBatch, SpoolOptions, SpoolStats } from './spool-types';
 export class Spool extends EventEmitter {
   private readonly segments: Segment[] = [];
   private cursors!: SinkCursors;
-  private needsFsync = false;
-  private fsyncing = false;
-  /** The cursors are saved when the data sync in flight completes. */
-  private saveAfterSync = false;
-  /** Logical offset up to which written data is known to be on disk (fdatasync returned). */
-  private durableOffset = 0;
   /** The one pending tick; armed only while there is something to write, sync or save. */
   private timer: NodeJS.Timeout | undefined;
   private timerDueMs = Infinity;
-  private cursorsSavedMs = -Infinity;
   /** While history is kept: ages consumed segments out even when no sink confirms anything. */
   private ageTimer: NodeJS.Timeout | undefined;
   private closed = false;
@@ -72,6 +56,7 @@ export class Spool extends EventEmitter {
   private readonly holdBytes: number;
   private readonly appender: SegmentAppender;
   private readonly now: () => number;
+  private readonly sync: SyncSchedule;
   /** Consumed segments are kept until their newest record is this old (0: deleted at once). */
   private keepMs = 0;
   private stat = { appendedRecords: 0, droppedRecords: 0, tornRecords: 0, corruptBytes: 0, fsyncs: 0, lostRecords: 0, cursorsLost: 0 };
@@ -87,14 +72,23 @@ export class Spool extends EventEmitter {
     if (options.maxBytes < 2 * options.segmentBytes) throw new SpoolError(`spool max bytes ${options.maxBytes} must be at least twice the segment size ${options.segmentBytes}`);
     this.now = options.now ?? Date.now;
     this.holdBytes = options.holdBytes ?? DEFAULT_HOLD_BYTES;
+    this.sync = new SyncSchedule(options.fsyncIntervalMs, {
+      active: () => this.active,
+      endOffset: () => this.endPosition().offset,
+      wake: (ms) => this.wake(ms),
+      warn: (m) => this.warn(m),
+      synced: () => { this.stat.fsyncs++; },
+      isClosed: () => this.closed,
+    });
     this.damage = new SpoolDamage(options.dir, (m) => this.warn(m));
     this.appender = new SegmentAppender(this.segments, { dir: options.dir, segmentBytes: options.segmentBytes, holdBytes: this.holdBytes, now: this.now }, this.appenderEvents());
     fs.mkdirSync(options.dir, { recursive: true });
     this.lock = new SpoolLock(options.dir);
     try {
       this.loadSegments();
-      this.cursors = new SinkCursors(options.dir, options.sinks, this.startPosition(), this.endPosition(), (m) => this.warn(m));
+      this.cursors = new SinkCursors(options.dir, options.sinks, this.startPosition(), this.endPosition(), this.sync.durable, (m) => this.warn(m));
       if (this.cursors.origin === 'lost') this.stat.cursorsLost++;
+      this.sync.attach(this.cursors);
     } catch (e) {
       this.lock.release();
       throw e;
@@ -134,27 +128,7 @@ export class Spool extends EventEmitter {
     const last = this.active;
     last.fd = fs.openSync(last.file, 'r+');
     recoverTail(last, (found) => this.damaged(found));
-    this.durableOffset = this.syncOnOpen();
-  }
-
-  /**
-   * A process killed before its fsync leaves its last writes in the page cache only: they
-   * are synced here before any cursor pointing past them is saved. The previous segment
-   * too, in case it was killed while rolling. Returns how far the data is durable.
-   */
-  private syncOnOpen(): number {
-    const n = this.segments.length;
-    try {
-      if (n > 1) {
-        const fd = fs.openSync(this.segments[n - 2].file, 'r');
-        try { fs.fdatasyncSync(fd); } finally { fs.closeSync(fd); }
-      }
-      fs.fdatasyncSync(this.active.fd);
-      return this.endPosition().offset;
-    } catch (e) {
-      this.warn(`spool: fdatasync on open failed: ${(e as Error).message}`);
-      return this.startPosition().offset;
-    }
+    this.sync.syncOnOpen(this.segments, this.startPosition().offset);
   }
 
   private warn(message: string): void {
@@ -249,16 +223,11 @@ export class Spool extends EventEmitter {
     return {
       written: (records) => {
         this.stat.appendedRecords += records;
-        this.needsFsync = true;
-        this.wake(this.options.fsyncIntervalMs);
+        this.sync.written();
       },
       rolled: (fsynced) => {
-        if (fsynced) {
-          this.stat.fsyncs++;
-          // The finished segment is on disk: everything before the new one is durable.
-          this.durableOffset = Math.max(this.durableOffset, this.active.base);
-        }
-        this.needsFsync = false;
+        if (fsynced) this.stat.fsyncs++;
+        this.sync.rolled(fsynced, this.active.base);
       },
       warn: (m) => this.warn(m),
       stalled: (stall) => {
@@ -290,7 +259,7 @@ export class Spool extends EventEmitter {
         const n = Math.max(0, end.index - Math.max(pos.index, seg.baseIndex));
         lost = Math.max(lost, n);
         this.cursors.drop(sink, n, { offset: this.segments[1].base, index: this.segments[1].baseIndex });
-        this.wakeForCursors();
+        this.sync.cursorsMoved();
       }
       this.stat.droppedRecords += lost;
       this.removeOldest();
@@ -347,7 +316,7 @@ export class Spool extends EventEmitter {
     if (!cur) throw new SpoolError(`spool: unknown sink ${sink}`);
     if (pos.offset <= cur.offset) return; // stale: a drop already moved it past
     this.cursors.move(sink, pos);
-    this.wakeForCursors();
+    this.sync.cursorsMoved();
     this.deleteConsumed();
   }
 
@@ -370,65 +339,12 @@ export class Spool extends EventEmitter {
     if (n > 0) this.warn(`spool disk full: deleted ${n} delivered segment(s) kept as history, to make room for new records`);
   }
 
-  /**
-   * Cursors are saved at most every CURSOR_SAVE_MS: a stale cursor after a crash only
-   * means some records are delivered twice.
-   */
-  private wakeForCursors(): void {
-    const since = performance.now() - this.cursorsSavedMs;
-    this.wake(Math.max(this.options.fsyncIntervalMs, CURSOR_SAVE_MS - since));
-  }
-
   private tick(): void {
     if (this.closed) return;
     this.flush();
     const stall = this.appender.stall;
     if (stall) this.wake(Math.max(0, stall.retryAtMs - performance.now()));
-    if (this.needsFsync) {
-      if (this.fsyncing) this.wake(this.options.fsyncIntervalMs);
-      else this.syncData();
-    }
-    if (this.cursors.unsaved && !this.saveAfterSync) {
-      const since = performance.now() - this.cursorsSavedMs;
-      if (this.fsyncing && since >= CURSOR_SAVE_MS - CURSOR_RIDE_MS) this.saveAfterSync = true;
-      else if (!this.fsyncing && since >= CURSOR_SAVE_MS) this.saveCursors();
-      else this.wakeForCursors();
-    }
-  }
-
-  /**
-   * fdatasync, not fsync: the size (which an append changes) is synced either way, and
-   * the mtime is not worth a journal commit. Off the event loop: it waits for the disk.
-   */
-  private syncData(): void {
-    const fd = this.active.fd;
-    const upTo = this.endPosition().offset;
-    this.needsFsync = false;
-    this.fsyncing = true;
-    fs.fdatasync(fd, (err) => {
-      this.fsyncing = false;
-      if (this.closed) return;
-      if (err) {
-        this.warn(`spool: fsync failed: ${err.message}`);
-      } else {
-        this.stat.fsyncs++;
-        if (upTo > this.durableOffset) this.durableOffset = upTo;
-      }
-      if (this.saveAfterSync) {
-        this.saveAfterSync = false;
-        this.saveCursors();
-      }
-    });
-  }
-
-  /**
-   * Cursors after data: a cursor must never be durable ahead of what it points past, so
-   * only those within the durable data are saved; the others wait for a later save.
-   */
-  private saveCursors(): void {
-    this.cursorsSavedMs = performance.now();
-    this.cursors.save(this.durableOffset);
-    if (this.cursors.unsaved) this.wakeForCursors();
+    this.sync.tick();
   }
 
   // ---- the rest ----
@@ -469,16 +385,7 @@ export class Spool extends EventEmitter {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
     if (this.ageTimer) clearInterval(this.ageTimer);
-    const a = this.active;
-    try {
-      fs.fdatasyncSync(a.fd);
-      this.stat.fsyncs++;
-      this.durableOffset = this.endPosition().offset;
-    } catch (e) {
-      this.warn(`spool: fsync failed: ${(e as Error).message}`);
-    }
-    this.cursors.save(this.durableOffset);
-    this.cursors.close();
+    this.sync.closeSync();
     for (const s of this.segments) if (s.fd >= 0) { fs.closeSync(s.fd); s.fd = -1; }
     this.lock.release();
   }
