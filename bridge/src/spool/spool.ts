@@ -13,10 +13,11 @@
  * A SIGKILL loses nothing that was written (the page cache survives the process); power
  * loss loses at most the last fsync interval, and the torn tail it leaves is cut (and
  * quarantined) on the next open. A cursor is saved only when the data it points past is
- * durable, so after power loss no sink skips a record that was lost. Segments are deleted once every sink is past them (and,
- * when a feature asked to keep history, once older than that); when the spool exceeds
- * its byte bound the oldest segment is dropped and what each sink lost is counted. A
- * full disk stalls writing, never the caller (segment-appender.ts).
+ * durable, so after power loss no sink skips a record that was lost (sync-schedule.ts).
+ * Segments are deleted once every sink is past them (and, when a feature asked to keep
+ * history, once older than that); when the spool exceeds its byte bound the oldest
+ * segment is dropped and what each sink lost is counted. A full disk stalls writing,
+ * never the caller (segment-appender.ts).
  */
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
