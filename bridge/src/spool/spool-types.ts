@@ -12,7 +12,7 @@ export interface SpoolOptions {
   maxBytes: number;
   /** A segment is closed and a new one started when it would grow past this. */
   segmentBytes: number;
-  /** How often written data is fsynced (and cursors saved). */
+  /** Written data is synced (fdatasync) within this: a power cut loses at most this much. */
   fsyncIntervalMs: number;
   /** Every sink that drains the spool. */
   sinks: readonly string[];
