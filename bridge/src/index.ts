@@ -62,6 +62,9 @@ export { HEADER_BYTES, MAX_PAYLOAD, checkRecord, encodeRecord, resync } from './
 export { decodeSpooledFrame, encodeSpooledFrame, isSpooledReading } from './spool/spooled-frame';
 export type { SpooledFrame } from './spool/spooled-frame';
 export { STALL_RETRY_MAX_MS, STALL_RETRY_MIN_MS, WriteStall } from './spool/write-stall';
+export { CURSOR_FILE } from './spool/cursor-store';
+export { SinkCursors } from './spool/cursor-files';
+export { DEFAULT_SLOT_BYTES, SLOT_HEADER_BYTES, decodeCursorFile, encodeSlot } from './spool/cursor-slots';
 export { BootClock, uptimeMs } from './ingest/boot-clock';
 export type { AnchorStore } from './ingest/boot-clock';
 export { AnchorFile } from './ingest/state-files';

@@ -1,60 +1,51 @@
 /**
- * Each sink's place in the spool, one file per sink: cursor-<sink>.json holding
- * { offset, index } of the first record the sink has NOT had confirmed, replaced
- * atomically. Saved after the data they point past is durable (the spool's tick orders it).
+ * Each sink's place in the spool: the { offset, index } of the first record the sink has
+ * NOT had confirmed, kept in memory and saved to the cursor file (cursor-store.ts). A
+ * position is saved only once the data it points past is durable: save() is told how
+ * far that is, and a cursor ahead of it keeps its previous saved position until a later save.
  */
-import fs from 'node:fs';
-import path from 'node:path';
-import { writeFileAtomicSync } from './atomic-file';
+import { CursorFile, CursorOrigin } from './cursor-store';
+import type { SpoolPosition } from './spool-types';
 
-/** A place in the spool: byte offset in the logical stream, and records before it. */
-export interface SpoolPosition {
-  offset: number;
-  index: number;
-}
-
-const CURSOR_RE = /^cursor-([A-Za-z0-9_.-]+)\.json$/;
-
-/** Every readable cursor in `dir`; `warn` hears about the unreadable ones. */
-export function loadCursorFiles(dir: string, warn: (message: string) => void): Map<string, SpoolPosition> {
-  const found = new Map<string, SpoolPosition>();
-  for (const name of fs.readdirSync(dir)) {
-    const m = CURSOR_RE.exec(name);
-    if (!m) continue;
-    try {
-      const c = JSON.parse(fs.readFileSync(path.join(dir, name), 'utf8')) as SpoolPosition;
-      if (Number.isSafeInteger(c.offset) && Number.isSafeInteger(c.index)) found.set(m[1], { offset: c.offset, index: c.index });
-    } catch {
-      warn(`spool: unreadable cursor file ${name}, that sink starts from the oldest record`);
-    }
-  }
-  return found;
-}
-
-export function saveCursorFile(dir: string, sink: string, pos: SpoolPosition): void {
-  writeFileAtomicSync(path.join(dir, `cursor-${sink}.json`), JSON.stringify(pos) + '\n');
-}
+export type { SpoolPosition } from './spool-types';
 
 /** Every sink's confirmed position, what it lost to the byte bound, and which cursors await saving. */
 export class SinkCursors {
   private readonly acked = new Map<string, SpoolPosition>();
   private readonly dropped = new Map<string, number>();
   private readonly dirty = new Set<string>();
-  /** The last save error logged, so a full disk does not log it every second. */
+  /**
+   * What the cursor file holds, the base of the next save: the configured sinks and the
+   * sinks of earlier starts, kept so that a sink configured again resumes where it was.
+   */
+  private saved: Map<string, SpoolPosition>;
+  private readonly file: CursorFile;
+  /** The last save error logged, so a failing disk does not log it every save. */
   private saveError = '';
+  readonly origin: CursorOrigin;
 
-  /** Loads the saved cursors of `sinks`, each kept within [start, end]. */
-  constructor(private readonly dir: string, sinks: readonly string[], start: SpoolPosition, end: SpoolPosition, private readonly warn: (message: string) => void) {
-    const found = loadCursorFiles(dir, warn);
+  /**
+   * Loads the saved cursors of `sinks`, each kept within [start, end]. A new file
+   * (upgrade, or one lost) is written at once, with what `durableOffset` allows.
+   */
+  constructor(dir: string, sinks: readonly string[], start: SpoolPosition, end: SpoolPosition, durableOffset: number, private readonly warn: (message: string) => void) {
+    this.file = new CursorFile(dir, warn);
+    const loaded = this.file.load();
+    this.origin = loaded.origin;
+    this.saved = loaded.positions;
     for (const sink of sinks) {
-      let pos = found.get(sink) ?? start;
+      let pos = this.saved.get(sink) ?? start;
       // A cursor before the oldest segment: that data was dropped while the sink was away
       // (or its segment deleted); one past the end: the tail it pointed into was torn.
       if (pos.offset < start.offset) pos = start;
       if (pos.offset > end.offset) pos = end;
       this.acked.set(sink, pos);
       this.dropped.set(sink, 0);
+      if (loaded.origin !== 'file') this.dirty.add(sink);
     }
+    // Upgrading from the per-sink files (deleted once this save is durable) or replacing a
+    // lost file: written now, so a crash before the first cursor moves finds it.
+    if (loaded.origin === 'legacy' || loaded.origin === 'lost') this.save(durableOffset, true);
   }
 
   /** The sink's position, or undefined for a sink the spool does not know. */
@@ -92,19 +83,35 @@ export class SinkCursors {
     return this.dirty.size > 0;
   }
 
-  /** Saves the moved cursors; one that cannot be saved (a full disk) stays unsaved for the next try. */
-  save(): void {
-    for (const sink of [...this.dirty]) {
-      try {
-        saveCursorFile(this.dir, sink, this.acked.get(sink)!);
-        this.dirty.delete(sink);
-        this.saveError = '';
-      } catch (e) {
-        const msg = (e as Error).message;
-        // A stale cursor only means records delivered again after a crash: warn, retry.
-        if (msg !== this.saveError) this.warn(`spool: cannot save the ${sink} cursor (${msg}); retrying, a crash meanwhile would deliver some records again`);
-        this.saveError = msg;
-      }
+  /**
+   * Saves the moved cursors that point no further than `durableOffset` (the end of the
+   * data known to be on disk), in one write. A cursor past it, or a save that fails (an
+   * I/O error), stays unsaved for the next try. `always`: write even if nothing moved.
+   */
+  save(durableOffset: number, always = false): void {
+    const next = new Map(this.saved);
+    const done: string[] = [];
+    for (const sink of this.dirty) {
+      const pos = this.acked.get(sink)!;
+      if (pos.offset > durableOffset) continue;
+      next.set(sink, pos);
+      done.push(sink);
     }
+    if (done.length === 0 && !always) return;
+    try {
+      this.file.save(next);
+      this.saved = next;
+      for (const sink of done) this.dirty.delete(sink);
+      this.saveError = '';
+    } catch (e) {
+      const msg = (e as Error).message;
+      // A stale cursor only means records delivered again after a crash: warn, retry.
+      if (msg !== this.saveError) this.warn(`spool: cannot save the sink cursors to ${this.file.file} (${msg}); retrying, a crash meanwhile would deliver some records again`);
+      this.saveError = msg;
+    }
+  }
+
+  close(): void {
+    this.file.close();
   }
 }

@@ -173,7 +173,7 @@ export class SegmentAppender {
     const next = createSegment(this.o.dir, old.base + old.size, old.baseIndex + old.records, this.o.now());
     let fsynced = true;
     try {
-      fs.fsyncSync(old.fd);
+      fs.fdatasyncSync(old.fd);
     } catch (e) {
       fsynced = false;
       this.on.warn(`spool: fsync of ${old.file} failed: ${(e as Error).message}`);

@@ -6,7 +6,7 @@
  */
 import fs from 'node:fs';
 import { HEADER_BYTES, MAX_PAYLOAD, checkRecord, resync } from './record-codec';
-import type { SpoolPosition } from './cursor-files';
+import type { SpoolPosition } from './spool-types';
 import type { Segment } from './segment-files';
 import type { SpoolDamageFound } from './spool-damage';
 

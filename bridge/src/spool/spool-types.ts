@@ -1,5 +1,10 @@
 /** The spool's options, read batches and figures (spool.ts). */
-import type { SpoolPosition } from './cursor-files';
+
+/** A place in the spool: byte offset in the logical stream, and records before it. */
+export interface SpoolPosition {
+  offset: number;
+  index: number;
+}
 
 export interface SpoolOptions {
   dir: string;
@@ -7,7 +12,7 @@ export interface SpoolOptions {
   maxBytes: number;
   /** A segment is closed and a new one started when it would grow past this. */
   segmentBytes: number;
-  /** How often written data is fsynced (and cursors saved). */
+  /** Written data is synced (fdatasync) within this: a power cut loses at most this much. */
   fsyncIntervalMs: number;
   /** Every sink that drains the spool. */
   sinks: readonly string[];
@@ -40,6 +45,8 @@ export interface SpoolStats {
   fsyncs: number;
   /** Records that could not be stored (disk full and the memory hold full, or held at close). */
   lostRecords: number;
+  /** Times the cursor file was found with no good slot, so every sink started again from the oldest record (0 or 1 per open). */
+  cursorsLost: number;
   /** While writes fail: why, since when (ms since the epoch), records held in memory for a retry. */
   writeFailing: { reason: string; error: string; sinceMs: number; heldRecords: number; lostRecords: number } | null;
   sinks: { [sink: string]: { pendingRecords: number; pendingBytes: number; droppedRecords: number; acked: SpoolPosition } };

@@ -4,56 +4,50 @@
  *
  * On disk (one directory):
  *   seg-*.log            append-only segments of records (segment-files.ts)
- *   cursor-<sink>.json   where each sink is (cursor-files.ts)
+ *   cursors.bin          where each sink is, two checksummed slots (cursor-store.ts)
  *   lock                 symlink to the pid of the bridge using the directory (spool-lock.ts)
  *   quarantine/          damaged bytes found in segments, with why (spool-damage.ts)
  *
  * Writes are batched in memory and written with one write() per batch (the caller calls
- * flush() after each chunk from the source); fsync runs on a short timer and on close.
+ * flush() after each chunk from the source); fdatasync runs on a short timer and on close.
  * A SIGKILL loses nothing that was written (the page cache survives the process); power
  * loss loses at most the last fsync interval, and the torn tail it leaves is cut (and
- * quarantined) on the next open. Segments are deleted once every sink is past them (and,
- * when a feature asked to keep history, once older than that); when the spool exceeds
- * its byte bound the oldest segment is dropped and what each sink lost is counted. A
- * full disk stalls writing, never the caller (segment-appender.ts).
+ * quarantined) on the next open. A cursor is saved only when the data it points past is
+ * durable, so after power loss no sink skips a record that was lost (sync-schedule.ts).
+ * Segments are deleted once every sink is past them (and, when a feature asked to keep
+ * history, once older than that); when the spool exceeds its byte bound the oldest
+ * segment is dropped and what each sink lost is counted. A full disk stalls writing,
+ * never the caller (segment-appender.ts).
  */
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import { HEADER_BYTES, MAX_PAYLOAD } from './record-codec';
-import { SinkCursors, SpoolPosition } from './cursor-files';
+import { SinkCursors } from './cursor-files';
 import { Segment, createSegment, listSegments, recoverTail } from './segment-files';
 import { SegmentReader, SpoolVisit } from './segment-reader';
 import { SpoolDamage, SpoolDamageFound } from './spool-damage';
 import { SpoolError, SpoolLock } from './spool-lock';
 import { AppenderEvents, SegmentAppender } from './segment-appender';
 import { STALL_RETRY_MAX_MS } from './write-stall';
-import type { SpoolBatch, SpoolOptions, SpoolStats } from './spool-types';
+import { SyncSchedule } from './sync-schedule';
+import type { SpoolBatch, SpoolOptions, SpoolPosition, SpoolStats } from './spool-types';
 
-/**
- * At most one cursor save every 5 s (see wakeForCursors): each is a write, two fsyncs and a
- * rename per sink, which at one reading a second cost more than the reading itself. A crash
- * delivers up to 5 s of records again (at least once; InfluxDB points overwrite themselves).
- */
-const CURSOR_SAVE_MS = 5000;
 /** How often kept history is checked for segments old enough to delete. */
 const HISTORY_AGE_CHECK_MS = 60_000;
 /** Default bound on records held in memory while the disk cannot be written. */
 const DEFAULT_HOLD_BYTES = 4 * 1024 * 1024;
 
 export { SpoolError } from './spool-lock';
-export type { SpoolPosition } from './cursor-files';
+export type { SpoolPosition } from './spool-types';
 export type { SpoolVisit } from './segment-reader';
 export type { SpoolBatch, SpoolOptions, SpoolStats } from './spool-types';
 
 export class Spool extends EventEmitter {
   private readonly segments: Segment[] = [];
   private cursors!: SinkCursors;
-  private needsFsync = false;
-  private fsyncing = false;
   /** The one pending tick; armed only while there is something to write, sync or save. */
   private timer: NodeJS.Timeout | undefined;
   private timerDueMs = Infinity;
-  private cursorsSavedMs = -Infinity;
   /** While history is kept: ages consumed segments out even when no sink confirms anything. */
   private ageTimer: NodeJS.Timeout | undefined;
   private closed = false;
@@ -63,9 +57,10 @@ export class Spool extends EventEmitter {
   private readonly holdBytes: number;
   private readonly appender: SegmentAppender;
   private readonly now: () => number;
+  private readonly sync: SyncSchedule;
   /** Consumed segments are kept until their newest record is this old (0: deleted at once). */
   private keepMs = 0;
-  private stat = { appendedRecords: 0, droppedRecords: 0, tornRecords: 0, corruptBytes: 0, fsyncs: 0, lostRecords: 0 };
+  private stat = { appendedRecords: 0, droppedRecords: 0, tornRecords: 0, corruptBytes: 0, fsyncs: 0, lostRecords: 0, cursorsLost: 0 };
 
   /** Opens (or creates) the spool, cutting a torn tail and loading the sink cursors. */
   static open(options: SpoolOptions): Spool {
@@ -78,13 +73,23 @@ export class Spool extends EventEmitter {
     if (options.maxBytes < 2 * options.segmentBytes) throw new SpoolError(`spool max bytes ${options.maxBytes} must be at least twice the segment size ${options.segmentBytes}`);
     this.now = options.now ?? Date.now;
     this.holdBytes = options.holdBytes ?? DEFAULT_HOLD_BYTES;
+    this.sync = new SyncSchedule(options.fsyncIntervalMs, {
+      active: () => this.active,
+      endOffset: () => this.endPosition().offset,
+      wake: (ms) => this.wake(ms),
+      warn: (m) => this.warn(m),
+      synced: () => { this.stat.fsyncs++; },
+      isClosed: () => this.closed,
+    });
     this.damage = new SpoolDamage(options.dir, (m) => this.warn(m));
     this.appender = new SegmentAppender(this.segments, { dir: options.dir, segmentBytes: options.segmentBytes, holdBytes: this.holdBytes, now: this.now }, this.appenderEvents());
     fs.mkdirSync(options.dir, { recursive: true });
     this.lock = new SpoolLock(options.dir);
     try {
       this.loadSegments();
-      this.cursors = new SinkCursors(options.dir, options.sinks, this.startPosition(), this.endPosition(), (m) => this.warn(m));
+      this.cursors = new SinkCursors(options.dir, options.sinks, this.startPosition(), this.endPosition(), this.sync.durable, (m) => this.warn(m));
+      if (this.cursors.origin === 'lost') this.stat.cursorsLost++;
+      this.sync.attach(this.cursors);
     } catch (e) {
       this.lock.release();
       throw e;
@@ -124,6 +129,7 @@ export class Spool extends EventEmitter {
     const last = this.active;
     last.fd = fs.openSync(last.file, 'r+');
     recoverTail(last, (found) => this.damaged(found));
+    this.sync.syncOnOpen(this.segments, this.startPosition().offset);
   }
 
   private warn(message: string): void {
@@ -218,12 +224,11 @@ export class Spool extends EventEmitter {
     return {
       written: (records) => {
         this.stat.appendedRecords += records;
-        this.needsFsync = true;
-        this.wake(this.options.fsyncIntervalMs);
+        this.sync.written();
       },
       rolled: (fsynced) => {
         if (fsynced) this.stat.fsyncs++;
-        this.needsFsync = false;
+        this.sync.rolled(fsynced, this.active.base);
       },
       warn: (m) => this.warn(m),
       stalled: (stall) => {
@@ -255,7 +260,7 @@ export class Spool extends EventEmitter {
         const n = Math.max(0, end.index - Math.max(pos.index, seg.baseIndex));
         lost = Math.max(lost, n);
         this.cursors.drop(sink, n, { offset: this.segments[1].base, index: this.segments[1].baseIndex });
-        this.wakeForCursors();
+        this.sync.cursorsMoved();
       }
       this.stat.droppedRecords += lost;
       this.removeOldest();
@@ -312,7 +317,7 @@ export class Spool extends EventEmitter {
     if (!cur) throw new SpoolError(`spool: unknown sink ${sink}`);
     if (pos.offset <= cur.offset) return; // stale: a drop already moved it past
     this.cursors.move(sink, pos);
-    this.wakeForCursors();
+    this.sync.cursorsMoved();
     this.deleteConsumed();
   }
 
@@ -335,45 +340,12 @@ export class Spool extends EventEmitter {
     if (n > 0) this.warn(`spool disk full: deleted ${n} delivered segment(s) kept as history, to make room for new records`);
   }
 
-  /**
-   * Cursors are saved at most once a second: each save is two fsyncs on the event loop,
-   * and a stale cursor after a crash only means some records are delivered twice.
-   */
-  private wakeForCursors(): void {
-    const since = performance.now() - this.cursorsSavedMs;
-    this.wake(Math.max(this.options.fsyncIntervalMs, CURSOR_SAVE_MS - since));
-  }
-
   private tick(): void {
     if (this.closed) return;
     this.flush();
     const stall = this.appender.stall;
     if (stall) this.wake(Math.max(0, stall.retryAtMs - performance.now()));
-    if (this.needsFsync) {
-      if (this.fsyncing) {
-        this.wake(this.options.fsyncIntervalMs);
-      } else {
-        const fd = this.active.fd;
-        this.needsFsync = false;
-        this.fsyncing = true;
-        fs.fsync(fd, (err) => {
-          this.fsyncing = false;
-          if (err && !this.closed) this.warn(`spool: fsync failed: ${err.message}`);
-          else this.stat.fsyncs++;
-        });
-      }
-    }
-    // Cursors after data: a cursor must never be durable ahead of what it points past,
-    // so they wait while data written before them is still unsynced.
-    if (this.cursors.unsaved) {
-      if (this.needsFsync || this.fsyncing || performance.now() - this.cursorsSavedMs < CURSOR_SAVE_MS) {
-        this.wakeForCursors();
-      } else {
-        this.cursorsSavedMs = performance.now();
-        this.cursors.save();
-        if (this.cursors.unsaved) this.wakeForCursors();
-      }
-    }
+    this.sync.tick();
   }
 
   // ---- the rest ----
@@ -414,14 +386,7 @@ export class Spool extends EventEmitter {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
     if (this.ageTimer) clearInterval(this.ageTimer);
-    const a = this.active;
-    try {
-      fs.fsyncSync(a.fd);
-      this.stat.fsyncs++;
-    } catch (e) {
-      this.warn(`spool: fsync failed: ${(e as Error).message}`);
-    }
-    this.cursors.save();
+    this.sync.closeSync();
     for (const s of this.segments) if (s.fd >= 0) { fs.closeSync(s.fd); s.fd = -1; }
     this.lock.release();
   }

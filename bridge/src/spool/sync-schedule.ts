@@ -1,0 +1,152 @@
+/**
+ * When the spool's data is synced and its cursors saved, and the one rule between them:
+ * a cursor is never durable ahead of the data it points past. Data written is synced
+ * (fdatasync, off the event loop) within the fsync interval; moved cursors are saved
+ * within CURSOR_SAVE_MS, and only as far as the data known durable (SinkCursors.save).
+ * While readings flow, the save rides on the completion of a data sync in the last
+ * second before it is due, so cursors cost no wake-up of their own.
+ */
+import fs from 'node:fs';
+import type { SinkCursors } from './cursor-files';
+import type { Segment } from './segment-files';
+
+/**
+ * Moved cursors are saved within 5 s: a crash delivers up to 5 s of records again (at
+ * least once; InfluxDB points overwrite themselves).
+ */
+const CURSOR_SAVE_MS = 5000;
+/** In the last second before a save is due, a data sync that starts carries the save. */
+const CURSOR_RIDE_MS = 1000;
+
+/** What the schedule needs from the spool. */
+export interface SyncHost {
+  /** The segment being written. */
+  active(): Segment;
+  /** The logical offset after the last record written to a file. */
+  endOffset(): number;
+  /** Arms the spool's one tick within `delayMs` (an earlier request wins). */
+  wake(delayMs: number): void;
+  warn(message: string): void;
+  /** A data sync succeeded (counted in the spool's figures). */
+  synced(): void;
+  isClosed(): boolean;
+}
+
+export class SyncSchedule {
+  private needsSync = false;
+  private syncing = false;
+  /** The cursors are saved when the data sync in flight completes. */
+  private saveAfterSync = false;
+  /** Logical offset up to which written data is known to be on disk. */
+  private durableOffset = 0;
+  private cursorsSavedMs = -Infinity;
+  private cursors: SinkCursors | null = null;
+
+  constructor(private readonly intervalMs: number, private readonly host: SyncHost) {}
+
+  /**
+   * A process killed before its sync leaves its last writes in the page cache only: they
+   * are synced here, before any cursor pointing past them is saved. The segment before
+   * the last too, in case it was killed while rolling.
+   */
+  syncOnOpen(segments: readonly Segment[], startOffset: number): void {
+    const n = segments.length;
+    try {
+      if (n > 1) {
+        const fd = fs.openSync(segments[n - 2].file, 'r');
+        try { fs.fdatasyncSync(fd); } finally { fs.closeSync(fd); }
+      }
+      fs.fdatasyncSync(segments[n - 1].fd);
+      this.durableOffset = this.host.endOffset();
+    } catch (e) {
+      this.host.warn(`spool: fdatasync on open failed: ${(e as Error).message}`);
+      this.durableOffset = startOffset;
+    }
+  }
+
+  /** How far the data is known to be on disk (a logical offset). */
+  get durable(): number {
+    return this.durableOffset;
+  }
+
+  attach(cursors: SinkCursors): void {
+    this.cursors = cursors;
+  }
+
+  /** Records reached the segment file. */
+  written(): void {
+    this.needsSync = true;
+    this.host.wake(this.intervalMs);
+  }
+
+  /** A segment was finished (synced when `synced`); the new one starts at `newBase`. */
+  rolled(synced: boolean, newBase: number): void {
+    if (synced && newBase > this.durableOffset) this.durableOffset = newBase;
+    this.needsSync = false;
+  }
+
+  /** Cursors are saved at most every CURSOR_SAVE_MS: a stale one only means records delivered twice. */
+  cursorsMoved(): void {
+    const since = performance.now() - this.cursorsSavedMs;
+    this.host.wake(Math.max(this.intervalMs, CURSOR_SAVE_MS - since));
+  }
+
+  /** The spool's tick: sync what was written, save cursors when due. */
+  tick(): void {
+    if (this.needsSync) {
+      if (this.syncing) this.host.wake(this.intervalMs);
+      else this.syncData();
+    }
+    if (this.cursors!.unsaved && !this.saveAfterSync) {
+      const since = performance.now() - this.cursorsSavedMs;
+      if (this.syncing && since >= CURSOR_SAVE_MS - CURSOR_RIDE_MS) this.saveAfterSync = true;
+      else if (!this.syncing && since >= CURSOR_SAVE_MS) this.saveCursors();
+      else this.cursorsMoved();
+    }
+  }
+
+  /**
+   * fdatasync, not fsync: the size (which an append changes) is synced either way, and
+   * the mtime is not worth a journal commit. Off the event loop: it waits for the disk.
+   */
+  private syncData(): void {
+    const fd = this.host.active().fd;
+    const upTo = this.host.endOffset();
+    this.needsSync = false;
+    this.syncing = true;
+    fs.fdatasync(fd, (err) => {
+      this.syncing = false;
+      if (this.host.isClosed()) return;
+      if (err) {
+        this.host.warn(`spool: fsync failed: ${err.message}`);
+      } else {
+        this.host.synced();
+        if (upTo > this.durableOffset) this.durableOffset = upTo;
+      }
+      if (this.saveAfterSync) {
+        this.saveAfterSync = false;
+        this.saveCursors();
+      }
+    });
+  }
+
+  /** Cursors after data: only those within the durable data are saved, the others wait. */
+  private saveCursors(): void {
+    this.cursorsSavedMs = performance.now();
+    this.cursors!.save(this.durableOffset);
+    if (this.cursors!.unsaved) this.cursorsMoved();
+  }
+
+  /** At close (the spool is closed, its tick disarmed): syncs the data, then saves every cursor it allows. */
+  closeSync(): void {
+    try {
+      fs.fdatasyncSync(this.host.active().fd);
+      this.host.synced();
+      this.durableOffset = this.host.endOffset();
+    } catch (e) {
+      this.host.warn(`spool: fsync failed: ${(e as Error).message}`);
+    }
+    this.cursors!.save(this.durableOffset);
+    this.cursors!.close();
+  }
+}
