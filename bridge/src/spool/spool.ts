@@ -216,6 +216,7 @@ export class Spool extends EventEmitter {
     if (!this.appender.write()) this.dropKeptHistory();
     // A write a full disk cut short still wrote whole records: readers may have them.
     if (this.stat.appendedRecords === before) return;
+    if (this.appender.bytes === 0 && !this.appender.stall) this.disarmForWritten();
     this.enforceBound();
     this.emit('appended');
   }
@@ -338,6 +339,14 @@ export class Spool extends EventEmitter {
     if (this.keepMs === 0) return;
     const n = this.deleteConsumed(true);
     if (n > 0) this.warn(`spool disk full: deleted ${n} delivered segment(s) kept as history, to make room for new records`);
+  }
+
+  /** All is written (at a trickle, synced too): the tick append() armed would wake for nothing. */
+  private disarmForWritten(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.timerDueMs = Infinity;
+    this.sync.rearm();
   }
 
   private tick(): void {

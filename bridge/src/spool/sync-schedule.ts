@@ -3,8 +3,14 @@
  * a cursor is never durable ahead of the data it points past. Data written is synced
  * (fdatasync, off the event loop) within the fsync interval; moved cursors are saved
  * within CURSOR_SAVE_MS, and only as far as the data known durable (SinkCursors.save).
- * While readings flow, the save rides on the completion of a data sync in the last
- * second before it is due, so cursors cost no wake-up of their own.
+ * While readings flow, the save rides on a data sync in the last second before it is
+ * due, so cursors cost no wake-up of their own.
+ *
+ * At a trickle (the MCU's one reading a second) a write is synced at once, on the event
+ * loop, in the turn that wrote it: a sync a timer tick later, off the loop, costs three
+ * wake-ups (the tick, the pool thread, its completion), and on a small host each wake-up
+ * costs more CPU than the sync's own work. Writes that come faster than the interval
+ * are synced together off the loop, so a burst never waits for the disk.
  */
 import fs from 'node:fs';
 import type { SinkCursors } from './cursor-files';
@@ -40,6 +46,8 @@ export class SyncSchedule {
   /** Logical offset up to which written data is known to be on disk. */
   private durableOffset = 0;
   private cursorsSavedMs = -Infinity;
+  /** When the last data sync started (performance.now()). */
+  private lastSyncMs = -Infinity;
   private cursors: SinkCursors | null = null;
 
   constructor(private readonly intervalMs: number, private readonly host: SyncHost) {}
@@ -76,7 +84,14 @@ export class SyncSchedule {
   /** Records reached the segment file. */
   written(): void {
     this.needsSync = true;
-    this.host.wake(this.intervalMs);
+    if (!this.syncing && performance.now() - this.lastSyncMs >= this.intervalMs) this.syncNow();
+    else this.host.wake(this.intervalMs);
+  }
+
+  /** Asks the host's tick again for what is still due (the host dropped its timer). */
+  rearm(): void {
+    if (this.needsSync) this.host.wake(this.intervalMs);
+    else if (this.cursors?.unsaved && !this.saveAfterSync) this.cursorsMoved();
   }
 
   /** A segment was finished (synced when `synced`); the new one starts at `newBase`. */
@@ -114,6 +129,7 @@ export class SyncSchedule {
     const upTo = this.host.endOffset();
     this.needsSync = false;
     this.syncing = true;
+    this.lastSyncMs = performance.now();
     fs.fdatasync(fd, (err) => {
       this.syncing = false;
       if (this.host.isClosed()) return;
@@ -128,6 +144,24 @@ export class SyncSchedule {
         this.saveCursors();
       }
     });
+  }
+
+  /**
+   * The trickle's sync, on the loop (an append's fdatasync waits about a millisecond on
+   * an SSD); cursors due within the ride window are saved behind it.
+   */
+  private syncNow(): void {
+    const upTo = this.host.endOffset();
+    this.needsSync = false;
+    this.lastSyncMs = performance.now();
+    try {
+      fs.fdatasyncSync(this.host.active().fd);
+      this.host.synced();
+      if (upTo > this.durableOffset) this.durableOffset = upTo;
+    } catch (e) {
+      this.host.warn(`spool: fsync failed: ${(e as Error).message}`);
+    }
+    if (this.cursors?.unsaved && performance.now() - this.cursorsSavedMs >= CURSOR_SAVE_MS - CURSOR_RIDE_MS) this.saveCursors();
   }
 
   /** Cursors after data: only those within the durable data are saved, the others wait. */
