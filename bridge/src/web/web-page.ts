@@ -33,6 +33,8 @@ const DEFAULT_COLUMNS = 1000;
 /** The battery estimator's derived values the page shows (absent keys: no estimator). */
 export const BATTERY_KEYS = ['battery_soc', 'battery_soc_uncertainty', 'battery_time_to_go_s', 'battery_time_to_go_state', 'battery_runtime_alone_s', 'battery_health', 'night_lasts', 'night_margin_ah'] as const;
 
+const RESOLVED = Promise.resolve();
+
 /** Derived values the state shows: a change sends the state to open pages. */
 const STATE_KEYS: ReadonlySet<string> = new Set<string>([...BATTERY_KEYS, 'nut_clients']);
 
@@ -130,12 +132,10 @@ export class WebPage {
     if (this.hub.size === 0) {
       // Nobody is looking: no state to make, only the MCU to ask now and then. Once per
       // chunk of frames, without a turn of the event loop (and its poll) per reading.
+      // (A resolved promise rather than queueMicrotask, which makes an AsyncResource per call.)
       if (this.pollQueued) return;
       this.pollQueued = true;
-      queueMicrotask(() => {
-        this.pollQueued = false;
-        this.pollMcu();
-      });
+      void RESOLVED.then(this.queuedPoll);
       return;
     }
     this.stateQueued = true;
@@ -147,6 +147,11 @@ export class WebPage {
       if (this.hub.size > 0) this.hub.send('state', this.state());
     });
   }
+
+  private readonly queuedPoll = (): void => {
+    this.pollQueued = false;
+    this.pollMcu();
+  };
 
   private derivedChanged(ts: number, changed: { readonly [key: string]: DerivedValue }): void {
     const soc = changed.battery_soc;
