@@ -10,6 +10,8 @@ import {
 import { BATTERY_MONITOR, SITE } from '../../hardware';
 import { FLT_BAT_COMM } from '../../protocol';
 import { dayOfYear, sunPosition } from '../../simulator/solar';
+import { batteryValues } from '../../bridge/src/battery/battery-published';
+import { newStatusCore, statusCore } from '../../bridge/src/battery/status';
 
 const T0 = Date.UTC(2025, 2, 21, 2, 0, 0) / 1000; // 12:00 in Brisbane
 
@@ -299,5 +301,41 @@ describe('battery estimator: sunrise at the site', () => {
       assert.ok(Math.abs(rise - simRise) < 180, `${date}: sunrise ${new Date(rise * 1000).toISOString()} vs ${new Date(simRise * 1000).toISOString()}`);
       assert.ok(Math.abs(set - simSet) < 180, `${date}: sunset`);
     }
+  });
+});
+
+describe('battery published values', () => {
+  it('are the full status\'s figures, rounded: the two views of the state cannot disagree', () => {
+    const p = defaultEstimatorParams();
+    const s = newBatteryState(p);
+    const core = newStatusCore();
+    const r2 = (x: number | null, d: number): number | null => (x === null || !Number.isFinite(x) ? null : Math.round(x * 10 ** d) / 10 ** d);
+    const counters = { bahi: 1, baho: 2, bwhi: 12, bwho: 24, lahi: 0, laho: 5, lwhi: 0, lwho: 60 };
+    let t = T0;
+    let checked = 0;
+    // Discharge, charge to full, rest, a faulted sensor, a reboot that steps the counters back.
+    const phases: Array<[Partial<BatteryReading>, number]> = [[{ ba: -8 }, 7200], [{ ba: 30, bv: 14.6 }, 9000], [{ ba: 1, bv: 14.8 }, 3600], [{ ba: 0.05, bv: 13.2 }, 4000], [{ ba: null, flt: FLT_BAT_COMM }, 300], [{ ba: -3, boot: 2 }, 3600]];
+    for (const [over, seconds] of phases) {
+      for (let k = 0; k < seconds; k += 30) {
+        for (const key of Object.keys(counters) as Array<keyof typeof counters>) counters[key] += over.boot === 2 && k === 0 ? -0.5 : 0.01;
+        batteryStep(s, p, reading({ ...over, ...counters }), t);
+        t += 30;
+        const st = batteryStatus(s, p);
+        const c = st.counters;
+        const night = st.night ?? st.sundownForecast;
+        assert.deepStrictEqual(batteryValues(s, p, statusCore(s, p, core)), {
+          battery_soc: r2(st.soc * 100, 2), battery_soc_uncertainty: r2(st.uncertainty * 100, 2), battery_remaining_ah: r2(st.remainingAh, 2),
+          battery_current_avg_a: r2(st.currentA, 2), battery_time_to_go_s: r2(st.timeToGoS, 0), battery_time_to_go_state: st.timeToGoState,
+          battery_runtime_alone_s: r2(st.runtimeAloneS, 0), battery_floor_pct: r2(p.floorSoc * 100, 2), battery_capacity_ah: r2(st.capacityAh, 2),
+          battery_health: st.health.soh === null ? null : r2(st.health.soh * 100, 2), battery_health_confidence: r2(st.health.confidence * 100, 1),
+          battery_sensor_fault: st.flags.sensorFault, night_lasts: night ? night.lasts : null, night_margin_ah: night ? r2(night.marginAh, 2) : null,
+          battery_ah_in_total: r2(c.bahi, 4), battery_ah_out_total: r2(c.baho, 4), battery_wh_in_total: r2(c.bwhi, 3), battery_wh_out_total: r2(c.bwho, 3),
+          load_ah_in_total: r2(c.lahi, 4), load_ah_out_total: r2(c.laho, 4), load_wh_in_total: r2(c.lwhi, 3), load_wh_out_total: r2(c.lwho, 3),
+          energy_bridged_wh: r2(c.bridged.bwhi + c.bridged.bwho + c.bridged.lwhi + c.bridged.lwho, 3), counter_restarts: c.restarts,
+        }, `at ${t}`);
+        checked++;
+      }
+    }
+    assert.ok(checked > 800 && s.counters.restarts === 1 && s.lastSync !== 'none', `${checked} states, ${s.counters.restarts} restart(s), sync ${s.lastSync}`);
   });
 });

@@ -93,6 +93,22 @@ describe('bridge pure logic', () => {
     assert.throws(() => r.counter('x_total', 'again'), /registered twice/);
   });
 
+  it('metrics cells: one label set updated without a lookup, absent until first used, the same series as inc/get', () => {
+    const r = new MetricsRegistry();
+    const c = r.counter('f_total', 'Frames.');
+    const labels = { type: 'R' };
+    const cell = c.cell(labels);
+    labels.type = 'changed after'; // the cell keeps its own copy
+    const g = r.gauge('t', 'Time.').cell();
+    assert.equal(r.render(), '# HELP f_total Frames.\n# TYPE f_total counter\n# HELP t Time.\n# TYPE t gauge\n', 'no series before the first update');
+    cell.inc();
+    c.inc({ type: 'R' }, 2);
+    cell.inc(3);
+    g.set(4.5);
+    assert.equal(c.get({ type: 'R' }), 6);
+    assert.equal(r.render(), '# HELP f_total Frames.\n# TYPE f_total counter\nf_total{type="R"} 6\n# HELP t Time.\n# TYPE t gauge\nt 4.5\n');
+  });
+
   it('line protocol: power per channel and charger point per reading, nulls omitted, ms timestamps, escaping', () => {
     const r = decodeReading(readingLine(42, 7, { ba: null, bw: null, sa: 2.5, sw: null }));
     const lines = readingLines(r, 'my house', 1700000000123);

@@ -18,7 +18,7 @@ import { newCapacityState } from './capacity';
 import { BatteryState, batteryStep, newBatteryState, setStateOfCharge } from './estimator';
 import { newHistoryState } from './history';
 import { restoreState, serialiseState } from './persist';
-import { batteryStatus } from './status';
+import { newStatusCore, statusCore } from './status';
 
 export const FEATURE_NAME = 'battery';
 
@@ -60,8 +60,9 @@ export const batteryFeature: FeatureDefinition = {
       readings++;
     };
 
+    const figures = newStatusCore();
     const publish = (ts: number): void => {
-      const changed = changedValues(batteryValues(batteryStatus(state, params), params), ts, published);
+      const changed = changedValues(batteryValues(state, params, statusCore(state, params, figures)), ts, published);
       if (changed) core.derived.set(ts, changed);
     };
 

@@ -4,8 +4,11 @@
  * and npm start's status line read, so they do not change lightly. Pure.
  */
 import type { DerivedValue, DerivedValueSpec } from '../core/derived-values';
+import { capacityConfidence } from './capacity';
+import { publishedCounter } from './counters';
+import type { BatteryState } from './estimator';
 import type { EstimatorParams } from './params';
-import type { BatteryStatus } from './status';
+import { StatusCore, num } from './status';
 
 const ENERGY = { device_class: 'energy', state_class: 'total_increasing' } as const;
 const CHARGE = { state_class: 'total_increasing', icon: 'mdi:battery-sync' } as const;
@@ -40,41 +43,51 @@ export const BATTERY_VALUES: readonly DerivedValueSpec[] = [
 
 export type BatteryValues = { [key: string]: DerivedValue };
 
+/** 10^decimals for 0..4 decimals: round() runs 20 times a reading. */
+const POW10 = [1, 10, 100, 1000, 10000];
+
 /** Rounded to what is worth publishing: a change below it is not a change. */
 function round(x: number | null, decimals: number): number | null {
   if (x === null || !Number.isFinite(x)) return null;
-  const f = Math.pow(10, decimals);
+  const f = POW10[decimals];
   return Math.round(x * f) / f;
 }
 
-export function batteryValues(st: BatteryStatus, p: EstimatorParams): BatteryValues {
-  const c = st.counters;
+/**
+ * The published values, from the state and its core figures (statusCore, filled by the
+ * caller for this state): straight from the state rather than through batteryStatus, whose
+ * nested objects nobody here reads.
+ */
+export function batteryValues(s: BatteryState, p: EstimatorParams, core: StatusCore): BatteryValues {
+  const c = s.counters;
   const b = c.bridged;
-  const night = st.night ?? st.sundownForecast;
+  const night = s.night.forecast ?? s.night.sundownForecast;
+  const soc = core.soc;
+  const soh = num(core.learnedAh / p.capacityAh);
   return {
-    battery_soc: round(st.soc * 100, 2),
-    battery_soc_uncertainty: round(st.uncertainty * 100, 2),
-    battery_remaining_ah: round(st.remainingAh, 2),
-    battery_current_avg_a: round(st.currentA, 2),
-    battery_time_to_go_s: round(st.timeToGoS, 0),
-    battery_time_to_go_state: st.timeToGoState,
-    battery_runtime_alone_s: round(st.runtimeAloneS, 0),
+    battery_soc: round(soc * 100, 2),
+    battery_soc_uncertainty: round(Math.max(soc - core.socLow, core.socHigh - soc) * 100, 2),
+    battery_remaining_ah: round(soc * core.capacityAh, 2),
+    battery_current_avg_a: round(num(s.batteryAvgA), 2),
+    battery_time_to_go_s: round(core.timeToGoS, 0),
+    battery_time_to_go_state: core.timeToGoState,
+    battery_runtime_alone_s: round(core.runtimeAloneS, 0),
     battery_floor_pct: round(p.floorSoc * 100, 2),
-    battery_capacity_ah: round(st.capacityAh, 2),
-    battery_health: st.health.soh === null ? null : round(st.health.soh * 100, 2),
-    battery_health_confidence: round(st.health.confidence * 100, 1),
-    battery_sensor_fault: st.flags.sensorFault,
+    battery_capacity_ah: round(core.capacityAh, 2),
+    battery_health: soh === null ? null : round(soh * 100, 2),
+    battery_health_confidence: round(capacityConfidence(s.capacity) * 100, 1),
+    battery_sensor_fault: s.sensorFault,
     night_lasts: night ? night.lasts : null,
     night_margin_ah: night ? round(night.marginAh, 2) : null,
-    battery_ah_in_total: round(c.bahi, 4),
-    battery_ah_out_total: round(c.baho, 4),
-    battery_wh_in_total: round(c.bwhi, 3),
-    battery_wh_out_total: round(c.bwho, 3),
-    load_ah_in_total: round(c.lahi, 4),
-    load_ah_out_total: round(c.laho, 4),
-    load_wh_in_total: round(c.lwhi, 3),
-    load_wh_out_total: round(c.lwho, 3),
-    energy_bridged_wh: round(b.bwhi + b.bwho + b.lwhi + b.lwho, 3),
+    battery_ah_in_total: round(publishedCounter(c, 0), 4),
+    battery_ah_out_total: round(publishedCounter(c, 1), 4),
+    battery_wh_in_total: round(publishedCounter(c, 2), 3),
+    battery_wh_out_total: round(publishedCounter(c, 3), 3),
+    load_ah_in_total: round(publishedCounter(c, 4), 4),
+    load_ah_out_total: round(publishedCounter(c, 5), 4),
+    load_wh_in_total: round(publishedCounter(c, 6), 3),
+    load_wh_out_total: round(publishedCounter(c, 7), 3),
+    energy_bridged_wh: round(b[2] + b[3] + b[6] + b[7], 3),
     counter_restarts: c.restarts,
   };
 }
@@ -92,11 +105,16 @@ export const REFRESH_MS = 30_000;
  */
 export function changedValues(now: BatteryValues, ts: number, last: Map<string, { value: DerivedValue; ts: number }>): BatteryValues | null {
   let out: BatteryValues | null = null;
-  for (const k of Object.keys(now)) {
+  for (const k in now) {
     const v = now[k];
     const was = last.get(k);
-    if (was !== undefined && was.value === v && ts - was.ts < REFRESH_MS) continue;
-    last.set(k, { value: v, ts });
+    if (was === undefined) last.set(k, { value: v, ts });
+    else if (was.value === v && ts - was.ts < REFRESH_MS) continue;
+    else {
+      // Updated in place: a reading a second would otherwise make a record per value.
+      was.value = v;
+      was.ts = ts;
+    }
     (out ??= {})[k] = v;
   }
   return out;

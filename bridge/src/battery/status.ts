@@ -41,7 +41,8 @@ export interface BatteryStatus {
   flags: { sensorFault: boolean; implausibleReadings: number; faultedReadings: number; gaps: number; unmeasuredS: number };
 }
 
-function num(x: number): number | null {
+/** A finite number, or null (nothing honest to say). */
+export function num(x: number): number | null {
   return x === x && isFinite(x) ? x : null;
 }
 
@@ -52,11 +53,30 @@ function secondsToFloor(p: EstimatorParams, soc: number, cap: number, amps: numb
   return Math.max(0, soc - p.floorSoc) * cap / effective * 3600;
 }
 
-export function batteryStatus(s: BatteryState, p: EstimatorParams): BatteryStatus {
+/**
+ * The figures every view of the state starts from (the full status below, the published
+ * values): computed in one place so the two cannot disagree. Filled into `out`, which the
+ * caller reuses, so a reading's publishing allocates nothing here.
+ */
+export interface StatusCore {
+  capacityAh: number;
+  soc: number;
+  socLow: number;
+  socHigh: number;
+  timeToGoS: number | null;
+  timeToGoState: TimeToGoState;
+  runtimeAloneS: number | null;
+  /** Learned capacity, NaN until a cycle taught one. */
+  learnedAh: number;
+}
+
+export function newStatusCore(): StatusCore {
+  return { capacityAh: 0, soc: 0, socLow: 0, socHigh: 0, timeToGoS: null, timeToGoState: 'unknown', runtimeAloneS: null, learnedAh: NaN };
+}
+
+export function statusCore(s: BatteryState, p: EstimatorParams, out: StatusCore): StatusCore {
   const cap = capacityInUse(s, p);
   const soc = Math.max(0, 1 - s.deficitAh / cap);
-  const socLow = Math.max(0, 1 - s.highAh / cap);
-  const socHigh = Math.max(0, 1 - s.lowAh / cap);
   const avg = s.batteryAvgA;
   let ttg: number | null = null;
   let ttgState: TimeToGoState = 'unknown';
@@ -67,8 +87,24 @@ export function batteryStatus(s: BatteryState, p: EstimatorParams): BatteryStatu
     else { ttgState = 'discharging'; ttg = secondsToFloor(p, soc, cap, -avg); }
   }
   const alone = s.loadAvgA === s.loadAvgA ? s.loadAvgA : avg === avg ? -avg : NaN;
-  const runtime = alone > p.zeroCurrentA && !s.sensorFault ? secondsToFloor(p, soc, cap, alone) : null;
-  const learned = learnedCapacityAh(s.capacity);
+  out.capacityAh = cap;
+  out.soc = soc;
+  out.socLow = Math.max(0, 1 - s.highAh / cap);
+  out.socHigh = Math.max(0, 1 - s.lowAh / cap);
+  out.timeToGoS = ttg;
+  out.timeToGoState = ttgState;
+  out.runtimeAloneS = alone > p.zeroCurrentA && !s.sensorFault ? secondsToFloor(p, soc, cap, alone) : null;
+  out.learnedAh = learnedCapacityAh(s.capacity);
+  return out;
+}
+
+export function batteryStatus(s: BatteryState, p: EstimatorParams): BatteryStatus {
+  const c = statusCore(s, p, newStatusCore());
+  const cap = c.capacityAh;
+  const soc = c.soc;
+  const socLow = c.socLow;
+  const socHigh = c.socHigh;
+  const learned = c.learnedAh;
   const h = s.history;
   const counters = { restarts: s.counters.restarts, bridged: {} } as BatteryStatus['counters'];
   for (let i = 0; i < COUNTER_KEYS.length; i++) {
@@ -78,8 +114,8 @@ export function batteryStatus(s: BatteryState, p: EstimatorParams): BatteryStatu
   return {
     soc, socLow, socHigh, uncertainty: Math.max(soc - socLow, socHigh - soc),
     anchored: s.lastSync !== 'none', lastSync: s.lastSync, lastSyncT: num(s.lastSyncT),
-    capacityAh: cap, remainingAh: soc * cap, currentA: num(avg),
-    timeToGoS: ttg, timeToGoState: ttgState, runtimeAloneS: runtime,
+    capacityAh: cap, remainingAh: soc * cap, currentA: num(s.batteryAvgA),
+    timeToGoS: c.timeToGoS, timeToGoState: c.timeToGoState, runtimeAloneS: c.runtimeAloneS,
     health: {
       learnedAh: num(learned), soh: num(learned / p.capacityAh), confidence: capacityConfidence(s.capacity),
       cycles: s.capacity.cycles, lastCycleAh: num(s.capacity.lastCycleAh),

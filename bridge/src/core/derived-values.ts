@@ -49,8 +49,9 @@ export class DerivedValues {
 
   /** Sets some declared values as of `ts` (ms, the reading's time); throws on an undeclared key. */
   set(ts: number, values: { readonly [key: string]: DerivedValue }): void {
-    for (const k of Object.keys(values)) if (!this.byKey.has(k)) throw new Error(`derived value ${k} was never declared`);
-    for (const k of Object.keys(values)) {
+    // All checked before any is set, so a bad call changes nothing.
+    for (const k in values) if (!this.byKey.has(k)) throw new Error(`derived value ${k} was never declared`);
+    for (const k in values) {
       const e = this.byKey.get(k)!;
       e.ts = ts;
       e.value = values[k];

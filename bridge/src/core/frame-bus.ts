@@ -15,7 +15,8 @@ export class FrameBus {
   private readonly frameListeners = new Listeners<[SpooledFrame]>();
   private readonly linkListeners = new Listeners<[boolean, string | undefined]>();
   private readonly limited: RateLimitedLog;
-  private latest: { record: SpooledFrame; receivedAtMs: number } | null = null;
+  private latest: SpooledFrame | null = null;
+  private latestAtMs = 0;
 
   constructor(log: Logger, private readonly now: () => number = Date.now) {
     this.limited = new RateLimitedLog(log, 10000);
@@ -33,8 +34,11 @@ export class FrameBus {
   private readonly linkFailed = (e: Error): void => { this.limited.warn('link_listener', `a feature failed on a link change: ${e.message}`); };
 
   frame(rec: SpooledFrame): void {
-    if (rec.frame.type === 'R') this.latest = { record: rec, receivedAtMs: this.now() };
-    this.frameListeners.emit(this.frameFailed, rec);
+    if (rec.frame.type === 'R') {
+      this.latest = rec;
+      this.latestAtMs = this.now();
+    }
+    this.frameListeners.emit1(this.frameFailed, rec);
   }
 
   link(up: boolean, reason?: string): void {
@@ -42,6 +46,6 @@ export class FrameBus {
   }
 
   latestReading(): { record: SpooledFrame; receivedAtMs: number } | null {
-    return this.latest;
+    return this.latest ? { record: this.latest, receivedAtMs: this.latestAtMs } : null;
   }
 }

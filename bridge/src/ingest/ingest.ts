@@ -6,6 +6,7 @@
  */
 import { Frame, ReplyFrame, decodeLine } from '../../../protocol';
 import type { BridgeMetrics } from '../metrics/bridge-metrics';
+import type { CounterCell, GaugeCell } from '../metrics/registry';
 import type { Logger } from '../log/logger';
 import { RateLimitedLog } from '../log/rate-limited-log';
 import { SpooledFrame, encodeSpooledFrame } from '../spool/spooled-frame';
@@ -45,10 +46,22 @@ export class Ingest {
   private readonly limited: RateLimitedLog;
   private readonly now: () => number;
   private lineNo = 0;
+  // The metrics every frame updates, held rather than looked up by label each time.
+  private readonly readingsIn: CounterCell;
+  private readonly eventsIn: CounterCell;
+  private readonly repliesIn: CounterCell;
+  private readonly lastFrameTime: GaugeCell;
+  private readonly clockOffset: GaugeCell;
 
   constructor(private readonly deps: IngestDeps) {
     this.now = deps.now ?? Date.now;
     this.limited = new RateLimitedLog(deps.log, deps.logIntervalMs ?? 10000, this.now);
+    const m = deps.metrics;
+    this.readingsIn = m.framesIn.cell({ type: 'R' });
+    this.eventsIn = m.framesIn.cell({ type: 'E' });
+    this.repliesIn = m.framesIn.cell({ type: 'A' });
+    this.lastFrameTime = m.lastFrameTime.cell();
+    this.clockOffset = m.mcuClockOffset.cell();
   }
 
   line(line: string): void {
@@ -77,15 +90,15 @@ export class Ingest {
       return;
     }
     const now = this.now();
-    m.framesIn.inc({ type: f.type });
-    m.lastFrameTime.set(now / 1000);
+    (f.type === 'R' ? this.readingsIn : f.type === 'E' ? this.eventsIn : this.repliesIn).inc();
+    this.lastFrameTime.set(now / 1000);
     if (f.type === 'A') {
       this.deps.onReply(f);
       return;
     }
     const ts = this.deps.clock.timestampMs(f.boot, f.up, now);
     if (f.type === 'R') {
-      m.mcuClockOffset.set((now - ts) / 1000);
+      this.clockOffset.set((now - ts) / 1000);
       const o = this.deps.tracker.observe(f.boot, f.seq, f.up);
       if (o.kind === 'gap') {
         m.sequenceGaps.inc();

@@ -28,6 +28,11 @@ export type Observation =
   | { kind: 'reboot'; reason: 'boot_changed' | 'uptime_back'; missing: number }
   | { kind: 'seq_back' };
 
+// The outcomes without a figure, shared: a healthy reading allocates nothing here.
+const FIRST: Observation = Object.freeze({ kind: 'first' });
+const NEXT: Observation = Object.freeze({ kind: 'next' });
+const SEQ_BACK: Observation = Object.freeze({ kind: 'seq_back' });
+
 export class SequenceTracker {
   private last: TrackerState | null;
 
@@ -37,13 +42,21 @@ export class SequenceTracker {
 
   observe(boot: number, seq: number, up: number): Observation {
     const last = this.last;
-    this.last = { boot, seq, up };
-    if (!last) return { kind: 'first' };
-    if (boot !== last.boot) return { kind: 'reboot', reason: 'boot_changed', missing: seq - 1 };
-    if (up < last.up) return { kind: 'reboot', reason: 'uptime_back', missing: 0 };
-    if (seq === last.seq + 1) return { kind: 'next' };
-    if (seq > last.seq + 1) return { kind: 'gap', missing: seq - last.seq - 1 };
-    return { kind: 'seq_back' };
+    if (!last) {
+      this.last = { boot, seq, up };
+      return FIRST;
+    }
+    const lastBoot = last.boot;
+    const lastSeq = last.seq;
+    const lastUp = last.up;
+    last.boot = boot;
+    last.seq = seq;
+    last.up = up;
+    if (boot !== lastBoot) return { kind: 'reboot', reason: 'boot_changed', missing: seq - 1 };
+    if (up < lastUp) return { kind: 'reboot', reason: 'uptime_back', missing: 0 };
+    if (seq === lastSeq + 1) return NEXT;
+    if (seq > lastSeq + 1) return { kind: 'gap', missing: seq - lastSeq - 1 };
+    return SEQ_BACK;
   }
 
   state(): TrackerState | null {

@@ -46,8 +46,46 @@ function formatValue(v: number): string {
 
 const NAME_RE = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 
+/** One value of a family, kept by its owner: no label key to build per update. */
+type Entry = { labels: Labels; value: number };
+
+function entryOf(family: Family, labels: Labels): Entry {
+  const key = labelKey(labels);
+  let e = family.values.get(key);
+  if (!e) {
+    e = { labels: { ...labels }, value: 0 };
+    family.values.set(key, e);
+  }
+  return e;
+}
+
+/**
+ * One label set of a counter, for a caller that updates it per frame. The series appears
+ * at its first inc(), as with Counter.inc.
+ */
+export class CounterCell {
+  private entry: Entry | null = null;
+  constructor(private readonly family: Family, private readonly labels: Labels) {}
+  inc(by = 1): void {
+    (this.entry ??= entryOf(this.family, this.labels)).value += by;
+  }
+}
+
+/** One label set of a gauge, for a caller that sets it per frame; appears at its first set(). */
+export class GaugeCell {
+  private entry: Entry | null = null;
+  constructor(private readonly family: Family, private readonly labels: Labels) {}
+  set(value: number): void {
+    (this.entry ??= entryOf(this.family, this.labels)).value = value;
+  }
+}
+
 export class Counter {
   constructor(private readonly family: Family) {}
+  /** The counter of one label set, to update without looking it up each time. */
+  cell(labels: Labels = {}): CounterCell {
+    return new CounterCell(this.family, { ...labels });
+  }
   inc(labels: Labels = {}, by = 1): void {
     const key = labelKey(labels);
     const cur = this.family.values.get(key);
@@ -74,6 +112,10 @@ export class Counter {
 
 export class Gauge {
   constructor(private readonly family: Family) {}
+  /** The gauge of one label set, to set without looking it up each time. */
+  cell(labels: Labels = {}): GaugeCell {
+    return new GaugeCell(this.family, { ...labels });
+  }
   set(value: number, labels: Labels = {}): void {
     const key = labelKey(labels);
     const cur = this.family.values.get(key);

@@ -1,6 +1,7 @@
 /**
- * The one battery seen as several UPS tiers: the newest reading, each tier's status and
- * variables (rebuilt once per reading, so a poll is a map lookup), its LB latch and FSD
+ * The one battery seen as several UPS tiers: the newest reading, each tier's status (per
+ * reading) and variables (rebuilt at the first request after a reading, so a poll is a
+ * map lookup and a reading nobody asks about costs no answer lines), its LB latch and FSD
  * flag, and who is logged in to it. Pure: reading times and "now" are passed in.
  */
 import { BATTERY_FLOOR_V } from '../../../hardware';
@@ -19,6 +20,8 @@ interface Tier {
   chargingSinceMs: number | null;
   status: UpsStatus | null;
   vars: VarTable | null;
+  /** The status changed since vars (and their answer lines) were built. */
+  varsStale: boolean;
   /** Connection id -> client address, for NUMLOGINS and LIST CLIENT. */
   logins: Map<number, string>;
 }
@@ -49,6 +52,8 @@ export class UpsBank {
   private readonly mains = new MainsWatch();
   /** `GET VAR ups name` -> its whole answer line, for every variable of every tier: a poll is one lookup. */
   private readonly answers = new Map<string, Buffer>();
+  /** Some tier's vars are out of date. */
+  private varsStale = false;
 
   constructor(
     tiers: TierInfo[],
@@ -58,7 +63,7 @@ export class UpsBank {
     private readonly voltageLowV = BATTERY_FLOOR_V,
   ) {
     for (const t of tiers) {
-      this.tiers.set(t.name, { info: t, lowLatched: false, fsd: false, fsdAtMs: 0, chargingSinceMs: null, status: null, vars: null, logins: new Map() });
+      this.tiers.set(t.name, { info: t, lowLatched: false, fsd: false, fsdAtMs: 0, chargingSinceMs: null, status: null, vars: null, varsStale: false, logins: new Map() });
       this.order.push(t.name);
     }
   }
@@ -114,9 +119,23 @@ export class UpsBank {
     if (!r || !b) return;
     const limits = { chargeLowPct: t.info.chargeLowPct, runtimeLowS: t.info.runtimeLowS, voltageLowV: this.voltageLowV };
     t.status = deriveStatus({ reading: r, battery: b, limits, lowLatched: t.lowLatched, fsd: t.fsd });
-    t.vars = buildVariables(t.info, r, b, t.status, this.info);
-    const prefix = `GET VAR ${t.info.name} `;
-    for (const [k, v] of t.vars) this.answers.set(prefix + k, Buffer.from(`VAR ${t.info.name} ${k} ${quote(v)}\n`, 'utf8'));
+    t.varsStale = true;
+    this.varsStale = true;
+  }
+
+  /** Builds the variables and answer lines of the tiers whose status changed since. */
+  private refreshVars(): void {
+    if (!this.varsStale) return;
+    this.varsStale = false;
+    const r = this.reading!;
+    const b = this.battery!;
+    for (const t of this.tiers.values()) {
+      if (!t.varsStale) continue;
+      t.varsStale = false;
+      t.vars = buildVariables(t.info, r, b, t.status!, this.info);
+      const prefix = `GET VAR ${t.info.name} `;
+      for (const [k, v] of t.vars) this.answers.set(prefix + k, Buffer.from(`VAR ${t.info.name} ${k} ${quote(v)}\n`, 'utf8'));
+    }
   }
 
   /**
@@ -124,6 +143,7 @@ export class UpsBank {
    * undefined for anything else (which takes the full protocol path).
    */
   cachedAnswer(line: string, nowMs: number): Buffer | undefined {
+    this.refreshVars();
     const a = this.answers.get(line);
     return a === undefined || isStale(this.readingAtMs, this.reading, nowMs, this.staleAfterMs) ? undefined : a;
   }
@@ -132,6 +152,7 @@ export class UpsBank {
   view(ups: string, nowMs: number): TierView {
     const t = this.tiers.get(ups);
     if (!t) return { kind: 'unknown' };
+    this.refreshVars();
     if (t.vars === null || isStale(this.readingAtMs, this.reading, nowMs, this.staleAfterMs)) return { kind: 'stale' };
     return { kind: 'ok', vars: t.vars };
   }

@@ -33,6 +33,11 @@ const DEFAULT_COLUMNS = 1000;
 /** The battery estimator's derived values the page shows (absent keys: no estimator). */
 export const BATTERY_KEYS = ['battery_soc', 'battery_soc_uncertainty', 'battery_time_to_go_s', 'battery_time_to_go_state', 'battery_runtime_alone_s', 'battery_health', 'night_lasts', 'night_margin_ah'] as const;
 
+const RESOLVED = Promise.resolve();
+
+/** Derived values the state shows: a change sends the state to open pages. */
+const STATE_KEYS: ReadonlySet<string> = new Set<string>([...BATTERY_KEYS, 'nut_clients']);
+
 /** The part of the core the page uses. */
 export type WebCore = Pick<BridgeCore, 'spool' | 'onFrame' | 'onLink' | 'linkUp' | 'commands' | 'derived' | 'health' | 'log' | 'metrics' | 'version'>;
 
@@ -50,6 +55,7 @@ export class WebPage {
   private readonly now: () => number;
   private last: { ts: number; frame: ReadingFrame } | null = null;
   private stateQueued = false;
+  private pollQueued = false;
   private forceExpiresMs: number | null = null;
   private settingsAt = 0;
   private askedGetAt = 0;
@@ -108,7 +114,7 @@ export class WebPage {
       this.events.reading(this.scan);
       this.summaries.add(this.scan);
       if (live) {
-        this.last = { ts: rec.ts, frame: f };
+        this.last = rec as { ts: number; frame: ReadingFrame };
         this.queueState();
       }
     } else {
@@ -123,6 +129,15 @@ export class WebPage {
    */
   private queueState(): void {
     if (this.stateQueued || this.closed) return;
+    if (this.hub.size === 0) {
+      // Nobody is looking: no state to make, only the MCU to ask now and then. Once per
+      // chunk of frames, without a turn of the event loop (and its poll) per reading.
+      // (A resolved promise rather than queueMicrotask, which makes an AsyncResource per call.)
+      if (this.pollQueued) return;
+      this.pollQueued = true;
+      void RESOLVED.then(this.queuedPoll);
+      return;
+    }
     this.stateQueued = true;
     setImmediate(() => {
       this.stateQueued = false;
@@ -133,11 +148,23 @@ export class WebPage {
     });
   }
 
+  private readonly queuedPoll = (): void => {
+    this.pollQueued = false;
+    this.pollMcu();
+  };
+
   private derivedChanged(ts: number, changed: { readonly [key: string]: DerivedValue }): void {
     const soc = changed.battery_soc;
     // Derived values are not spooled: the SoC chart fills from the bridge's start on.
     if (typeof soc === 'number') this.summaries.addValue(ts, 'soc', soc);
-    if (Object.keys(changed).some((k) => k === 'nut_clients' || (BATTERY_KEYS as readonly string[]).includes(k))) this.queueState();
+    // Only a page shows them (the reading that caused them already asked the MCU).
+    if (this.hub.size === 0) return;
+    for (const k in changed) {
+      if (STATE_KEYS.has(k)) {
+        this.queueState();
+        return;
+      }
+    }
   }
 
   /** Every reply to a command the page sent (its own or a visitor's). */
