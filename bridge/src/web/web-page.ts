@@ -61,7 +61,6 @@ export class WebPage {
   private askedGetAt = 0;
   private askedStatusAt = 0;
   private askedStatusMode = 'auto';
-  private poll: NodeJS.Timeout | undefined;
   private readonly summaries = new SummaryStore(KEEP_MS);
   private readonly scan = newScannedReading();
   private readonly requests: Counter;
@@ -102,8 +101,8 @@ export class WebPage {
       this.core.onLink(() => this.queueState()),
       this.core.derived.onChange((ts, changed) => this.derivedChanged(ts, changed)),
     );
-    this.poll = setInterval(() => this.pollMcu(), 15000);
-    this.poll.unref();
+    // No poll timer: the MCU is asked from its readings and link changes (pollMcu), so an
+    // idle bridge (no source, or a silent one) is not woken every 15 s to ask nobody.
   }
 
   /** One spooled reading or event, from the spool at start or live. */
@@ -361,7 +360,6 @@ export class WebPage {
 
   close(): void {
     this.closed = true;
-    if (this.poll) clearInterval(this.poll);
     for (const u of this.unsubscribe) u();
     this.hub.close();
   }
