@@ -136,17 +136,26 @@ export const batteryFeature: FeatureDefinition = {
           save();
         }
         if (state.t === state.t) publish(state.t * 1000);
+        // The save timer is armed by a reading, not kept running: an idle bridge has nothing
+        // new to save and is not woken for it. A failed save is tried again on the same beat.
+        const saveLater = (): void => {
+          timer = setTimeout(() => {
+            timer = undefined;
+            save();
+            if (saveError) saveLater();
+          }, c.battery.save_interval_s * 1000);
+          timer.unref();
+        };
         unsubscribe = core.onFrame((rec) => {
           if (rec.frame.type !== 'R') return;
           step(rec);
           publish(rec.ts);
+          if (!timer) saveLater();
         });
-        timer = setInterval(save, c.battery.save_interval_s * 1000);
-        timer.unref();
       },
       stop() {
         unsubscribe();
-        if (timer) clearInterval(timer);
+        if (timer) clearTimeout(timer);
         save();
       },
       health() {
