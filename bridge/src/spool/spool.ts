@@ -32,7 +32,7 @@ import { STALL_RETRY_MAX_MS } from './write-stall';
 import { SyncSchedule } from './sync-schedule';
 import type { SpoolBatch, SpoolOptions, SpoolPosition, SpoolStats } from './spool-types';
 
-/** How often kept history is checked for segments old enough to delete. */
+/** The soonest kept history is checked again for segments old enough to delete. */
 const HISTORY_AGE_CHECK_MS = 60_000;
 /** Default bound on records held in memory while the disk cannot be written. */
 const DEFAULT_HOLD_BYTES = 4 * 1024 * 1024;
@@ -150,12 +150,23 @@ export class Spool extends EventEmitter {
    */
   keepHistory(ms: number): void {
     if (ms > this.keepMs) this.keepMs = ms;
-    if (!this.ageTimer && this.keepMs > 0 && !this.closed) {
-      // Kept history ages out here too, not only when a sink confirms something; a
-      // minute's lateness in freeing a segment costs nothing.
-      this.ageTimer = setInterval(() => this.deleteConsumed(), HISTORY_AGE_CHECK_MS);
-      this.ageTimer.unref();
-    }
+    this.armAgeOut();
+  }
+
+  /**
+   * Kept history ages out on a timer too, not only when a sink confirms something: one
+   * armed for when the oldest segment is due (a minute at the soonest; lateness in freeing
+   * a segment costs nothing), so an idle bridge is not woken to find nothing old enough.
+   */
+  private armAgeOut(): void {
+    if (this.ageTimer || this.keepMs === 0 || this.closed || this.segments.length < 2) return;
+    const dueMs = Math.max(HISTORY_AGE_CHECK_MS, this.segments[0].writtenAtMs + this.keepMs - this.now());
+    this.ageTimer = setTimeout(() => {
+      this.ageTimer = undefined;
+      this.deleteConsumed();
+      this.armAgeOut();
+    }, Math.min(dueMs, 0x7fffffff));
+    this.ageTimer.unref();
   }
 
   // ---- positions ----
@@ -230,6 +241,7 @@ export class Spool extends EventEmitter {
       rolled: (fsynced) => {
         if (fsynced) this.stat.fsyncs++;
         this.sync.rolled(fsynced, this.active.base);
+        this.armAgeOut();
       },
       warn: (m) => this.warn(m),
       stalled: (stall) => {
@@ -394,7 +406,7 @@ export class Spool extends EventEmitter {
     }
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
-    if (this.ageTimer) clearInterval(this.ageTimer);
+    if (this.ageTimer) clearTimeout(this.ageTimer);
     this.sync.closeSync();
     for (const s of this.segments) if (s.fd >= 0) { fs.closeSync(s.fd); s.fd = -1; }
     this.lock.release();
