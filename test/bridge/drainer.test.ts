@@ -143,6 +143,28 @@ describe('bridge sink drainer: gathering a trickle, back to back when busy', fun
     assertAllOnce(sink);
   });
 
+  it('a stop sends what a trickle was gathering and what a busy stream had waiting, within the grace', async () => {
+    const sink = new TimedSink(100);
+    const d = start(sink, 5000);
+    append(3);
+    await sleep(50);
+    await d.stop(2000);
+    assert.equal(sink.confirmed, 3, 'the gathered trickle went at the stop');
+    drainer = null;
+
+    const busySink = new TimedSink(100);
+    const busy = start(busySink, 5000);
+    append(25); // a full batch and more: busy
+    await waitFor(() => busySink.deliveries.length > 0, { timeoutMs: 2000, what: 'the first delivery' });
+    await waitFor(() => busySink.confirmed === 25, { timeoutMs: 2000, what: 'the first 25' });
+    append(10);
+    await sleep(30); // the second delivery is in flight...
+    append(4); // ...and these wait for it to end
+    await busy.stop(2000);
+    assert.equal(busySink.confirmed, seq - 3, 'what waited for the delivery in flight went at the stop');
+    assert.equal(spool.ackedPosition('s').offset, spool.endPosition().offset);
+  });
+
   it('with gatherMs 0 sends each record as it arrives', async () => {
     const sink = new TimedSink(5);
     start(sink, 0);

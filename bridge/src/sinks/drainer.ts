@@ -181,8 +181,9 @@ export class SinkDrainer {
 
   /** Stops reading; waits (up to `graceMs`) for batches in flight to be confirmed. */
   async stop(graceMs: number): Promise<void> {
-    // What was being gathered goes now, within the grace; what misses it stays behind the cursor.
-    if (this.gatherTimer !== undefined) this.hurry();
+    // What was being gathered, or waiting for a busy stream's delivery to end, goes now,
+    // within the grace; what misses it stays behind the cursor.
+    if (this.gatherTimer !== undefined || this.busy()) this.hurry();
     this.stopping = true;
     this.spool.off('appended', this.wake);
     let timer: NodeJS.Timeout | undefined;
