@@ -17,6 +17,7 @@ export { DerivedValues } from './core/derived-values';
 export type { DerivedValue, DerivedValueSpec } from './core/derived-values';
 export type { RouteHandler, RouteOptions } from './health/http-server';
 export { FEATURES } from './feature-list';
+export { SinkDrainer } from './sinks/drainer';
 export type { BatchBuilder, DrainOptions, SinkDelivery } from './sinks/drainer';
 
 // ---- configuration ----

@@ -118,6 +118,9 @@ describe('bridge InfluxDB sink', function () {
         await run({ 'influx.url': proxy.url, 'influx.api': 'v1', 'influx.db': DB });
         await mcu.send(readingStream(10));
         await waitFor(async () => (await count(influx, `SELECT count(seq) FROM charger`)) === 10, { timeoutMs: 20000, what: '10 points through the faults' });
+        // InfluxDB holds the points before its answer has passed the proxy: the proxy has
+        // recorded the answer once the bridge counts the batch confirmed.
+        await waitFor(() => bridge!.metrics.sinkSent.get({ sink: 'influx' }) === 10, { timeoutMs: 10000, what: 'the bridge to count the 10 confirmed' });
         const writes = proxy.requests.filter((r) => r.path.startsWith('/write'));
         assert.deepEqual(writes.slice(0, 3).map((r) => r.outcome), [503, 'cut', 429]);
         // The same batch (same body) again, no sooner than the server asked.

@@ -104,21 +104,32 @@ describe('bridge spool on a full disk (tmpfs, needs root)', function () {
     const filler = path.join(disk, 'filler');
     fs.writeFileSync(filler, Buffer.alloc(free() - 300 * 1024));
 
-    // /healthz must answer the whole time a bridge is meant to be up.
+    // /healthz must answer the whole time a bridge is meant to be up: every answer is kept
+    // with the bridge run that gave it and whether it named the full disk.
     let polling = false;
     let pollFailures = 0;
-    let polls = 0;
+    let run = 0;
+    const answers: Array<{ run: number; diskFull: boolean }> = [];
+    const fullAnswers = (r: number): number => answers.filter((a) => a.run === r && a.diskFull).length;
     const healthProblems = new Set<string>();
     const poller = setInterval(() => {
       if (!polling || !bridge) return;
       const b = bridge;
-      polls++;
+      const r = run;
       fetch(`http://127.0.0.1:${b.httpPort}/healthz`, { signal: AbortSignal.timeout(2000) })
-        .then(async (r) => { for (const p of ((await r.json()) as { problems: string[] }).problems) healthProblems.add(p.replace(/ since .*/, '')); })
+        .then(async (res) => {
+          const problems = ((await res.json()) as { problems: string[] }).problems.map((p) => p.replace(/ since .*/, ''));
+          for (const p of problems) healthProblems.add(p);
+          answers.push({ run: r, diskFull: problems.includes('spool disk full') });
+        })
         .catch(() => { if (polling && b === bridge) pollFailures++; });
     }, 100);
+    /** /healthz keeps answering on the full disk and says so: a few polls in a row, however long the phase took. */
+    const healthzAnswersFull = async (r: number): Promise<void> => {
+      const from = fullAnswers(r);
+      await waitFor(() => fullAnswers(r) >= from + 3, { timeoutMs: 10000, what: `/healthz to answer 3 more polls naming the full disk (run ${r})`, detail: () => `failures ${pollFailures}` });
+    };
 
-    let run = 0;
     let sent = 0;
     const start = async (): Promise<void> => {
       bridge = await BridgeProcess.create(bridgeArgs(rig, spoolDir), path.join(dir, `bridge-${++run}.log`), ENV);
@@ -147,6 +158,7 @@ describe('bridge spool on a full disk (tmpfs, needs root)', function () {
       assert.equal(h1.spool.write_failing?.lost_records, lost1);
       assert.equal(lines(bridge!.output(), /readings are being lost from/).length, 1, 'one line when loss starts, not one per reading');
       assert.doesNotMatch(bridge!.output(), /ENOSPC.*\n\s+at /, 'no stack trace');
+      await healthzAnswersFull(1);
 
       // 2. A restart on the still-full disk: the lock is taken without free space.
       polling = false;
@@ -164,12 +176,16 @@ describe('bridge spool on a full disk (tmpfs, needs root)', function () {
       // More than the memory hold (two 64 KiB segments, ~440 readings): some are lost again.
       await sendAndWait(3200, 0);
       assert.equal(metricValue(await bridge!.metrics(), 'solar_bridge_spool_write_failing'), 1);
+      await healthzAnswersFull(2);
 
       // 3. Sinks back and space freed: it resumes by itself, no restart.
       await broker.restart();
       await influx.restart();
       fs.rmSync(filler);
       await waitFor(() => /spool: writing again after/.test(bridge!.output()), { timeoutMs: 30000, what: 'the spool to write again', detail: () => bridge!.output().slice(-3000) });
+      // Polled through the freeing: once writing again, /healthz stops naming the full disk.
+      const answeredBeforeFree = answers.length;
+      await waitFor(() => answers.slice(answeredBeforeFree).some((a) => a.run === 2 && !a.diskFull), { timeoutMs: 10000, what: '/healthz to stop naming the full disk once the spool writes again' });
       await sendAndWait(3400, 700);
       const summary2 = lines(bridge!.output(), /spool disk full: lost \d+ reading/);
       assert.equal(summary2.length, 1, 'the second run lost from its start until space returned: one summary');
@@ -207,8 +223,8 @@ describe('bridge spool on a full disk (tmpfs, needs root)', function () {
       assert.equal(metricValue(m2, 'solar_bridge_spool_write_failing'), 0);
 
       polling = false;
-      assert.ok(polls > 10, `polled /healthz ${polls} times`);
-      assert.equal(pollFailures, 0, '/healthz answered every poll while the bridge was up');
+      assert.ok(fullAnswers(1) >= 3 && fullAnswers(2) >= 3, `/healthz named the full disk in ${fullAnswers(1)} and ${fullAnswers(2)} answers of the two runs on it`);
+      assert.equal(pollFailures, 0, `/healthz answered every poll while the bridge was up (${answers.length} answers)`);
       assert.ok(healthProblems.has('spool disk full'), `the full disk showed in /healthz: ${[...healthProblems].join('; ')}`);
       assert.ok(bridge!.proc!.running);
     } finally {

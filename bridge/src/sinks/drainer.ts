@@ -35,7 +35,10 @@ export interface DrainOptions {
   /**
    * Wait up to this long after a record arrives for more to send with it (0: send at
    * once). For sinks where each request costs more than its records, such as one HTTP
-   * write per reading at one reading a second; a full batch goes at once.
+   * write per reading at one reading a second. Only a trickle waits: a full batch goes at
+   * once, and while the stream is busy (a full batch's worth read within the last gatherMs:
+   * a backlog, a burst, a fast replay) deliveries go back to back, so a burst's last partial
+   * batch does not wait out the interval.
    */
   gatherMs?: number;
 }
@@ -47,6 +50,11 @@ export class SinkDrainer {
   private readonly wake = (): void => this.appended();
   private gatherTimer: NodeJS.Timeout | undefined;
   private idleWaiters: Array<() => void> = [];
+  /** The stream counts as busy until then (performance.now() ms); see DrainOptions.gatherMs. */
+  private busyUntil = 0;
+  /** Records read since windowStart: a full batch's worth within gatherMs makes the stream busy. */
+  private windowRecords = 0;
+  private windowStart = 0;
 
   constructor(
     private readonly spool: Spool,
@@ -63,16 +71,22 @@ export class SinkDrainer {
 
   start(): void {
     this.spool.on('appended', this.wake);
+    // What the spool held before the start is a backlog: it goes at once.
     this.pump();
   }
 
-  /** New records in the spool: read them now, or once the gathering wait is over. */
+  /** New records in the spool: read them now, when the delivery in flight ends, or once the gathering wait is over. */
   private appended(): void {
-    if (this.gatherTimer !== undefined && !this.fullBatchWaiting()) return;
     if ((this.options.gatherMs ?? 0) <= 0 || this.fullBatchWaiting()) {
       this.hurry();
       return;
     }
+    if (this.busy()) {
+      // settle() reads them when the delivery in flight ends: together, and without a wait.
+      if (this.inFlight.length === 0) this.hurry();
+      return;
+    }
+    if (this.gatherTimer !== undefined) return;
     this.gatherTimer = setTimeout(() => {
       this.gatherTimer = undefined;
       this.pump();
@@ -82,6 +96,27 @@ export class SinkDrainer {
 
   private fullBatchWaiting(): boolean {
     return this.spool.endPosition().index - this.readPos.index >= this.options.batchRecords;
+  }
+
+  private busy(): boolean {
+    return this.busyUntil !== 0 && performance.now() < this.busyUntil;
+  }
+
+  /** Counts what a delivery reads: a full batch's worth within gatherMs keeps the stream busy for another gatherMs. */
+  private noteRead(records: number): void {
+    const gatherMs = this.options.gatherMs ?? 0;
+    if (gatherMs <= 0) return;
+    const now = performance.now();
+    if (now - this.windowStart >= gatherMs) {
+      this.windowStart = now;
+      this.windowRecords = 0;
+    }
+    this.windowRecords += records;
+    if (this.windowRecords >= this.options.batchRecords) {
+      this.busyUntil = now + gatherMs;
+      this.windowStart = now;
+      this.windowRecords = 0;
+    }
   }
 
   /** Sends what is waiting without gathering more (a replay reached the end of its input). */
@@ -101,6 +136,7 @@ export class SinkDrainer {
         if (this.inFlight.length === 0) this.spool.ack(this.sink.name, batch.next);
         break;
       }
+      this.noteRead(batch.count);
       const entry = { done: false, failed: false, next: batch.next, count: batch.count };
       this.inFlight.push(entry);
       builder.send().then(() => {
@@ -124,8 +160,9 @@ export class SinkDrainer {
       // Only stopping makes a delivery fail; keep the cursor where the server left it.
       this.inFlight = [];
     }
-    // While gathering, the timer reads what arrived; a delivery's end is no reason to send early.
-    if (!this.stopping && (this.gatherTimer === undefined || this.fullBatchWaiting())) this.hurry();
+    // While gathering a trickle, the timer reads what arrived: a delivery's end is no reason
+    // to send early. A busy stream reads what arrived during the delivery now.
+    if (!this.stopping && (this.gatherTimer === undefined || this.busy() || this.fullBatchWaiting())) this.hurry();
     else this.notifyIdle();
   }
 
@@ -144,8 +181,9 @@ export class SinkDrainer {
 
   /** Stops reading; waits (up to `graceMs`) for batches in flight to be confirmed. */
   async stop(graceMs: number): Promise<void> {
-    // What was being gathered goes now, within the grace; what misses it stays behind the cursor.
-    if (this.gatherTimer !== undefined) this.hurry();
+    // What was being gathered, or waiting for a busy stream's delivery to end, goes now,
+    // within the grace; what misses it stays behind the cursor.
+    if (this.gatherTimer !== undefined || this.busy()) this.hurry();
     this.stopping = true;
     this.spool.off('appended', this.wake);
     let timer: NodeJS.Timeout | undefined;
