@@ -121,7 +121,7 @@ export class ReconnectingSource implements Source {
       this.linkProven = false;
       this.linkSilenceMs = this.options.idleTimeoutMs * Math.min(SILENCE_LIMIT_MAX_FACTOR, 2 ** this.silentCloses);
       this.armIdle(gen, this.linkSilenceMs);
-      ev.up();
+      ev.up(this.silentCloses > 0);
     }, (err: Error) => {
       if (gen !== this.generation || this.stopped) return;
       this.scheduleRetry(err.message);
