@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 // The front door loads the heap policy before any other bridge module (see heap-policy.ts).
-import { Bridge, createLogger, ENV_CONFIG_FILE, helpText, parseCliArgs, preflightConfig, redactConfig, requestBatteryAction, resolveConfig } from '../bridge/src';
+import { Bridge, STARTUP_GC_DELAY_MS, collectStartupGarbage, createLogger, ENV_CONFIG_FILE, helpText, parseCliArgs, preflightConfig, redactConfig, requestBatteryAction, resolveConfig } from '../bridge/src';
 import type { BridgeConfig } from '../bridge/src';
 
 const BUNDLE_DEFAULT = path.join(__dirname, '..', 'bridge', 'dist', 'bridge.js');
@@ -114,6 +114,7 @@ async function main(): Promise<number> {
     return 1;
   }
   log.info(`bridge ${version()} running`, { device_id: config.device_id, source: config.source.url });
+  setTimeout(collectStartupGarbage, STARTUP_GC_DELAY_MS).unref();
   await bridge.replayDone();
   await stop('replay finished');
   return 0;
