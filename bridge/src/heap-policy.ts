@@ -34,13 +34,15 @@ export const SERVICE_NODE_FLAGS: readonly string[] = ['--max-old-space-size=24',
 
 /**
  * Environment for the service's node (the systemd unit's Environment= lines; the benches
- * pass the same). glibc's malloc raises its mmap and trim thresholds each time a large
- * block is freed (up to 32 MB), after which big Buffers (a sink's request body, a spool
- * read) come from the main heap and, once freed, stay resident in it. Fixed at their
- * initial 128 KiB, blocks that large are mapped and unmapped on their own and the heap's
- * free top is given back: about 4 MB less resident at 50 readings/s.
+ * pass the same and test/deploy/systemd.test.ts holds the unit to it). Empty on purpose,
+ * measured: pinning glibc's MALLOC_MMAP_THRESHOLD_ and MALLOC_TRIM_THRESHOLD_ at 128 KiB
+ * (glibc otherwise raises both each time a large block is freed, and big Buffers then
+ * stay resident in the main heap) saved about 4 MB resident at 50 readings/s, but in
+ * npm run bench -- bridge it took the service's burst from 1.18x plain node's rate to
+ * 0.84x and its steady stream from 0.74x to 0.45x (every large Buffer mapped and
+ * unmapped on its own). bridge/README.md, "Performance and memory".
  */
-export const SERVICE_ENV: Readonly<Record<string, string>> = { MALLOC_MMAP_THRESHOLD_: '131072', MALLOC_TRIM_THRESHOLD_: '131072' };
+export const SERVICE_ENV: Readonly<Record<string, string>> = {};
 
 /**
  * Once start-up is over, one full collection: reading and checking the configuration and

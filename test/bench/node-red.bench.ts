@@ -145,7 +145,7 @@ export async function run(): Promise<BenchRow[]> {
     const peakB = Math.max(...results.map((x) => x.bridge.peakMb));
     const peakR = Math.max(...results.map((x) => x.red.peakMb));
 
-    console.log(`bridge: ${path.relative(repoRoot, bundle)} with ${Object.entries(SERVICE_ENV).map(([k, v]) => `${k}=${v}`).join(' ')} node ${SERVICE_NODE_FLAGS.join(' ')}, default configuration, spool + MQTT + InfluxDB v1; Node-RED ${NODE_RED_VERSION}: tcp in -> mqtt out (QoS 1)`);
+    console.log(`bridge: ${path.relative(repoRoot, bundle)} with ${Object.entries(SERVICE_ENV).map(([k, v]) => `${k}=${v} `).join('')}node ${SERVICE_NODE_FLAGS.join(' ')}, default configuration, spool + MQTT + InfluxDB v1; Node-RED ${NODE_RED_VERSION}: tcp in -> mqtt out (QoS 1)`);
     console.log('| phase | readings | CPU-s/h bridge | CPU-s/h Node-RED | ratio | wake-ups/s bridge | wake-ups/s Node-RED | RSS MB bridge (peak) | RSS MB Node-RED (peak) |');
     console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
     for (const x of results) {
