@@ -127,6 +127,18 @@ export class Bridge {
       await feature.start();
     }
 
+    // What the features are told of the link (MQTT availability, the web page): changes
+    // only, not each failed attempt. A link reopened after silence is announced with its
+    // first valid frame: until then the MCU is as unheard as before, and a source that
+    // stays silent is reopened now and then without a round of publishes each time.
+    let linkAnnounced = false;
+    let linkHeld = false;
+    const announceLink = (up: boolean, reason?: string): void => {
+      linkHeld = false;
+      if (up === linkAnnounced) return;
+      linkAnnounced = up;
+      this.bus.link(up, reason);
+    };
     const anchors = new AnchorFile(c.spool.dir, (m) => log.warn(m));
     const sequence = new SequenceState(spool, c.spool.dir, log);
     this.sequence = sequence;
@@ -144,10 +156,12 @@ export class Bridge {
       loss,
       onReply: (r: ReplyFrame) => {
         watch.frame();
+        if (linkHeld) announceLink(true);
         if (!router.reply(r)) unknownReplies.warn('unknown_reply', `reply to a command this bridge is not waiting for (id ${r.id})`);
       },
       onSpooled: (rec) => {
         watch.frame();
+        if (linkHeld) announceLink(true);
         sequence.changed();
         this.bus.frame(rec);
       },
@@ -168,15 +182,16 @@ export class Bridge {
         splitter.push(chunk);
         ingest.endOfChunk();
       },
-      up: () => {
+      up: (afterSilence) => {
         splitter.reset();
         watch.up();
-        this.bus.link(true);
+        if (afterSilence) linkHeld = true;
+        else announceLink(true);
       },
       down: (reason) => {
         ingest.endOfChunk();
         watch.down(reason);
-        this.bus.link(false, reason);
+        announceLink(false, reason);
       },
       end: () => {
         // A last line without its newline is still a line at the end of a capture.

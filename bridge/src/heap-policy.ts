@@ -20,16 +20,44 @@ export const V8_FLAGS: readonly string[] = ['--semi-space-growth-factor=1', '--h
 
 /**
  * Node flags for the service (bridge/systemd/solar-bridge.service puts them on node's
- * command line; they cannot be set once the heap exists). --single-threaded runs V8's
- * garbage collection and optimising compiler on the main thread: their helper threads
- * and the malloc arenas those threads get cost about 5 MB resident, and at this heap size
- * the work they would take off the main thread is small. The old-space cap keeps V8 from
- * letting garbage pile up: the live JavaScript heap is 7-8 MB idle, and a 100,000-reading
- * burst still runs under a 12 MB cap, since batches in flight are Buffers, which live
- * outside it.
- * Figures in bridge/README.md ("Performance and memory"), from npm run bench.
+ * command line; they cannot be set once the heap exists). Figures in bridge/README.md
+ * ("Performance and memory"), from npm run bench.
+ *  --max-old-space-size=24  keeps V8 from letting garbage pile up: the live JavaScript
+ *      heap is 7-9 MB, and a 100,000-reading burst still runs under a 12 MB cap, since
+ *      batches in flight are Buffers, which live outside it.
+ *  --single-threaded  V8's garbage collection and compilers on the main thread: their
+ *      helper threads and the malloc arenas those threads get cost about 5 MB resident,
+ *      and at this heap size the work they would take off the main thread is small.
+ *  --expose-gc  for collectStartupGarbage() below, once, after start-up.
  */
-export const SERVICE_NODE_FLAGS: readonly string[] = ['--max-old-space-size=24', '--single-threaded'];
+export const SERVICE_NODE_FLAGS: readonly string[] = ['--max-old-space-size=24', '--single-threaded', '--expose-gc'];
+
+/**
+ * Environment for the service's node (the systemd unit's Environment= lines; the benches
+ * pass the same and test/deploy/systemd.test.ts holds the unit to it). Empty on purpose,
+ * measured: pinning glibc's MALLOC_MMAP_THRESHOLD_ and MALLOC_TRIM_THRESHOLD_ at 128 KiB
+ * (glibc otherwise raises both each time a large block is freed, and big Buffers then
+ * stay resident in the main heap) saved about 4 MB resident at 50 readings/s, but in
+ * npm run bench -- bridge it took the service's burst from 1.18x plain node's rate to
+ * 0.84x and its steady stream from 0.74x to 0.45x (every large Buffer mapped and
+ * unmapped on its own). bridge/README.md, "Performance and memory".
+ */
+export const SERVICE_ENV: Readonly<Record<string, string>> = {};
+
+/**
+ * Once start-up is over, one full collection: reading and checking the configuration and
+ * starting the features leave a few MB of dead objects spread over old-space pages, and
+ * V8 keeps those pages resident until its memory reducer happens to run (on a process
+ * that reads a frame every second, often not for many minutes). By then the sinks have
+ * connected and announced themselves. Needs gc() (--expose-gc, in SERVICE_NODE_FLAGS);
+ * a bridge without it (inside a test process) is left alone.
+ */
+export const STARTUP_GC_DELAY_MS = 5000;
+
+export function collectStartupGarbage(): void {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (typeof gc === 'function') gc();
+}
 
 let applied = false;
 

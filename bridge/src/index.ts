@@ -4,7 +4,7 @@
  * exported here is the bridge's own business and may change freely.
  */
 // First: the heap policy must be in force before the other modules load (see the module).
-export { SERVICE_NODE_FLAGS, V8_FLAGS, applyHeapPolicy } from './heap-policy';
+export { SERVICE_ENV, SERVICE_NODE_FLAGS, STARTUP_GC_DELAY_MS, V8_FLAGS, applyHeapPolicy, collectStartupGarbage } from './heap-policy';
 
 // ---- running a bridge ----
 export { Bridge } from './bridge';

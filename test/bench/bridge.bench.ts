@@ -17,7 +17,7 @@ import path from 'node:path';
 import { Influxd1Service, LineServer, MosquittoService, makeTempDir, removeDir, sleep, waitFor } from '../helpers/services';
 import { BridgeLaunch, BridgeProcess, metricValue } from '../bridge/helpers/bridge-harness';
 import { readingLine } from '../bridge/helpers/frames';
-import { SERVICE_NODE_FLAGS, envNameOf, resolveConfig } from '../../bridge/src';
+import { SERVICE_ENV, SERVICE_NODE_FLAGS, envNameOf, resolveConfig } from '../../bridge/src';
 import type { BenchRow } from './bench-row';
 import { BUNDLE, buildBundle } from './bridge-bundle';
 
@@ -84,7 +84,7 @@ async function feedSteadily(mcu: LineServer, count: number, rate: number): Promi
 
 async function bridgeRun(dir: string, label: string, args: string[], load: Load, sinks: string[], mcu: LineServer, launch: BridgeLaunch): Promise<BridgeRun> {
   const count = load.count;
-  const bridge = await BridgeProcess.create(['--source', mcu.url, '--spool', path.join(dir, label), '--log-level', 'warn', ...args], path.join(dir, `${label}.log`), BRIDGE_ENV, launch);
+  const bridge = await BridgeProcess.create(['--source', mcu.url, '--spool', path.join(dir, label), '--log-level', 'warn', ...args], path.join(dir, `${label}.log`), { ...(launch.kind === 'bundle' && launch.nodeFlags.length > 0 ? SERVICE_ENV : {}), ...BRIDGE_ENV }, launch);
   await bridge.start();
   try {
     await waitFor(() => mcu.clientCount === 1, { timeoutMs: 15000, what: 'the bridge to connect' });

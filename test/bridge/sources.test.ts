@@ -4,8 +4,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import tty from 'node:tty';
 import { Bridge, ReconnectingSource, serialConnector, Spool } from '../../bridge/src';
-import { LineServer, PtyPair, makeTempDir, removeDir, waitFor } from '../helpers/services';
-import { metricValue, parseMetrics, repoRoot, startBridge } from './helpers/bridge-harness';
+import type { BridgeCore } from '../../bridge/src';
+import { LineServer, PtyPair, makeTempDir, removeDir, sleep, waitFor } from '../helpers/services';
+import { LogCapture, configFrom, metricValue, parseMetrics, repoRoot, startBridge } from './helpers/bridge-harness';
 import { readingLine, readingStream } from './helpers/frames';
 
 function spooledCount(dir: string): number {
@@ -75,6 +76,27 @@ describe('bridge sources', function () {
       bridge = r.bridge;
       await waitFor(() => mcu.connectionCount >= 3, { timeoutMs: 10000, what: 'reconnections of a silent link' });
       assert.match(r.log.text(), /is down: silent: no valid frame for 300 ms/);
+    } finally {
+      await mcu.close();
+    }
+  });
+
+  it('tcp: features hear of a link that stays silent once, not at each reopen; the first valid frame on a reopened link announces it', async () => {
+    const mcu = await LineServer.start();
+    const heard: string[] = [];
+    const recorder = { name: 'recorder', enabled: () => true, create: (core: BridgeCore) => ({ start: () => { core.onLink((up) => heard.push(up ? 'up' : 'down')); }, stop: () => undefined }) };
+    try {
+      bridge = new Bridge({ config: configFrom({ 'http.listen': '', 'source.url': mcu.url, 'spool.dir': path.join(dir, 'spool'), 'source.idle_timeout_ms': 100, 'source.reconnect_initial_ms': 20, 'source.reconnect_max_ms': 40 }), log: new LogCapture().logger, version: 'test', features: [recorder] });
+      await bridge.start();
+      await waitFor(() => mcu.connectionCount >= 4, { timeoutMs: 10000, what: 'reopens of a silent link' });
+      assert.deepEqual(heard, ['up', 'down'], 'opened, then silent: told once, whatever the reopens');
+      assert.ok(bridge.metrics.sourceConnects.get() >= 4, 'each reopen still counts as a connection');
+      // Resent until heard: a reading may meet a link in the moment it is being reopened.
+      for (let seq = 1; seq <= 20 && heard.length < 3; seq++) {
+        await mcu.send(readingLine(seq) + '\n');
+        await sleep(250);
+      }
+      assert.deepEqual(heard, ['up', 'down', 'up']);
     } finally {
       await mcu.close();
     }

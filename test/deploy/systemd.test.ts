@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { SERVICE_NODE_FLAGS } from '../../bridge/src';
+import { SERVICE_ENV, SERVICE_NODE_FLAGS } from '../../bridge/src';
 import { LineServer, freePort, makeTempDir, removeDir, waitFor } from '../helpers/services';
 import { makeTestPki } from '../helpers/services/tls-certs';
 import { readingLine } from '../bridge/helpers/frames';
@@ -142,6 +142,9 @@ describe('deploy: systemd units (bridge/systemd)', function () {
       // Node's own flags come before the script: the memory settings the bench measured.
       const nodeFlags = rest.slice(0, rest.findIndex((a) => !a.startsWith('--')));
       assert.deepEqual(nodeFlags, SERVICE_NODE_FLAGS, 'the unit runs node with the service heap flags');
+      // And with malloc's settings the benchmarks measured.
+      const unitEnv = Object.fromEntries(u.words('Service', 'Environment').map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+      assert.deepEqual(unitEnv, SERVICE_ENV, 'the unit sets the service malloc environment');
       const [bundle, ...args] = rest.slice(nodeFlags.length);
       // The unit runs what `npm run bridge -- --build` writes by default.
       const help = spawnSync(process.execPath, [bridgeBundle(), '--help'], { encoding: 'utf8', env: bundleEnv() }).stdout;
@@ -163,7 +166,7 @@ describe('deploy: systemd units (bridge/systemd)', function () {
       assert.equal(envFile, '/etc/solar-bridge/bridge.env');
       const env = parseEnvironmentFile(fs.readFileSync(path.join(dir, 'bridge.env.example'), 'utf8'));
       const cwd = expandSpecifiers(u.get('Service', 'WorkingDirectory')!, { S: stateRoot });
-      return { argv: [...nodeFlags, bridgeBundle(), ...mapped], cwd, env: bundleEnv(env) };
+      return { argv: [...nodeFlags, bridgeBundle(), ...mapped], cwd, env: { ...bundleEnv(env), ...unitEnv } };
     }
 
     it('--check accepts the unit\'s arguments with the shipped bridge.yaml and bridge.env.example', () => {

@@ -6,8 +6,12 @@
 
 export interface SourceEvents {
   data(chunk: string): void;
-  /** The source opened (a connection, the port, the file). */
-  up(): void;
+  /**
+   * The source opened (a connection, the port, the file). afterSilence: it was reopened
+   * because the link before it carried no valid frame for the silence limit, so the MCU
+   * is no more heard now than it was then.
+   */
+  up(afterSilence?: boolean): void;
   /** The source closed or failed to open; it retries on its own unless it is a replay. */
   down(reason: string): void;
   /** A replay reached the end of its input. Live sources never end. */

@@ -68,6 +68,8 @@ export async function buildWebAssets(): Promise<{ dir: string; manifest: Manifes
   // Loaded here only: esbuild is a build tool the bridge needs only when assets are stale.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const esbuild = require('esbuild') as typeof import('esbuild');
+  // esbuild runs as a child process that stays (pinging, about 20 MB) until told to stop:
+  // a bridge that built its assets at start would otherwise keep it for its whole life.
   const result = await esbuild.build({
     entryPoints: [path.join(WEB_SOURCE_DIR, 'app.ts')],
     bundle: true,
@@ -78,7 +80,7 @@ export async function buildWebAssets(): Promise<{ dir: string; manifest: Manifes
     write: false,
     logLevel: 'silent',
     legalComments: 'none',
-  });
+  }).finally(() => esbuild.stop());
   const js = result.outputFiles.find((f) => f.path.endsWith('.js'));
   const css = result.outputFiles.find((f) => f.path.endsWith('.css'));
   if (!js || !css) throw new Error('web assets: esbuild produced no JS or no CSS');
