@@ -91,7 +91,7 @@ export { QUANTITIES, quantitiesFromFields, quantitiesOf } from './reading-model'
 // ---- battery state: the pure estimator (SoC, time to go, health, the night ahead) ----
 export * from './battery';
 // ---- battery state as a bridge feature: what it publishes, and the CLI's start-up requests ----
-export { BATTERY_VALUES, REFRESH_MS as BATTERY_REFRESH_MS, changedValues as changedBatteryValues } from './battery/battery-published';
+export { BATTERY_VALUES, REFRESH_MS as BATTERY_REFRESH_MS, batteryValues, changedValues as changedBatteryValues } from './battery/battery-published';
 export { paramsFromConfig, requestBatteryAction, stateFilePath as batteryStateFile } from './battery/battery-config';
 export type { BatteryRequest } from './battery/battery-config';
 

@@ -4,14 +4,12 @@
  */
 import assert from 'node:assert/strict';
 import {
-  BatteryReading, BatteryState, EstimatorParams, batteryStatus, batteryStep, checkParams, defaultEstimatorParams,
-  newBatteryState, nextSunrise, previousSunset, restoreState, serialiseState, setStateOfCharge, stateOfCharge,
+  BatteryReading, BatteryState, EstimatorParams, batteryStatus, batteryStep, batteryValues, checkParams, defaultEstimatorParams,
+  newBatteryState, newStatusCore, nextSunrise, previousSunset, restoreState, serialiseState, setStateOfCharge, stateOfCharge, statusCore,
 } from '../../bridge/src';
 import { BATTERY_MONITOR, SITE } from '../../hardware';
 import { FLT_BAT_COMM } from '../../protocol';
 import { dayOfYear, sunPosition } from '../../simulator/solar';
-import { batteryValues } from '../../bridge/src/battery/battery-published';
-import { newStatusCore, statusCore } from '../../bridge/src/battery/status';
 
 const T0 = Date.UTC(2025, 2, 21, 2, 0, 0) / 1000; // 12:00 in Brisbane
 

@@ -6,7 +6,8 @@
 export type { BatteryReading, BatteryState, SyncKind } from './estimator';
 export { batteryStep, capacityInUse, newBatteryState, setStateOfCharge, stateOfCharge } from './estimator';
 export type { BatteryStatus, TimeToGoState } from './status';
-export { batteryStatus } from './status';
+export type { StatusCore } from './status';
+export { batteryStatus, newStatusCore, statusCore } from './status';
 export type { EstimatorParams } from './params';
 export { checkParams, defaultEstimatorParams } from './params';
 export type { NightForecast } from './night';
