@@ -46,8 +46,8 @@ export class SyncSchedule {
   /** Logical offset up to which written data is known to be on disk. */
   private durableOffset = 0;
   private cursorsSavedMs = -Infinity;
-  /** When the last data sync started (performance.now()). */
-  private lastSyncMs = -Infinity;
+  /** When records last reached the file (performance.now()). */
+  private lastWriteMs = -Infinity;
   private cursors: SinkCursors | null = null;
 
   constructor(private readonly intervalMs: number, private readonly host: SyncHost) {}
@@ -83,8 +83,11 @@ export class SyncSchedule {
 
   /** Records reached the segment file. */
   written(): void {
+    const now = performance.now();
+    const quiet = now - this.lastWriteMs >= this.intervalMs;
+    this.lastWriteMs = now;
     this.needsSync = true;
-    if (!this.syncing && performance.now() - this.lastSyncMs >= this.intervalMs) this.syncNow();
+    if (quiet && !this.syncing) this.syncNow();
     else this.host.wake(this.intervalMs);
   }
 
@@ -129,7 +132,6 @@ export class SyncSchedule {
     const upTo = this.host.endOffset();
     this.needsSync = false;
     this.syncing = true;
-    this.lastSyncMs = performance.now();
     fs.fdatasync(fd, (err) => {
       this.syncing = false;
       if (this.host.isClosed()) return;
@@ -153,7 +155,6 @@ export class SyncSchedule {
   private syncNow(): void {
     const upTo = this.host.endOffset();
     this.needsSync = false;
-    this.lastSyncMs = performance.now();
     try {
       fs.fdatasyncSync(this.host.active().fd);
       this.host.synced();
