@@ -138,8 +138,7 @@ export class SyncSchedule {
       if (err) {
         this.host.warn(`spool: fsync failed: ${err.message}`);
       } else {
-        this.host.synced();
-        if (upTo > this.durableOffset) this.durableOffset = upTo;
+        this.syncedUpTo(upTo);
       }
       if (this.saveAfterSync) {
         this.saveAfterSync = false;
@@ -153,16 +152,27 @@ export class SyncSchedule {
    * an SSD); cursors due within the ride window are saved behind it.
    */
   private syncNow(): void {
-    const upTo = this.host.endOffset();
     this.needsSync = false;
+    this.syncOnLoop();
+    if (this.cursors?.unsaved && performance.now() - this.cursorsSavedMs >= CURSOR_SAVE_MS - CURSOR_RIDE_MS) this.saveCursors();
+  }
+
+  /** The segment being written, fdatasynced on the event loop. */
+  private syncOnLoop(): void {
+    const upTo = this.host.endOffset();
     try {
       fs.fdatasyncSync(this.host.active().fd);
-      this.host.synced();
-      if (upTo > this.durableOffset) this.durableOffset = upTo;
     } catch (e) {
       this.host.warn(`spool: fsync failed: ${(e as Error).message}`);
+      return;
     }
-    if (this.cursors?.unsaved && performance.now() - this.cursorsSavedMs >= CURSOR_SAVE_MS - CURSOR_RIDE_MS) this.saveCursors();
+    this.syncedUpTo(upTo);
+  }
+
+  /** A sync of the data written up to `upTo` succeeded. */
+  private syncedUpTo(upTo: number): void {
+    this.host.synced();
+    if (upTo > this.durableOffset) this.durableOffset = upTo;
   }
 
   /** Cursors after data: only those within the durable data are saved, the others wait. */
@@ -174,13 +184,7 @@ export class SyncSchedule {
 
   /** At close (the spool is closed, its tick disarmed): syncs the data, then saves every cursor it allows. */
   closeSync(): void {
-    try {
-      fs.fdatasyncSync(this.host.active().fd);
-      this.host.synced();
-      this.durableOffset = this.host.endOffset();
-    } catch (e) {
-      this.host.warn(`spool: fsync failed: ${(e as Error).message}`);
-    }
+    this.syncOnLoop();
     this.cursors!.save(this.durableOffset);
     this.cursors!.close();
   }
