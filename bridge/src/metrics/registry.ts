@@ -87,10 +87,7 @@ export class Counter {
     return new CounterCell(this.family, { ...labels });
   }
   inc(labels: Labels = {}, by = 1): void {
-    const key = labelKey(labels);
-    const cur = this.family.values.get(key);
-    if (cur) cur.value += by;
-    else this.family.values.set(key, { labels: { ...labels }, value: by });
+    entryOf(this.family, labels).value += by;
   }
   get(labels: Labels = {}): number {
     return this.family.values.get(labelKey(labels))?.value ?? 0;
@@ -103,10 +100,7 @@ export class Counter {
   }
   /** For a total kept elsewhere (e.g. by the spool), copied in at scrape time. */
   mirror(total: number, labels: Labels = {}): void {
-    const key = labelKey(labels);
-    const cur = this.family.values.get(key);
-    if (cur) cur.value = total;
-    else this.family.values.set(key, { labels: { ...labels }, value: total });
+    entryOf(this.family, labels).value = total;
   }
 }
 
@@ -117,10 +111,7 @@ export class Gauge {
     return new GaugeCell(this.family, { ...labels });
   }
   set(value: number, labels: Labels = {}): void {
-    const key = labelKey(labels);
-    const cur = this.family.values.get(key);
-    if (cur) cur.value = value;
-    else this.family.values.set(key, { labels: { ...labels }, value });
+    entryOf(this.family, labels).value = value;
   }
   get(labels: Labels = {}): number {
     return this.family.values.get(labelKey(labels))?.value ?? 0;
