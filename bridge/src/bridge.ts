@@ -139,6 +139,11 @@ export class Bridge {
       linkAnnounced = up;
       this.bus.link(up, reason);
     };
+    /** A valid frame came in: the link is alive, and one held back after silence is announced. */
+    const heard = (): void => {
+      watch.frame();
+      if (linkHeld) announceLink(true);
+    };
     const anchors = new AnchorFile(c.spool.dir, (m) => log.warn(m));
     const sequence = new SequenceState(spool, c.spool.dir, log);
     this.sequence = sequence;
@@ -155,13 +160,11 @@ export class Bridge {
       log: log.child('decode'),
       loss,
       onReply: (r: ReplyFrame) => {
-        watch.frame();
-        if (linkHeld) announceLink(true);
+        heard();
         if (!router.reply(r)) unknownReplies.warn('unknown_reply', `reply to a command this bridge is not waiting for (id ${r.id})`);
       },
       onSpooled: (rec) => {
-        watch.frame();
-        if (linkHeld) announceLink(true);
+        heard();
         sequence.changed();
         this.bus.frame(rec);
       },
