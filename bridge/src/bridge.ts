@@ -219,6 +219,7 @@ export class Bridge {
       onFrame: (l) => this.bus.onFrame(l),
       onLink: (l) => this.bus.onLink(l),
       linkUp: () => source.isUp(),
+      readPromptly: (on) => source.readPromptly?.(on),
       latestReading: () => this.bus.latestReading(),
       spool: this.coreSpool!,
       commands: { request: (text, origin = name) => router.request(text, origin), submit: (cmd, id, origin = name) => router.submit(cmd, id, origin) },

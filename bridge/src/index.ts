@@ -74,6 +74,9 @@ export { SequenceTracker } from './ingest/sequence-tracker';
 // ---- sources and links ----
 export { Backoff } from './backoff';
 export { ReconnectingSource } from './sources/reconnecting-source';
+export { MIN_READ_PAUSE_MS, READ_BUDGET_BYTES, ReadPacer } from './sources/read-pacer';
+export type { ReadPacing } from './sources/read-pacer';
+export { readPacing } from './sources/make-source';
 export { serialConnector } from './sources/serial-link';
 export { tcpConnector } from './sources/tcp-link';
 export type { Source, SourceEvents } from './sources/source';

@@ -5,7 +5,7 @@ import path from 'node:path';
 import tty from 'node:tty';
 import { Bridge, ReconnectingSource, serialConnector, Spool } from '../../bridge/src';
 import type { BridgeCore } from '../../bridge/src';
-import { LineServer, PtyPair, makeTempDir, removeDir, sleep, waitFor } from '../helpers/services';
+import { LineServer, PtyPair, makeTempDir, removeDir, waitFor } from '../helpers/services';
 import { LogCapture, configFrom, metricValue, parseMetrics, repoRoot, startBridge } from './helpers/bridge-harness';
 import { readingLine, readingStream } from './helpers/frames';
 
@@ -92,11 +92,12 @@ describe('bridge sources', function () {
       assert.deepEqual(heard, ['up', 'down'], 'opened, then silent: told once, whatever the reopens');
       assert.ok(bridge.metrics.sourceConnects.get() >= 4, 'each reopen still counts as a connection');
       // Resent until heard: a reading may meet a link in the moment it is being reopened.
+      // Once heard, 100 ms without another frame is silence again (a later 'down' is right).
       for (let seq = 1; seq <= 20 && heard.length < 3; seq++) {
         await mcu.send(readingLine(seq) + '\n');
-        await sleep(250);
+        await waitFor(() => heard.length >= 3, { timeoutMs: 250, what: 'the reading heard' }).catch(() => undefined);
       }
-      assert.deepEqual(heard, ['up', 'down', 'up']);
+      assert.deepEqual(heard.slice(0, 3), ['up', 'down', 'up'], 'the first valid frame on the reopened link announced it');
     } finally {
       await mcu.close();
     }

@@ -92,6 +92,7 @@ const ROOT = obj({
       reconnect_max_ms: int(30000, 10, 3600000),
       connect_timeout_ms: int(10000, 100, 600000),
       idle_timeout_ms: int(10000, 0, 86400000),
+      read_interval_ms: int(5000, 0, 60000),
     }, ['url']),
     spool: obj({
       dir: hostPath('writable-dir', 'spool', { minLength: 1 }),
@@ -105,7 +106,7 @@ const ROOT = obj({
       password: str(''),
       client_id: str(''),
       base_topic: str('', { pattern: '^$|^[^#+]+[^/#+]$', description: 'no wildcards, no trailing /' }),
-      keepalive_s: int(30, 0, 65535),
+      keepalive_s: int(60, 0, 65535),
       connect_timeout_ms: int(10000, 100, 600000),
       reconnect_initial_ms: int(500, 10, 3600000),
       reconnect_max_ms: int(30000, 10, 3600000),

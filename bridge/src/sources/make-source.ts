@@ -4,6 +4,7 @@ import type { BridgeConfig } from '../config/schema';
 import type { Logger } from '../log/logger';
 import { hostDirectConnector } from './i2c/host-direct-link';
 import type { I2cBusSync } from './i2c/linux-i2c-transport';
+import { MIN_READ_PAUSE_MS, READ_BUDGET_BYTES, ReadPacing } from './read-pacer';
 import { ReconnectingSource } from './reconnecting-source';
 import { ReplaySource } from './replay-source';
 import { serialConnector } from './serial-link';
@@ -19,14 +20,26 @@ export interface SourceOptions {
   openI2cBus?: (busNumber: number) => I2cBusSync;
 }
 
+/**
+ * A trickle is read at most every source.read_interval_ms, and never paused for more than
+ * a third of the silence limit: with the MCU's period at most half of it (the command
+ * router's rule), a paused link is never taken for a silent one.
+ */
+export function readPacing(c: BridgeConfig): ReadPacing {
+  const idle = c.source.idle_timeout_ms;
+  const maxPauseMs = idle > 0 ? Math.min(c.source.read_interval_ms, Math.floor(idle / 3)) : c.source.read_interval_ms;
+  return { maxPauseMs, budgetBytes: READ_BUDGET_BYTES, minPauseMs: MIN_READ_PAUSE_MS };
+}
+
 export function makeSource(c: BridgeConfig, options: SourceOptions): Source {
   const parsed = parseSourceSpec(c.source.url);
   if (!parsed.ok) throw new Error(`source.url: ${parsed.error}`);
   const spec = parsed.spec;
   const reconnect = { initialMs: c.source.reconnect_initial_ms, maxMs: c.source.reconnect_max_ms, idleTimeoutMs: c.source.idle_timeout_ms };
+  const paced = { ...reconnect, pacing: readPacing(c), promptAfterWriteMs: c.mqtt.commands.timeout_ms };
   const description = describeSpec(spec, c.source.baud);
-  if (spec.kind === 'tcp') return new ReconnectingSource(description, tcpConnector({ host: spec.host, port: spec.port, connectTimeoutMs: c.source.connect_timeout_ms }), reconnect);
-  if (spec.kind === 'serial') return new ReconnectingSource(description, serialConnector({ path: spec.path, baudRate: c.source.baud }), reconnect);
+  if (spec.kind === 'tcp') return new ReconnectingSource(description, tcpConnector({ host: spec.host, port: spec.port, connectTimeoutMs: c.source.connect_timeout_ms }), paced);
+  if (spec.kind === 'serial') return new ReconnectingSource(description, serialConnector({ path: spec.path, baudRate: c.source.baud }), paced);
   if (spec.kind === 'i2c') {
     const i2c = { devicePath: spec.path, busNumber: spec.bus, pollPeriodS: spec.periodS, stateDir: c.spool.dir, log: options.log.child('i2c'), openBus: options.openI2cBus };
     // A poll period longer than the silence limit is not silence: allow three missed polls.

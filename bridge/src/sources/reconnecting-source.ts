@@ -20,12 +20,16 @@
  */
 import { performance } from 'node:perf_hooks';
 import { Backoff, BackoffOptions } from '../backoff';
+import { ReadPacer, ReadPacing } from './read-pacer';
 import type { Source, SourceEvents } from './source';
 import { SourceUnavailableError } from './source';
 
 export interface Link {
   write(text: string): Promise<void>;
   close(): void;
+  /** Stop reading until resume(): bytes wait in the kernel's buffer (a link that cannot is never paced). */
+  pause?(): void;
+  resume?(): void;
 }
 
 export interface LinkEvents {
@@ -58,6 +62,10 @@ export interface ReconnectOptions extends BackoffOptions {
   proven?: ProvenRule;
   /** A monotonic clock in ms (default performance.now: a wall-clock step must not hide or fake silence). */
   now?: () => number;
+  /** Pauses between reads of a trickle (read-pacer.ts); absent or maxPauseMs 0: read every byte at once. */
+  pacing?: ReadPacing;
+  /** After a write (a command), read at once for this long: its reply must not wait for a pause. */
+  promptAfterWriteMs?: number;
 }
 
 export class ReconnectingSource implements Source {
@@ -80,11 +88,15 @@ export class ReconnectingSource implements Source {
   private silentCloses = 0;
   /** The current link's silence limit. */
   private linkSilenceMs = 0;
+  private readonly pacer: ReadPacer | null;
+  /** Set while the current link is paused: resumes it. */
+  private resumeTimer: NodeJS.Timeout | undefined;
 
   constructor(readonly description: string, private readonly connector: Connector, private readonly options: ReconnectOptions) {
     this.backoff = new Backoff(options);
     this.proven = options.proven ?? DEFAULT_PROVEN;
     this.now = options.now ?? (() => performance.now());
+    this.pacer = options.pacing && options.pacing.maxPauseMs > 0 ? new ReadPacer(options.pacing) : null;
   }
 
   get silenceLimitMs(): number {
@@ -104,6 +116,7 @@ export class ReconnectingSource implements Source {
       data: (chunk) => {
         if (gen !== this.generation) return;
         ev.data(chunk);
+        if (this.pacer && gen === this.generation) this.paceAfter(chunk.length);
       },
       closed: (reason) => {
         if (gen !== this.generation || this.stopped) return;
@@ -116,6 +129,7 @@ export class ReconnectingSource implements Source {
       }
       this.link = link;
       this.openedAt = this.now();
+      this.pacer?.opened(this.openedAt);
       this.lastFrameAt = this.openedAt;
       this.framesOnLink = 0;
       this.linkProven = false;
@@ -144,18 +158,60 @@ export class ReconnectingSource implements Source {
     }
   }
 
+  /** After a read: pause the link if the pacer says so, with one timer to resume it. */
+  private paceAfter(bytes: number): void {
+    const link = this.link;
+    if (!link?.pause || this.resumeTimer) return;
+    const pauseMs = this.pacer!.afterRead(bytes, this.now());
+    if (pauseMs <= 0) return;
+    link.pause();
+    // No silence timer while paused: the resume, due well within the silence limit
+    // (make-source.ts), sets it again. One timer per pause, not two: the silence timer,
+    // re-armed each time it found a newer frame, was a wake-up of its own every few pauses.
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
+    const gen = this.generation;
+    this.resumeTimer = setTimeout(() => this.resumeNow(gen), pauseMs);
+  }
+
+  private resumeNow(gen = this.generation): void {
+    if (!this.resumeTimer) return;
+    clearTimeout(this.resumeTimer);
+    this.resumeTimer = undefined;
+    if (gen !== this.generation || !this.link) return;
+    this.link.resume?.();
+    // Not judged here: what waited in the kernel is read after this timer, in this turn.
+    if (!this.idleTimer) this.armIdle(gen, Math.max(1, Math.ceil(this.lastFrameAt + this.linkSilenceMs - this.now())));
+  }
+
+  /**
+   * Counted: while any caller holds it, every byte is read as it comes (a live page is
+   * open). Reading resumes at once.
+   */
+  readPromptly(on: boolean): void {
+    if (!this.pacer) return;
+    this.pacer.hold(on);
+    if (on) this.resumeNow();
+  }
+
   /** One timer per link, due when the link has been silent for its limit. */
   private armIdle(gen: number, inMs: number): void {
     if (this.options.idleTimeoutMs <= 0) return;
     if (this.idleTimer) clearTimeout(this.idleTimer);
     this.idleTimer = setTimeout(() => {
-      if (gen !== this.generation || !this.link) return;
-      const left = this.lastFrameAt + this.linkSilenceMs - this.now();
-      // Timers may fire a millisecond early; less than that left is silence.
-      if (left >= 1) return this.armIdle(gen, Math.ceil(left));
-      this.silentCloses = Math.min(this.silentCloses + 1, 30);
-      this.lost(`silent: no valid frame for ${this.linkSilenceMs} ms`);
+      this.idleTimer = undefined;
+      this.checkSilence(gen);
     }, inMs);
+  }
+
+  /** Closes the link if it has been silent for its limit, else arms the timer for when it would be. */
+  private checkSilence(gen: number): void {
+    if (gen !== this.generation || !this.link || this.options.idleTimeoutMs <= 0) return;
+    const left = this.lastFrameAt + this.linkSilenceMs - this.now();
+    // Timers may fire a millisecond early; less than that left is silence.
+    if (left >= 1) return this.armIdle(gen, Math.ceil(left));
+    this.silentCloses = Math.min(this.silentCloses + 1, 30);
+    this.lost(`silent: no valid frame for ${this.linkSilenceMs} ms`);
   }
 
   private lost(reason: string): void {
@@ -163,6 +219,7 @@ export class ReconnectingSource implements Source {
     this.link = null;
     this.generation++;
     if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.dropResume();
     if (link) link.close();
     this.scheduleRetry(reason);
   }
@@ -173,8 +230,18 @@ export class ReconnectingSource implements Source {
     this.retryTimer = setTimeout(() => this.attempt(), delay);
   }
 
+  /** A closed link needs no resume; the next link starts reading. */
+  private dropResume(): void {
+    if (this.resumeTimer) clearTimeout(this.resumeTimer);
+    this.resumeTimer = undefined;
+  }
+
   write(text: string): Promise<void> {
     if (!this.link) return Promise.reject(new SourceUnavailableError(`${this.description} is not connected`));
+    if (this.pacer) {
+      this.pacer.holdUntil(this.now() + (this.options.promptAfterWriteMs ?? 0));
+      this.resumeNow();
+    }
     return this.link.write(text);
   }
 
@@ -187,6 +254,7 @@ export class ReconnectingSource implements Source {
     this.generation++;
     if (this.retryTimer) clearTimeout(this.retryTimer);
     if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.dropResume();
     const link = this.link;
     this.link = null;
     if (link) link.close();

@@ -35,6 +35,11 @@ export function serialConnector(target: SerialTarget): Connector {
         close: () => {
           if (port.isOpen) port.close(() => undefined);
         },
+        // The stream stops emitting; serialport still reads ahead into its own buffer
+        // (up to its highWaterMark), so a paused port saves the bridge's work per chunk,
+        // not the read itself.
+        pause: () => { port.pause(); },
+        resume: () => { port.resume(); },
       });
     });
   });

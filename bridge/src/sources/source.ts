@@ -27,6 +27,11 @@ export interface Source {
   isUp(): boolean;
   /** Told of each valid frame decoded from this source (live sources use it to judge the link). */
   frameArrived?(): void;
+  /**
+   * While any caller holds it (counted), read each line as it comes instead of pacing a
+   * trickle (a live page is open). Sources that do not pace ignore it.
+   */
+  readPromptly?(on: boolean): void;
   /** A live source's silence limit: no valid frame for this long and the link is reopened (0 = never). */
   readonly silenceLimitMs?: number;
   stop(): Promise<void>;

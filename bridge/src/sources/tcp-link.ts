@@ -2,6 +2,9 @@
 import net from 'node:net';
 import type { Connector, Link } from './reconnecting-source';
 
+/** What one read takes at most: a backlog of a few hundred readings. */
+const READ_BUFFER_BYTES = 64 * 1024;
+
 export interface TcpTarget {
   host: string;
   port: number;
@@ -11,7 +14,15 @@ export interface TcpTarget {
 
 export function tcpConnector(target: TcpTarget): Connector {
   return (events) => new Promise<Link>((resolve, reject) => {
-    const socket = net.connect({ host: target.host, port: target.port });
+    // Read into one buffer per connection (no Buffer per chunk), and in this mode
+    // pause() stops reading at the socket, so paced bytes wait in the kernel
+    // (a plain socket keeps reading into its stream buffer while paused).
+    const buffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
+    const socket = net.connect({
+      host: target.host,
+      port: target.port,
+      onread: { buffer, callback: (n) => { events.data(buffer.toString('latin1', 0, n)); return true; } },
+    });
     let open = false;
     let lastError = '';
     const timer = setTimeout(() => {
@@ -29,9 +40,10 @@ export function tcpConnector(target: TcpTarget): Connector {
           socket.write(text, 'latin1', (err) => (err ? rej(err) : res()));
         }),
         close: () => socket.destroy(),
+        pause: () => socket.pause(),
+        resume: () => socket.resume(),
       });
     });
-    socket.on('data', (chunk: Buffer) => events.data(chunk.toString('latin1')));
     socket.on('error', (err) => {
       if (!open) {
         clearTimeout(timer);

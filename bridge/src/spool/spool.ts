@@ -47,6 +47,7 @@ export class Spool extends EventEmitter {
   private cursors!: SinkCursors;
   /** The one pending tick; armed only while there is something to write, sync or save. */
   private timer: NodeJS.Timeout | undefined;
+  private flushCheck: NodeJS.Immediate | undefined;
   private timerDueMs = Infinity;
   /** While history is kept: ages consumed segments out even when no sink confirms anything. */
   private ageTimer: NodeJS.Timeout | undefined;
@@ -215,9 +216,20 @@ export class Spool extends EventEmitter {
       this.stat.lostRecords++;
       return false;
     }
-    this.wake(this.options.fsyncIntervalMs);
+    if (!this.flushCheck) this.flushCheck = setImmediate(this.checkFlushed);
     return true;
   }
+
+  /**
+   * A record no flush() followed in its turn reaches the file within the fsync interval.
+   * Checked at the end of the turn rather than by a tick armed per record: ingest flushes
+   * after every chunk, and a timer armed and then cleared still wakes the process when it
+   * would have been due (Node leaves its libuv timer set), a wake-up per chunk for nothing.
+   */
+  private readonly checkFlushed = (): void => {
+    this.flushCheck = undefined;
+    if (!this.closed && this.appender.bytes > 0) this.wake(this.options.fsyncIntervalMs);
+  };
 
   /** Writes buffered records to the segment file and tells readers there is more. Never throws on I/O. */
   flush(): void {
@@ -393,6 +405,7 @@ export class Spool extends EventEmitter {
    */
   close(): void {
     if (this.closed) return;
+    if (this.flushCheck) clearImmediate(this.flushCheck);
     let written = this.appender.write();
     if (!written) {
       this.dropKeptHistory();

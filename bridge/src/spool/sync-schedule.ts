@@ -2,9 +2,9 @@
  * When the spool's data is synced and its cursors saved, and the one rule between them:
  * a cursor is never durable ahead of the data it points past. Data written is synced
  * (fdatasync, off the event loop) within the fsync interval; moved cursors are saved
- * within CURSOR_SAVE_MS, and only as far as the data known durable (SinkCursors.save).
- * While readings flow, the save rides on a data sync in the last second before it is
- * due, so cursors cost no wake-up of their own.
+ * within CURSOR_SAVE_MAX_MS, and only as far as the data known durable (SinkCursors.save).
+ * While readings flow, the save rides on a data sync once CURSOR_SAVE_MIN_MS have
+ * passed, so cursors cost no wake-up of their own.
  *
  * At a trickle (the MCU's one reading a second) a write is synced at once, on the event
  * loop, in the turn that wrote it: a sync a timer tick later, off the loop, costs three
@@ -17,12 +17,19 @@ import type { SinkCursors } from './cursor-files';
 import type { Segment } from './segment-files';
 
 /**
- * Moved cursors are saved within 5 s: a crash delivers up to 5 s of records again (at
- * least once; InfluxDB points overwrite themselves).
+ * Moved cursors are saved at most every 2.5 s, riding on a data sync (the source is read
+ * every source.read_interval_ms, 3 s by default: a narrower window would miss every sync
+ * and each save would need a wake-up of its own). A crash delivers a few seconds of
+ * records again (at least once; InfluxDB points overwrite themselves).
  */
-const CURSOR_SAVE_MS = 5000;
-/** In the last second before a save is due, a data sync that starts carries the save. */
-const CURSOR_RIDE_MS = 1000;
+const CURSOR_SAVE_MIN_MS = 2500;
+/**
+ * The save's own timer, for when no sync comes to carry it (the readings stopped): 10 s.
+ * Later than the next paced read on purpose: a Node timer that is cleared still wakes the
+ * process when it would have been due, unless an earlier timer is set after it, and the
+ * read's own timer, set after the ride cleared this one, is that earlier timer.
+ */
+const CURSOR_SAVE_MAX_MS = 10000;
 
 /** What the schedule needs from the spool. */
 export interface SyncHost {
@@ -103,10 +110,10 @@ export class SyncSchedule {
     this.needsSync = false;
   }
 
-  /** Cursors are saved at most every CURSOR_SAVE_MS: a stale one only means records delivered twice. */
+  /** Cursors are saved at most every CURSOR_SAVE_MIN_MS, by CURSOR_SAVE_MAX_MS: a stale one only means records delivered twice. */
   cursorsMoved(): void {
     const since = performance.now() - this.cursorsSavedMs;
-    this.host.wake(Math.max(this.intervalMs, CURSOR_SAVE_MS - since));
+    this.host.wake(Math.max(this.intervalMs, CURSOR_SAVE_MAX_MS - since));
   }
 
   /** The spool's tick: sync what was written, save cursors when due. */
@@ -117,8 +124,8 @@ export class SyncSchedule {
     }
     if (this.cursors!.unsaved && !this.saveAfterSync) {
       const since = performance.now() - this.cursorsSavedMs;
-      if (this.syncing && since >= CURSOR_SAVE_MS - CURSOR_RIDE_MS) this.saveAfterSync = true;
-      else if (!this.syncing && since >= CURSOR_SAVE_MS) this.saveCursors();
+      if (this.syncing && since >= CURSOR_SAVE_MIN_MS) this.saveAfterSync = true;
+      else if (!this.syncing && since >= CURSOR_SAVE_MIN_MS) this.saveCursors();
       else this.cursorsMoved();
     }
   }
@@ -154,7 +161,7 @@ export class SyncSchedule {
   private syncNow(): void {
     this.needsSync = false;
     this.syncOnLoop();
-    if (this.cursors?.unsaved && performance.now() - this.cursorsSavedMs >= CURSOR_SAVE_MS - CURSOR_RIDE_MS) this.saveCursors();
+    if (this.cursors?.unsaved && performance.now() - this.cursorsSavedMs >= CURSOR_SAVE_MIN_MS) this.saveCursors();
   }
 
   /** The segment being written, fdatasynced on the event loop. */

@@ -11,7 +11,12 @@ export class LiveHub {
   /** Runs only while a page is open: an idle bridge has nothing to keep alive. */
   private heartbeat: NodeJS.Timeout | undefined;
 
-  constructor(private readonly hello: () => object, private readonly maxClients = 64, private readonly heartbeatMs = 15000) {}
+  /**
+   * `watched(true)` when the first page opens, `watched(false)` when the last one goes:
+   * while a page is open the bridge reads the source without pauses (live means live).
+   */
+  constructor(private readonly hello: () => object, private readonly watched: (on: boolean) => void = () => undefined,
+    private readonly maxClients = 64, private readonly heartbeatMs = 15000) {}
 
   get size(): number {
     return this.clients.size;
@@ -33,12 +38,13 @@ export class LiveHub {
     res.write(`retry: 1000\n${frame('hello', this.hello())}`);
     for (const [name, data] of first) res.write(frame(name, data));
     this.clients.add(res);
+    if (this.clients.size === 1) this.watched(true);
     if (!this.heartbeat) {
       // A comment line now and then keeps proxies from closing an idle stream and finds dead sockets.
       this.heartbeat = setInterval(() => this.write(': keepalive\n\n'), this.heartbeatMs);
       this.heartbeat.unref();
     }
-    const drop = (): void => { this.clients.delete(res); this.stopHeartbeatIfAlone(); };
+    const drop = (): void => { this.forget(res); this.stopHeartbeatIfAlone(); };
     res.on('close', drop);
     res.on('error', drop);
   }
@@ -53,12 +59,16 @@ export class LiveHub {
       // A page that stopped reading (buffer past 1 MB) is dropped; it reconnects and reloads.
       if (res.writableLength > 1024 * 1024) {
         res.destroy();
-        this.clients.delete(res);
+        this.forget(res);
         continue;
       }
       res.write(text);
     }
     this.stopHeartbeatIfAlone();
+  }
+
+  private forget(res: http.ServerResponse): void {
+    if (this.clients.delete(res) && this.clients.size === 0) this.watched(false);
   }
 
   private stopHeartbeatIfAlone(): void {
@@ -71,6 +81,7 @@ export class LiveHub {
     if (this.heartbeat) clearInterval(this.heartbeat);
     this.heartbeat = undefined;
     for (const res of this.clients) res.end();
+    if (this.clients.size > 0) this.watched(false);
     this.clients.clear();
   }
 }

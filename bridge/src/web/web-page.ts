@@ -39,7 +39,7 @@ const RESOLVED = Promise.resolve();
 const STATE_KEYS: ReadonlySet<string> = new Set<string>([...BATTERY_KEYS, 'nut_clients']);
 
 /** The part of the core the page uses. */
-export type WebCore = Pick<BridgeCore, 'spool' | 'onFrame' | 'onLink' | 'linkUp' | 'commands' | 'derived' | 'health' | 'log' | 'metrics' | 'version'>;
+export type WebCore = Pick<BridgeCore, 'spool' | 'onFrame' | 'onLink' | 'linkUp' | 'readPromptly' | 'commands' | 'derived' | 'health' | 'log' | 'metrics' | 'version'>;
 
 export interface WebOptions {
   token: string;
@@ -70,7 +70,7 @@ export class WebPage {
 
   constructor(private readonly core: WebCore, private readonly options: WebOptions) {
     this.now = options.now ?? Date.now;
-    this.hub = new LiveHub(() => ({ instance: this.instance, version: core.version }));
+    this.hub = new LiveHub(() => ({ instance: this.instance, version: core.version }), (on) => core.readPromptly(on));
     this.requests = core.metrics.registry.counter('solar_bridge_web_requests_total', 'Requests to the web page and its API, by status code.');
     this.refused = new RateLimitedLog(core.log, 10000);
     this.events.onEvent((e) => this.hub.send('event', e));

@@ -64,7 +64,9 @@ export class MqttSink implements SinkDelivery {
     this.stateQos = config.state_qos as Qos;
     this.perValue = config.per_value_topics ? new PerValueTopics() : null;
     this.derived = new DerivedPacer(config.derived_interval_s * 1000);
-    this.derivedEarlyMs = config.derived_interval_s * 200;
+    // Half the interval: wider than the source's read interval (3 s by default), so a paced
+    // trickle has a delivery in it.
+    this.derivedEarlyMs = config.derived_interval_s * 500;
     const publish = (topic: string, payload: string, retain: boolean): void => this.link.publishQuiet(topic, payload, retain);
     this.ha = new HomeAssistantAnnouncer(config, deviceId, swVersion, this.topics, log, publish);
     this.link = new MqttLink(config, this.topics.availability, log, metrics, {
@@ -122,10 +124,13 @@ export class MqttSink implements SinkDelivery {
     if (this.derivedTimer) return;
     const due = this.derived.dueInMs(performance.now());
     if (due === null) return;
+    // A number due later waits past its due time by the ride window: readings come more
+    // often than that, and one rides it out first (flushDerivedWithDelivery), so the timer
+    // fires only when the readings stop.
     this.derivedTimer = setTimeout(() => {
       this.derivedTimer = undefined;
       this.flushDerived();
-    }, Math.max(due, DERIVED_RIDE_MS));
+    }, due === 0 ? DERIVED_RIDE_MS : due + this.derivedEarlyMs);
     this.derivedTimer.unref();
   }
 
