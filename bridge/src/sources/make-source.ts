@@ -39,7 +39,7 @@ export function makeSource(c: BridgeConfig, options: SourceOptions): Source {
   const paced = { ...reconnect, pacing: readPacing(c), promptAfterWriteMs: c.mqtt.commands.timeout_ms };
   const description = describeSpec(spec, c.source.baud);
   if (spec.kind === 'tcp') return new ReconnectingSource(description, tcpConnector({ host: spec.host, port: spec.port, connectTimeoutMs: c.source.connect_timeout_ms }), paced);
-  if (spec.kind === 'serial') return new ReconnectingSource(description, serialConnector({ path: spec.path, baudRate: c.source.baud }), paced);
+  if (spec.kind === 'serial') return new ReconnectingSource(description, serialConnector({ path: spec.path, baudRate: c.source.baud }), reconnect);
   if (spec.kind === 'i2c') {
     const i2c = { devicePath: spec.path, busNumber: spec.bus, pollPeriodS: spec.periodS, stateDir: c.spool.dir, log: options.log.child('i2c'), openBus: options.openI2cBus };
     // A poll period longer than the silence limit is not silence: allow three missed polls.

@@ -5,13 +5,13 @@
  * Why: at one reading a second the bridge's cost is mostly the wake-up itself (cold
  * caches, mostly interpreted code), not the work on the reading; five readings read in
  * one wake-up cost about 40 % less CPU than five wake-ups (bridge/README.md, "Performance
- * and memory"). While the link is paused the bytes wait in the kernel's socket or tty
- * buffer, so a pause is bounded twice:
+ * and memory"). While the link is paused the bytes wait in the kernel's socket buffer,
+ * so a pause is bounded twice:
  * - by time (`maxPauseMs`): what waits is that much later on every topic, and is lost
  *   if the bridge dies meanwhile, as are the bytes that arrive while it restarts;
  * - by bytes (`budgetBytes`): from the rate just seen, the pause ends before about that
  *   many bytes wait, so a fast stream (50 readings/s, a backlog) is read in short pauses
- *   and a burst not at all, and a tty's 4 KiB line-discipline buffer never fills.
+ *   and a burst not at all.
  * `hold` reads at once for a while: a command waits for its reply, a live page is open.
  */
 
@@ -24,7 +24,7 @@ export interface ReadPacing {
   minPauseMs: number;
 }
 
-/** 2 KiB: half the tty's line-discipline buffer, about 8 readings. */
+/** 2 KiB: about 8 readings. */
 export const READ_BUDGET_BYTES = 2048;
 export const MIN_READ_PAUSE_MS = 20;
 

@@ -56,6 +56,9 @@ export const DEFAULT_PROVEN: ProvenRule = { frames: 5, ms: 10000 };
  */
 export const SILENCE_LIMIT_MAX_FACTOR = 8;
 
+/** What a clean stop gives a paused link to hand over what waited in the kernel (a loopback or LAN read takes well under this). */
+const STOP_READ_MS = 50;
+
 export interface ReconnectOptions extends BackoffOptions {
   /** 0 = never; else reopen after this long without a valid frame. */
   idleTimeoutMs: number;
@@ -250,6 +253,13 @@ export class ReconnectingSource implements Source {
   }
 
   async stop(): Promise<void> {
+    if (this.resumeTimer && this.link) {
+      // A paused link holds readings in the kernel's buffer: a clean stop reads them
+      // first (into the spool), as it would have had it not paused.
+      this.pacer!.hold(true);
+      this.resumeNow();
+      await new Promise((r) => setTimeout(r, STOP_READ_MS));
+    }
     this.stopped = true;
     this.generation++;
     if (this.retryTimer) clearTimeout(this.retryTimer);

@@ -7,6 +7,12 @@ export interface SerialTarget {
   baudRate: number;
 }
 
+/**
+ * Not paced (source.read_interval_ms): serialport reads ahead into its own stream buffer
+ * while the stream is paused, so a pause would save the bridge's work per chunk but not
+ * the wake-up of each read, and pausing and resuming its stream at a fast replay's rate
+ * stalled the pty fault suite's reads. A serial link is read as it comes.
+ */
 export function serialConnector(target: SerialTarget): Connector {
   // Loaded on first use: its native binding costs ~10 MB of RSS a TCP bridge never needs.
   const { SerialPort } = require('serialport') as { SerialPort: typeof SerialPortType };
@@ -35,11 +41,6 @@ export function serialConnector(target: SerialTarget): Connector {
         close: () => {
           if (port.isOpen) port.close(() => undefined);
         },
-        // The stream stops emitting; serialport still reads ahead into its own buffer
-        // (up to its highWaterMark), so a paused port saves the bridge's work per chunk,
-        // not the read itself.
-        pause: () => { port.pause(); },
-        resume: () => { port.resume(); },
       });
     });
   });

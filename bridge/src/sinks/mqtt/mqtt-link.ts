@@ -65,6 +65,8 @@ export class MqttLink {
   private connectWaiters: Array<() => void> = [];
   private readonly backoff: Backoff;
   private reconnectTimer: NodeJS.Timeout | undefined;
+  /** Fails a delivery in flight (send()); see onClose(). */
+  private readonly inFlight = new Set<(e: Error) => void>();
 
   constructor(
     private readonly config: BridgeConfig['mqtt'],
@@ -139,6 +141,13 @@ export class MqttLink {
     const was = this.connected;
     this.connected = false;
     this.metrics.sinkConnected.set(0, { sink: SINK_NAME });
+    // mqtt.js keeps unacknowledged QoS 1 publishes and sends them again after the next
+    // connect, but a publish made in between (the state, a delivery waiting for the
+    // connect) can take a kept one's packet id: the kept one is then skipped and its
+    // callback never called, and its delivery would wait forever (seen once in the pty
+    // fault suite, the MQTT sink stalled after a broker restart). So every delivery in
+    // flight fails here and goes again, whole, once connected (at least once either way).
+    for (const fail of [...this.inFlight]) fail(new Error('the connection closed before the broker acknowledged'));
     if (this.stopped) return;
     if (was) this.log.warn(`lost the broker ${this.config.url}`);
     if (this.reconnectTimer) return;
@@ -188,9 +197,14 @@ export class MqttLink {
         if (failed) return;
         if (e) {
           failed = true;
+          this.inFlight.delete(acknowledged);
           reject(e);
-        } else if (--unacknowledged === 0) resolve();
+        } else if (--unacknowledged === 0) {
+          this.inFlight.delete(acknowledged);
+          resolve();
+        }
       };
+      this.inFlight.add(acknowledged);
       for (const m of msgs) {
         if (m.qos === 0) client.publish(m.topic, m.payload, publishOptions(0, m.retain));
         else {
