@@ -17,19 +17,19 @@ import type { SinkCursors } from './cursor-files';
 import type { Segment } from './segment-files';
 
 /**
- * Moved cursors are saved at most every 2.5 s, riding on a data sync (the source is read
- * every source.read_interval_ms, 3 s by default: a narrower window would miss every sync
- * and each save would need a wake-up of its own). A crash delivers a few seconds of
- * records again (at least once; InfluxDB points overwrite themselves).
+ * Moved cursors are saved at most every 4 s, riding on a data sync: with the source read
+ * every source.read_interval_ms (3 s by default) every second read carries a save, and
+ * no save needs a wake-up of its own. A crash delivers a few seconds of records again
+ * (at least once; InfluxDB points overwrite themselves).
  */
-const CURSOR_SAVE_MIN_MS = 2500;
+const CURSOR_SAVE_MIN_MS = 4000;
 /**
- * The save's own timer, for when no sync comes to carry it (the readings stopped): 10 s.
- * Later than the next paced read on purpose: a Node timer that is cleared still wakes the
- * process when it would have been due, unless an earlier timer is set after it, and the
- * read's own timer, set after the ride cleared this one, is that earlier timer.
+ * The save's own timer, for when no sync comes to carry it (the readings stopped): 12 s.
+ * Later than the read after a ride on purpose: a Node timer that is cleared still wakes
+ * the process when it would have been due, unless a sooner timer is set after it, and
+ * the read's own timer, set after the ride cleared this one, is that sooner timer.
  */
-const CURSOR_SAVE_MAX_MS = 10000;
+const CURSOR_SAVE_MAX_MS = 12000;
 
 /** What the schedule needs from the spool. */
 export interface SyncHost {
