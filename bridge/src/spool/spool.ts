@@ -31,10 +31,16 @@ import { AppenderEvents, SegmentAppender } from './segment-appender';
 import { STALL_RETRY_MAX_MS } from './write-stall';
 import { SyncSchedule } from './sync-schedule';
 import { SegmentRetention } from './segment-retention';
+import { RecentRecords } from './recent-records';
 import type { SpoolBatch, SpoolOptions, SpoolPosition, SpoolStats } from './spool-types';
 
 /** Default bound on records held in memory while the disk cannot be written. */
 const DEFAULT_HOLD_BYTES = 4 * 1024 * 1024;
+/**
+ * The records last written, kept for the sinks that are caught up: at the line rate (50 a
+ * second at most, about 330 bytes each) several seconds' worth, more than a sink gathers.
+ */
+const RECENT_BYTES = 64 * 1024;
 
 export { SpoolError } from './spool-lock';
 export type { SpoolPosition } from './spool-types';
@@ -49,7 +55,8 @@ export class Spool extends EventEmitter {
   private timerDueMs = Infinity;
   private closed = false;
   private readonly lock: SpoolLock;
-  private readonly reader = new SegmentReader(this.segments, (found) => this.damaged(found));
+  private readonly recent = new RecentRecords(RECENT_BYTES);
+  private readonly reader = new SegmentReader(this.segments, this.recent, (found) => this.damaged(found));
   private readonly damage: SpoolDamage;
   private readonly holdBytes: number;
   private readonly appender: SegmentAppender;
@@ -233,8 +240,9 @@ export class Spool extends EventEmitter {
 
   private appenderEvents(): AppenderEvents {
     return {
-      written: (records) => {
+      written: (records, seg, src, from, to) => {
         this.stat.appendedRecords += records;
+        this.recent.written(seg.base, seg.base + seg.size - (to - from), src, from, to);
         this.sync.written();
       },
       rolled: (fsynced) => {
@@ -258,8 +266,9 @@ export class Spool extends EventEmitter {
   // ---- reading ----
 
   /**
-   * Up to `maxRecords` payloads (and roughly `maxBytes`) from `from` on. Synchronous: the
-   * data was just written and sits in the page cache. An empty batch means caught up.
+   * Up to `maxRecords` payloads (and roughly `maxBytes`) from `from` on. Synchronous: what
+   * was just written is kept in memory (recent-records.ts), the rest sits in the page cache
+   * or is read from the disk. An empty batch means caught up.
    */
   read(from: SpoolPosition, maxRecords: number, maxBytes: number): SpoolBatch {
     const payloads: string[] = [];
@@ -324,7 +333,8 @@ export class Spool extends EventEmitter {
     }
     const st = this.appender.stall;
     const writeFailing = st ? { reason: st.reason, error: st.error.message, sinceMs: st.sinceMs, heldRecords: this.appender.records, lostRecords: st.lost } : null;
-    return { bytes: this.retention.totalBytes(), segments: this.segments.length, ...this.stat, writeFailing, sinks };
+    const reads = { fileReads: this.reader.fileReads, memoryReads: this.reader.memoryReads };
+    return { bytes: this.retention.totalBytes(), segments: this.segments.length, ...this.stat, ...reads, writeFailing, sinks };
   }
 
   /**
