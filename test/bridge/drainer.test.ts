@@ -306,6 +306,19 @@ describe('bridge sink drainer: what was just appended is handed over from memory
     assert.deepEqual(asText(slow.records), appended);
   });
 
+  it('a sink caught up reads from memory across segment rolls', async () => {
+    spool = Spool.open({ dir, maxBytes: 64 * 1024 * 1024, segmentBytes: 8 * 1024, fsyncIntervalMs: 1000, sinks: ['s'] });
+    const sink = new GatedSink('s');
+    drain(spool, sink);
+    await paced(spool, 200);
+    await waitFor(() => sink.records.length === 200, { timeoutMs: 5000, what: 'all 200 delivered' });
+    const st = spool.stats();
+    assert.ok(st.segments === 1 || st.segments === 2, `${st.segments} segments left: the consumed ones were deleted`);
+    assert.ok(st.appendedRecords === 200 && spool.endPosition().offset > 4 * 8 * 1024, `the records filled several segments (${spool.endPosition().offset} bytes)`);
+    assert.equal(st.fileReads, 0, 'nothing read back from the file, across the rolls');
+    assert.deepEqual(asText(sink.records), appended);
+  });
+
   it('a position that does not start a record in memory is read from the file, as after a restart', () => {
     spool = open(['s']);
     trickle(spool, 5);
