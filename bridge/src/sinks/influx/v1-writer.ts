@@ -63,9 +63,10 @@ export function v1Writer(t: V1Target): LineWriter {
     req.on('timeout', () => req.destroy(new Error(`no answer within ${t.timeoutMs} ms`)));
     req.on('error', (e) => {
       // An idle keep-alive connection the server (or a proxy, a NAT) closed meanwhile is
-      // found closed only when the next request is written on it: that request never
-      // reached the server, so it goes again at once on a new connection, once. Anything
-      // else, and the same failure on the new connection, is the sink's to count and back off.
+      // found closed only when the next request is written on it, which the server never
+      // read: it goes again at once on a new connection, once (were it read after all, a
+      // point written twice overwrites itself). Anything else, and the same failure on the
+      // new connection, is the sink's to count and back off.
       if (!answered && opts !== fresh && req.reusedSocket && isStaleConnection(e)) send(data, fresh, resolve);
       else resolve({ ok: false, message: e.message });
     });
