@@ -264,6 +264,7 @@ export class Bridge {
     m.spoolCorruptBytes.mirror(s.corruptBytes);
     m.spoolFsyncs.mirror(s.fsyncs);
     m.spoolLost.mirror(s.lostRecords);
+    m.spoolCursorsLost.mirror(s.cursorsLost);
     m.spoolWriteFailing.set(s.writeFailing ? 1 : 0);
     m.spoolHeld.set(s.writeFailing?.heldRecords ?? 0);
     for (const [sink, v] of Object.entries(s.sinks)) {

@@ -177,3 +177,161 @@ describe('bridge sink drainer: gathering a trickle, back to back when busy', fun
     assert.equal(spool.ackedPosition('s').offset, spool.endPosition().offset, 'the cursor is at the end');
   });
 });
+
+/** A sink that keeps each record's bytes as delivered; while `held`, its server answers nothing. */
+class GatedSink implements SinkDelivery {
+  readonly records: Buffer[] = [];
+  private gate: Promise<void> = Promise.resolve();
+  private open: () => void = () => undefined;
+  constructor(readonly name: string) {}
+  hold(): void {
+    this.gate = new Promise((r) => { this.open = r; });
+  }
+  release(): void {
+    this.open();
+  }
+  batch(): BatchBuilder {
+    const got: Buffer[] = [];
+    return {
+      add: (buf, start, end) => { got.push(Buffer.from(buf.subarray(start, end))); },
+      send: async () => {
+        await this.gate;
+        this.records.push(...got);
+      },
+    };
+  }
+}
+
+describe('bridge sink drainer: what was just appended is handed over from memory, all else read from the file', function () {
+  this.timeout(30000);
+  let dir: string;
+  let spool: Spool | null;
+  const drainers: SinkDrainer[] = [];
+  /** Every payload appended, in order. */
+  let appended: string[];
+
+  const open = (sinks: string[]): Spool => Spool.open({ dir, maxBytes: 64 * 1024 * 1024, segmentBytes: 1024 * 1024, fsyncIntervalMs: 1000, sinks });
+  const drain = (s: Spool, sink: SinkDelivery, batchRecords = 20): SinkDrainer => {
+    const d = new SinkDrainer(s, sink, { batchRecords, batchBytes: 1024 * 1024, maxInFlight: 2 });
+    drainers.push(d);
+    d.start();
+    return d;
+  };
+  /** Appends and flushes one record at a time, as the line rate does. */
+  const trickle = (s: Spool, n: number): void => {
+    for (let i = 0; i < n; i++) {
+      // Not all the same length, and bytes a latin1 string holds but JSON would escape.
+      const p = `{"seq":${appended.length + 1},"pad":"${'x'.repeat(150 + (appended.length % 37))}\u00e9\u00ff"}`;
+      assert.ok(s.append(p));
+      s.flush();
+      appended.push(p);
+    }
+  };
+  const asText = (records: Buffer[]): string[] => records.map((b) => b.toString('latin1'));
+  /** As trickle(), letting the sinks' confirmations run after each record, as a paced stream does. */
+  const paced = async (s: Spool, n: number): Promise<void> => {
+    for (let i = 0; i < n; i++) {
+      trickle(s, 1);
+      await new Promise((r) => setImmediate(r));
+    }
+  };
+
+  beforeEach(() => {
+    dir = makeTempDir('drainer-handoff');
+    spool = null;
+    appended = [];
+  });
+  afterEach(async () => {
+    for (const d of drainers.splice(0)) await d.stop(1000);
+    spool?.close();
+    removeDir(dir);
+  });
+
+  it('a sink caught up gets each new record without reading the file; a sink started after a restart reads the same bytes from it', async () => {
+    spool = open(['live', 'later']);
+    const live = new GatedSink('live');
+    drain(spool, live);
+    for (let i = 0; i < 30; i++) {
+      trickle(spool, 1);
+      await waitFor(() => live.records.length === i + 1, { timeoutMs: 2000, what: `record ${i + 1} delivered` });
+    }
+    let st = spool.stats();
+    assert.equal(st.fileReads, 0, 'nothing read back from the file');
+    assert.ok(st.memoryReads >= 30, `${st.memoryReads} reads from memory for 30 records`);
+    assert.deepEqual(asText(live.records), appended);
+    spool.close();
+
+    // After a restart nothing is kept in memory: 'later' reads everything from the file.
+    spool = open(['live', 'later']);
+    const later = new GatedSink('later');
+    const d = drain(spool, later);
+    await waitFor(() => d.caughtUp(), { timeoutMs: 5000, what: 'the sink started late to catch up' });
+    st = spool.stats();
+    assert.ok(st.fileReads >= 2, `${st.fileReads} reads of the file`);
+    assert.equal(st.memoryReads, 0);
+    assert.equal(later.records.length, live.records.length);
+    for (let i = 0; i < live.records.length; i++) assert.ok(later.records[i].equals(live.records[i]), `record ${i + 1}: the same bytes from memory and from the file`);
+  });
+
+  it('a sink behind what is kept in memory reads the file, in order, then takes new records from memory once caught up', async () => {
+    spool = open(['fast', 'slow']);
+    const fast = new GatedSink('fast');
+    const slow = new GatedSink('slow');
+    drain(spool, fast);
+    drain(spool, slow, 5);
+    slow.hold();
+    // While slow's server answers nothing, far more than memory keeps (64 KiB) is appended.
+    await paced(spool, 500);
+    await waitFor(() => fast.records.length === 500, { timeoutMs: 5000, what: 'the fast sink to have all 500' });
+    const before = spool.stats();
+    assert.equal(before.fileReads, 0, 'the fast sink read nothing from the file');
+    slow.release();
+    await waitFor(() => slow.records.length === 500, { timeoutMs: 10000, what: 'the slow sink to catch up' });
+    const after = spool.stats();
+    // Memory keeps 64 KiB, at most 385 of these records (170 bytes at the least): the rest,
+    // 115 or more, come from the file, 5 a batch.
+    assert.ok(after.fileReads - before.fileReads >= 23, `${after.fileReads - before.fileReads} reads of the file for the slow sink's backlog`);
+    assert.deepEqual(asText(slow.records), appended, 'every record once, in order');
+    assert.deepEqual(asText(fast.records), appended);
+    assert.equal(spool.ackedPosition('slow').offset, spool.endPosition().offset);
+
+    // Caught up again: the next records come from memory for both.
+    for (let i = 0; i < 5; i++) {
+      trickle(spool, 1);
+      await waitFor(() => slow.records.length === 501 + i && fast.records.length === 501 + i, { timeoutMs: 2000, what: `record ${501 + i} at both` });
+    }
+    const end = spool.stats();
+    assert.equal(end.fileReads, after.fileReads, 'no more reads of the file once caught up');
+    assert.ok(end.memoryReads >= after.memoryReads + 10, `${end.memoryReads - after.memoryReads} reads from memory for 5 records and 2 sinks`);
+    assert.deepEqual(asText(slow.records), appended);
+  });
+
+  it('a sink caught up reads from memory across segment rolls', async () => {
+    spool = Spool.open({ dir, maxBytes: 64 * 1024 * 1024, segmentBytes: 8 * 1024, fsyncIntervalMs: 1000, sinks: ['s'] });
+    const sink = new GatedSink('s');
+    drain(spool, sink);
+    await paced(spool, 200);
+    await waitFor(() => sink.records.length === 200, { timeoutMs: 5000, what: 'all 200 delivered' });
+    const st = spool.stats();
+    assert.ok(st.segments === 1 || st.segments === 2, `${st.segments} segments left: the consumed ones were deleted`);
+    assert.ok(st.appendedRecords === 200 && spool.endPosition().offset > 4 * 8 * 1024, `the records filled several segments (${spool.endPosition().offset} bytes)`);
+    assert.equal(st.fileReads, 0, 'nothing read back from the file, across the rolls');
+    assert.deepEqual(asText(sink.records), appended);
+  });
+
+  it('a position that does not start a record in memory is read from the file, as after a restart', () => {
+    spool = open(['s']);
+    trickle(spool, 5);
+    const first = spool.read(spool.startPosition(), 1, 1 << 20).next;
+    const inside = { offset: first.offset + 3, index: first.index };
+    const fileReads = spool.stats().fileReads;
+    const fromMemory = spool.read(inside, 10, 1 << 20);
+    assert.ok(spool.stats().fileReads > fileReads, 'the copy in memory did not line up: the file was read');
+    spool.close();
+    spool = open(['s']);
+    const fromFile = spool.read(inside, 10, 1 << 20);
+    assert.deepEqual(fromMemory.payloads, fromFile.payloads);
+    assert.deepEqual(fromMemory.payloads, appended.slice(2), 'the record it points into is stepped over as damage, to the next whole record');
+    assert.deepEqual(fromMemory.next, fromFile.next);
+  });
+});

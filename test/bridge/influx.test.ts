@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { AnchorFile, BootClock, Bridge } from '../../bridge/src';
-import { HttpFaultProxy, Influxd1Service, LineServer, VictoriaMetricsService, makeTempDir, removeDir, waitFor } from '../helpers/services';
+import { HttpFaultProxy, Influxd1Service, ProxiedRequest, LineServer, VictoriaMetricsService, makeTempDir, removeDir, waitFor } from '../helpers/services';
 import { metricValue, parseMetrics, startBridge } from './helpers/bridge-harness';
 import { eventLine, reading, readingLine, readingStream, withExtraField } from './helpers/frames';
 
@@ -114,7 +114,9 @@ describe('bridge InfluxDB sink', function () {
     it('retries 503, honours 429 Retry-After, survives cut connections, and parks nothing', async () => {
       const proxy = await HttpFaultProxy.start(influx.url);
       try {
-        proxy.inject({ kind: 'status', status: 503 }, { kind: 'cut' }, { kind: 'status', status: 429, headers: { 'retry-after': '1' } });
+        // The cut comes on the connection kept alive after the 503, so it is tried again at
+        // once on a new connection (kept-alive connections, below); cut again there, it counts.
+        proxy.inject({ kind: 'status', status: 503 }, { kind: 'cut' }, { kind: 'cut' }, { kind: 'status', status: 429, headers: { 'retry-after': '1' } });
         await run({ 'influx.url': proxy.url, 'influx.api': 'v1', 'influx.db': DB });
         await mcu.send(readingStream(10));
         await waitFor(async () => (await count(influx, `SELECT count(seq) FROM charger`)) === 10, { timeoutMs: 20000, what: '10 points through the faults' });
@@ -122,10 +124,10 @@ describe('bridge InfluxDB sink', function () {
         // recorded the answer once the bridge counts the batch confirmed.
         await waitFor(() => bridge!.metrics.sinkSent.get({ sink: 'influx' }) === 10, { timeoutMs: 10000, what: 'the bridge to count the 10 confirmed' });
         const writes = proxy.requests.filter((r) => r.path.startsWith('/write'));
-        assert.deepEqual(writes.slice(0, 3).map((r) => r.outcome), [503, 'cut', 429]);
+        assert.deepEqual(writes.slice(0, 4).map((r) => r.outcome), [503, 'cut', 'cut', 429]);
         // The same batch (same body) again, no sooner than the server asked.
-        const throttled = writes[2];
-        const retry = writes.find((w, i) => i > 2 && w.bodyBytes === throttled.bodyBytes);
+        const throttled = writes[3];
+        const retry = writes.find((w, i) => i > 3 && w.bodyBytes === throttled.bodyBytes);
         assert.ok(retry, 'the throttled batch was sent again');
         assert.ok(retry.at - throttled.at >= 950, `retried ${retry.at - throttled.at} ms after a 429 with Retry-After: 1`);
         assert.equal(retry.outcome, 204);
@@ -135,6 +137,73 @@ describe('bridge InfluxDB sink', function () {
       } finally {
         await proxy.close();
       }
+    });
+  });
+
+  describe('kept-alive connections', () => {
+    let influx: Influxd1Service;
+    before(async () => { influx = await Influxd1Service.start(); await influx.createDatabase(DB); });
+    after(async () => { await influx.dispose(); });
+
+    it('a write on a kept-alive connection closed meanwhile goes again at once on a new one, uncounted; a failure on the new one is counted and backed off', async () => {
+      // The proxy closes the connection when the request arrives, as a server (or a NAT)
+      // that dropped an idle connection does the moment the client writes on it.
+      const proxy = await HttpFaultProxy.start(influx.url);
+      try {
+        await run({ 'influx.url': proxy.url, 'influx.api': 'v1', 'influx.db': DB, 'influx.flush_interval_ms': 0, 'influx.retry_initial_ms': 3000, 'influx.retry_max_ms': 3000 });
+        const writes = (): ProxiedRequest[] => proxy.requests.filter((r) => r.path.startsWith('/write'));
+        const errors = (): number => bridge!.metrics.sinkErrors.get({ sink: 'influx', kind: 'network' });
+        const charger = (): Promise<number> => count(influx, `SELECT count(seq) FROM charger`);
+        await mcu.send(readingLine(1) + '\n');
+        await waitFor(() => bridge!.metrics.sinkSent.get({ sink: 'influx' }) === 1, { timeoutMs: 10000, what: 'the first reading confirmed' });
+
+        proxy.inject({ kind: 'cut' });
+        await mcu.send(readingLine(2) + '\n');
+        await waitFor(() => bridge!.metrics.sinkSent.get({ sink: 'influx' }) === 2, { timeoutMs: 10000, what: 'the second reading confirmed' });
+        let w = writes();
+        assert.deepEqual(w.map((r) => r.outcome), [204, 'cut', 204]);
+        assert.equal(w[2].bodyBytes, w[1].bodyBytes, 'the same write again');
+        assert.ok(w[2].at - w[1].at < 1000, `sent again ${w[2].at - w[1].at} ms after the cut: at once, not after the 3 s backoff`);
+        assert.equal(errors(), 0, 'a closed kept-alive connection is no failure');
+        assert.equal(bridge!.metrics.sinkConnected.get({ sink: 'influx' }), 1);
+        assert.equal(await charger(), 2);
+
+        // The new connection served one request and closed; the next write opens one to keep alive.
+        await mcu.send(readingLine(3) + '\n');
+        await waitFor(() => bridge!.metrics.sinkSent.get({ sink: 'influx' }) === 3, { timeoutMs: 10000, what: 'the third reading confirmed' });
+        assert.deepEqual(writes().slice(3).map((r) => r.outcome), [204]);
+
+        // Cut again on the new connection: a real failure, counted, and backed off.
+        proxy.inject({ kind: 'cut' }, { kind: 'cut' });
+        await mcu.send(readingLine(4) + '\n');
+        await waitFor(() => bridge!.metrics.sinkSent.get({ sink: 'influx' }) === 4, { timeoutMs: 15000, what: 'the fourth reading confirmed after the backoff' });
+        w = writes().slice(4);
+        assert.deepEqual(w.map((r) => r.outcome), ['cut', 'cut', 204], 'retried once at once, then after the backoff');
+        assert.ok(w[1].at - w[0].at < 1000, `the one retry at once (${w[1].at - w[0].at} ms)`);
+        assert.ok(w[2].at - w[1].at >= 2350, `then the backoff, 3 s less at most 20 % jitter (${w[2].at - w[1].at} ms)`);
+        assert.equal(errors(), 1, 'the failure on the new connection is counted, once');
+      } finally {
+        await proxy.close();
+      }
+    });
+
+    it('a server that stays down is counted as failing on every try, however its kept-alive connection died; nothing is lost', async () => {
+      await run({ 'influx.url': influx.url, 'influx.api': 'v1', 'influx.db': DB, device_id: 'down', 'influx.flush_interval_ms': 0, 'influx.retry_initial_ms': 100, 'influx.retry_max_ms': 200 });
+      const sent = (): number => bridge!.metrics.sinkSent.get({ sink: 'influx' });
+      const errors = (): number => bridge!.metrics.sinkErrors.get({ sink: 'influx', kind: 'network' });
+      await mcu.send(readingLine(1) + '\n');
+      await waitFor(() => sent() === 1, { timeoutMs: 10000, what: 'the first reading confirmed' });
+      await influx.stop();
+      try {
+        await mcu.send(readingLine(2) + '\n');
+        await waitFor(() => errors() >= 3, { timeoutMs: 10000, what: 'three failed tries counted while influxd is down' });
+        assert.equal(sent(), 1);
+        assert.equal(bridge!.metrics.sinkConnected.get({ sink: 'influx' }), 0);
+      } finally {
+        await influx.restart();
+      }
+      await waitFor(() => sent() === 2, { timeoutMs: 10000, what: 'the second reading confirmed once influxd is back' });
+      assert.equal(await count(influx, `SELECT count(seq) FROM charger WHERE device = 'down'`), 2);
     });
   });
 

@@ -1,12 +1,14 @@
 /**
  * The sink cursor file (cursors.bin): one file for every sink, saved in place into two
- * alternating checksummed slots. Real files throughout; the crash is a real SIGKILL.
+ * alternating checksummed slots. Real files throughout; the crash is a real SIGKILL; a lost
+ * file is read from the real bridge's /metrics.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { CURSOR_FILE, DEFAULT_SLOT_BYTES, SLOT_HEADER_BYTES, SinkCursors, Spool, SpoolOptions, SpoolPosition, decodeCursorFile, encodeSlot } from '../../bridge/src';
-import { ManagedProcess, makeTempDir, removeDir, waitFor } from '../helpers/services';
+import { Bridge, CURSOR_FILE, DEFAULT_SLOT_BYTES, SLOT_HEADER_BYTES, SinkCursors, Spool, SpoolOptions, SpoolPosition, decodeCursorFile, encodeSlot } from '../../bridge/src';
+import { LineServer, ManagedProcess, makeTempDir, removeDir, waitFor } from '../helpers/services';
+import { LogCapture, configFrom, metricValue, parseMetrics } from './helpers/bridge-harness';
 
 const root = path.join(__dirname, '..', '..');
 
@@ -173,6 +175,41 @@ describe('bridge spool: the cursor file', () => {
       assert.equal(s.stats().cursorsLost, 0);
       assert.deepEqual(quiet, []);
       s.close();
+    }
+  });
+
+  it('a lost cursor file is counted in the bridge\'s /metrics (solar_bridge_spool_cursors_lost_total), once per open that found it', async () => {
+    const spoolDir = path.join(dir, 'spool');
+    fs.mkdirSync(spoolDir);
+    twoSaves(spoolDir);
+    const mcu = await LineServer.start();
+    let bridge: Bridge | null = null;
+    const lostOnStart = async (): Promise<{ value: number; help: boolean; log: string }> => {
+      const log = new LogCapture();
+      bridge = new Bridge({ config: configFrom({ 'source.url': mcu.url, 'http.listen': '127.0.0.1:0', 'spool.dir': spoolDir }), log: log.logger, version: 'test' });
+      await bridge.start();
+      const text = await (await fetch(`http://127.0.0.1:${bridge.healthPort()}/metrics`)).text();
+      await bridge.stop();
+      bridge = null;
+      return { value: metricValue(parseMetrics(text), 'solar_bridge_spool_cursors_lost_total'), help: /^# HELP solar_bridge_spool_cursors_lost_total .*oldest record/m.test(text), log: log.text() };
+    };
+    try {
+      const good = await lostOnStart();
+      assert.equal(good.value, 0, 'a good cursor file: nothing lost');
+      assert.ok(good.help, 'the counter is exported (with its HELP) before it ever counts');
+      const file = path.join(spoolDir, CURSOR_FILE);
+      const buf = fs.readFileSync(file);
+      buf[SLOT_HEADER_BYTES] ^= 0x01;
+      buf[DEFAULT_SLOT_BYTES + SLOT_HEADER_BYTES] ^= 0x01;
+      fs.writeFileSync(file, buf);
+      const lost = await lostOnStart();
+      assert.equal(lost.value, 1, lost.log);
+      assert.match(lost.log, /SINK CURSORS LOST/);
+      const after = await lostOnStart();
+      assert.equal(after.value, 0, 'the file was written anew: the next start finds it good');
+    } finally {
+      await (bridge as Bridge | null)?.stop();
+      await mcu.close();
     }
   });
 

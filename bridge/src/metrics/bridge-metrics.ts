@@ -32,6 +32,7 @@ export interface BridgeMetrics {
   spoolTorn: Counter;
   spoolCorruptBytes: Counter;
   spoolFsyncs: Counter;
+  spoolCursorsLost: Counter;
   spoolLost: Counter;
   spoolWriteFailing: Gauge;
   spoolHeld: Gauge;
@@ -71,6 +72,7 @@ export function createBridgeMetrics(): BridgeMetrics {
     spoolTorn: r.counter('solar_bridge_spool_torn_records_total', 'Torn records found at the end of the spool on start (power loss mid-write), cut and copied to <spool>/quarantine/.'),
     spoolCorruptBytes: r.counter('solar_bridge_spool_corrupt_bytes_total', 'Damaged spool bytes skipped (failed length/CRC check), each counted once and copied to <spool>/quarantine/.'),
     spoolFsyncs: r.counter('solar_bridge_spool_fsyncs_total', 'fsync calls on spool segments.'),
+    spoolCursorsLost: r.counter('solar_bridge_spool_cursors_lost_total', 'Times the sink cursor file (<spool>/cursors.bin) was found on start with no good slot: every sink started again from the oldest record the spool holds, so what it held is delivered again (at least once, never skipped).'),
     spoolLost: r.counter('solar_bridge_spool_lost_records_total', 'Records never stored: the spool\'s disk was full (or failing) and the memory held meanwhile was full too, or records still held in memory when the bridge stopped.'),
     spoolWriteFailing: r.gauge('solar_bridge_spool_write_failing', '1 while the spool cannot write (disk full, I/O error): records wait in memory, then are lost.'),
     spoolHeld: r.gauge('solar_bridge_spool_held_records', 'Records held in memory because the spool cannot write, to be written when it can.'),

@@ -20,8 +20,8 @@ export interface AppenderOptions {
 }
 
 export interface AppenderEvents {
-  /** `records` reached the newest segment's file (not yet fsynced). */
-  written(records: number): void;
+  /** `records`, the bytes src[from, to), now end `seg`, the newest segment's file (not yet fsynced). */
+  written(records: number, seg: Segment, src: Buffer, from: number, to: number): void;
   /** A segment was finished (and fsynced, when `fsynced`) and a new one started. */
   rolled(fsynced: boolean): void;
   warn(message: string): void;
@@ -99,8 +99,8 @@ export class SegmentAppender {
           a.records += written;
           a.writtenAtMs = this.o.now();
           this.records -= written;
+          this.on.written(written, a, this.pending, from, from + wrote);
           from += wrote;
-          this.on.written(written);
         }
         if (this.writeError) throw this.writeError;
       }

@@ -2,13 +2,15 @@
  * Reads records out of the spool's segments, from any position on: the sinks' batches,
  * start-up replays and range reads. Damage met on the way (a record that fails its
  * checks, a record torn at the end of an older segment by power loss) is skipped to the
- * next valid record and reported through `onDamage`.
+ * next valid record and reported through `onDamage`. What was just written is read from
+ * the copy kept in memory (recent-records.ts) when the position asked for is in it.
  */
 import fs from 'node:fs';
 import { HEADER_BYTES, MAX_PAYLOAD, checkRecord, resync } from './record-codec';
 import type { SpoolPosition } from './spool-types';
 import type { Segment } from './segment-files';
 import type { SpoolDamageFound } from './spool-damage';
+import type { RecentRecords } from './recent-records';
 
 export interface SpoolVisit {
   /** Records handed to the visitor. */
@@ -22,9 +24,12 @@ const READ_WINDOW = 256 * 1024;
 
 export class SegmentReader {
   private readBuf: Buffer = Buffer.allocUnsafe(0);
+  /** Windows read from segment files (a pread each), and served from the records just written instead. */
+  fileReads = 0;
+  memoryReads = 0;
 
   /** `segments` is the spool's own list, oldest first, read live (never copied). */
-  constructor(private readonly segments: readonly Segment[], private readonly onDamage: (found: SpoolDamageFound) => void) {}
+  constructor(private readonly segments: readonly Segment[], private readonly recent: RecentRecords, private readonly onDamage: (found: SpoolDamageFound) => void) {}
 
   private segmentAt(offset: number): number {
     for (let i = this.segments.length - 1; i >= 0; i--) if (offset >= this.segments[i].base) return i;
@@ -69,21 +74,36 @@ export class SegmentReader {
       // Never a window smaller than the largest record, so every read makes progress, and
       // none larger than READ_WINDOW, so a big batch does not pin a big buffer.
       const want = Math.min(seg.size - rel, Math.max(Math.min(maxBytes - bytes, READ_WINDOW), HEADER_BYTES + MAX_PAYLOAD));
-      if (this.readBuf.length < want) this.readBuf = Buffer.allocUnsafe(Math.max(want, 64 * 1024));
-      const buf = this.readBuf;
-      const got = fs.readSync(this.readFd(seg), buf, 0, want, rel);
+      // buf[first, first + got) holds the bytes from `offset` on.
+      let buf: Buffer;
+      let first: number;
+      let got: number;
+      const kept = i === this.segments.length - 1 ? this.recent.bytesFrom(seg.base, offset, want) : null;
+      if (kept !== null) {
+        buf = kept.records;
+        first = kept.at;
+        got = kept.end - kept.at;
+        this.memoryReads++;
+      } else {
+        if (this.readBuf.length < want) this.readBuf = Buffer.allocUnsafe(Math.max(want, 64 * 1024));
+        buf = this.readBuf;
+        first = 0;
+        got = fs.readSync(this.readFd(seg), buf, 0, want, rel);
+        this.fileReads++;
+      }
       let at = 0;
       while (at < got && count < maxRecords) {
-        const c = checkRecord(buf, at, got);
+        const c = checkRecord(buf, first + at, first + got);
         if (c.kind === 'record') {
-          visit(buf, at + HEADER_BYTES, c.end);
+          visit(buf, first + at + HEADER_BYTES, c.end);
           count++;
-          bytes += c.end - at;
+          bytes += c.end - first - at;
           index++;
-          at = c.end;
+          at = c.end - first;
           continue;
         }
         if (c.kind === 'incomplete' && rel + got < seg.size) break; // the record goes on past this window
+        if (kept !== null) break; // the copy does not line up: below, the file says what is there
         // Damage, or a record torn at the end of an older segment (power loss before its
         // fsync): skip to the next valid record in this segment, or to its end.
         const damagedAt = rel + at;
@@ -95,7 +115,11 @@ export class SegmentReader {
         at = skip.resume - rel;
         break;
       }
-      if (at === 0) break;
+      if (at === 0) {
+        if (kept === null) break;
+        this.recent.forget();
+        continue;
+      }
       offset += at;
     }
     return { count, next: { offset, index }, skippedDropped };

@@ -47,6 +47,10 @@ export interface SpoolStats {
   lostRecords: number;
   /** Times the cursor file was found with no good slot, so every sink started again from the oldest record (0 or 1 per open). */
   cursorsLost: number;
+  /** Reads of a segment file (one pread each: a sink behind, a replay, a range read). */
+  fileReads: number;
+  /** Reads served from the records just written, kept in memory (a sink caught up). */
+  memoryReads: number;
   /** While writes fail: why, since when (ms since the epoch), records held in memory for a retry. */
   writeFailing: { reason: string; error: string; sinceMs: number; heldRecords: number; lostRecords: number } | null;
   sinks: { [sink: string]: { pendingRecords: number; pendingBytes: number; droppedRecords: number; acked: SpoolPosition } };

@@ -16,8 +16,8 @@
  * durable, so after power loss no sink skips a record that was lost (sync-schedule.ts).
  * Segments are deleted once every sink is past them (and, when a feature asked to keep
  * history, once older than that); when the spool exceeds its byte bound the oldest
- * segment is dropped and what each sink lost is counted. A full disk stalls writing,
- * never the caller (segment-appender.ts).
+ * segment is dropped and what each sink lost is counted (segment-retention.ts). A full
+ * disk stalls writing, never the caller (segment-appender.ts).
  */
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
@@ -30,12 +30,17 @@ import { SpoolError, SpoolLock } from './spool-lock';
 import { AppenderEvents, SegmentAppender } from './segment-appender';
 import { STALL_RETRY_MAX_MS } from './write-stall';
 import { SyncSchedule } from './sync-schedule';
+import { SegmentRetention } from './segment-retention';
+import { RecentRecords } from './recent-records';
 import type { SpoolBatch, SpoolOptions, SpoolPosition, SpoolStats } from './spool-types';
 
-/** The soonest kept history is checked again for segments old enough to delete. */
-const HISTORY_AGE_CHECK_MS = 60_000;
 /** Default bound on records held in memory while the disk cannot be written. */
 const DEFAULT_HOLD_BYTES = 4 * 1024 * 1024;
+/**
+ * The records last written, kept for the sinks that are caught up: at the line rate (50 a
+ * second at most, about 330 bytes each) several seconds' worth, more than a sink gathers.
+ */
+const RECENT_BYTES = 64 * 1024;
 
 export { SpoolError } from './spool-lock';
 export type { SpoolPosition } from './spool-types';
@@ -49,18 +54,16 @@ export class Spool extends EventEmitter {
   private timer: NodeJS.Timeout | undefined;
   private flushCheck: NodeJS.Immediate | undefined;
   private timerDueMs = Infinity;
-  /** While history is kept: ages consumed segments out even when no sink confirms anything. */
-  private ageTimer: NodeJS.Timeout | undefined;
   private closed = false;
   private readonly lock: SpoolLock;
-  private readonly reader = new SegmentReader(this.segments, (found) => this.damaged(found));
+  private readonly recent = new RecentRecords(RECENT_BYTES);
+  private readonly reader = new SegmentReader(this.segments, this.recent, (found) => this.damaged(found));
   private readonly damage: SpoolDamage;
   private readonly holdBytes: number;
   private readonly appender: SegmentAppender;
   private readonly now: () => number;
   private readonly sync: SyncSchedule;
-  /** Consumed segments are kept until their newest record is this old (0: deleted at once). */
-  private keepMs = 0;
+  private readonly retention: SegmentRetention;
   private stat = { appendedRecords: 0, droppedRecords: 0, tornRecords: 0, corruptBytes: 0, fsyncs: 0, lostRecords: 0, cursorsLost: 0 };
 
   /** Opens (or creates) the spool, cutting a torn tail and loading the sink cursors. */
@@ -83,6 +86,26 @@ export class Spool extends EventEmitter {
       isClosed: () => this.closed,
     });
     this.damage = new SpoolDamage(options.dir, (m) => this.warn(m));
+    this.retention = new SegmentRetention({
+      segments: this.segments,
+      cursors: () => this.cursors,
+      maxBytes: options.maxBytes,
+      now: this.now,
+      bufferedBytes: () => this.appender.bytes,
+      freed: () => {
+        if (!this.appender.stall) return;
+        // Space was freed: the held records may fit now.
+        this.appender.spaceFreed();
+        this.wake(0);
+      },
+      cursorsMoved: () => this.sync.cursorsMoved(),
+      dropped: (records) => {
+        this.stat.droppedRecords += records;
+        if (records > 0) this.emit('dropped', records);
+      },
+      warn: (m) => this.warn(m),
+      isClosed: () => this.closed,
+    });
     this.appender = new SegmentAppender(this.segments, { dir: options.dir, segmentBytes: options.segmentBytes, holdBytes: this.holdBytes, now: this.now }, this.appenderEvents());
     fs.mkdirSync(options.dir, { recursive: true });
     this.lock = new SpoolLock(options.dir);
@@ -150,24 +173,7 @@ export class Spool extends EventEmitter {
    * wins), for features that read history (readRange); the byte bound still rules.
    */
   keepHistory(ms: number): void {
-    if (ms > this.keepMs) this.keepMs = ms;
-    this.armAgeOut();
-  }
-
-  /**
-   * Kept history ages out on a timer too, not only when a sink confirms something: one
-   * armed for when the oldest segment is due (a minute at the soonest; lateness in freeing
-   * a segment costs nothing), so an idle bridge is not woken to find nothing old enough.
-   */
-  private armAgeOut(): void {
-    if (this.ageTimer || this.keepMs === 0 || this.closed || this.segments.length < 2) return;
-    const dueMs = Math.max(HISTORY_AGE_CHECK_MS, this.segments[0].writtenAtMs + this.keepMs - this.now());
-    this.ageTimer = setTimeout(() => {
-      this.ageTimer = undefined;
-      this.deleteConsumed();
-      this.armAgeOut();
-    }, Math.min(dueMs, 0x7fffffff));
-    this.ageTimer.unref();
+    this.retention.keepHistory(ms);
   }
 
   // ---- positions ----
@@ -236,24 +242,25 @@ export class Spool extends EventEmitter {
     // While stalled, writes are tried on the retry's backoff, not on every chunk.
     if (this.appender.bytes === 0 || !this.appender.due()) return;
     const before = this.stat.appendedRecords;
-    if (!this.appender.write()) this.dropKeptHistory();
+    if (!this.appender.write()) this.retention.dropKeptHistory();
     // A write a full disk cut short still wrote whole records: readers may have them.
     if (this.stat.appendedRecords === before) return;
     if (this.appender.bytes === 0 && !this.appender.stall) this.disarmForWritten();
-    this.enforceBound();
+    this.retention.enforceBound();
     this.emit('appended');
   }
 
   private appenderEvents(): AppenderEvents {
     return {
-      written: (records) => {
+      written: (records, seg, src, from, to) => {
         this.stat.appendedRecords += records;
+        this.recent.written(seg.base, seg.base + seg.size - (to - from), src, from, to);
         this.sync.written();
       },
       rolled: (fsynced) => {
         if (fsynced) this.stat.fsyncs++;
         this.sync.rolled(fsynced, this.active.base);
-        this.armAgeOut();
+        this.retention.rolled();
       },
       warn: (m) => this.warn(m),
       stalled: (stall) => {
@@ -268,51 +275,12 @@ export class Spool extends EventEmitter {
     };
   }
 
-  private totalBytes(): number {
-    let b = this.appender.bytes;
-    for (const s of this.segments) b += s.size;
-    return b;
-  }
-
-  /** Drops whole segments, oldest first, until the spool fits its bound again. */
-  private enforceBound(): void {
-    while (this.segments.length > 1 && this.totalBytes() > this.options.maxBytes) {
-      const seg = this.segments[0];
-      const end = { offset: seg.base + seg.size, index: seg.baseIndex + seg.records };
-      let lost = 0;
-      for (const [sink, pos] of [...this.cursors.entries()]) {
-        if (pos.offset >= end.offset) continue;
-        const n = Math.max(0, end.index - Math.max(pos.index, seg.baseIndex));
-        lost = Math.max(lost, n);
-        this.cursors.drop(sink, n, { offset: this.segments[1].base, index: this.segments[1].baseIndex });
-        this.sync.cursorsMoved();
-      }
-      this.stat.droppedRecords += lost;
-      this.removeOldest();
-      if (lost > 0) this.emit('dropped', lost);
-    }
-  }
-
-  private removeOldest(): void {
-    const seg = this.segments.shift()!;
-    if (seg.fd >= 0) fs.closeSync(seg.fd);
-    try {
-      fs.unlinkSync(seg.file);
-    } catch (e) {
-      this.warn(`spool: could not delete ${seg.file}: ${(e as Error).message}`);
-    }
-    if (this.appender.stall) {
-      // Space was freed: the held records may fit now.
-      this.appender.spaceFreed();
-      this.wake(0);
-    }
-  }
-
   // ---- reading ----
 
   /**
-   * Up to `maxRecords` payloads (and roughly `maxBytes`) from `from` on. Synchronous: the
-   * data was just written and sits in the page cache. An empty batch means caught up.
+   * Up to `maxRecords` payloads (and roughly `maxBytes`) from `from` on. Synchronous: what
+   * was just written is kept in memory (recent-records.ts), the rest sits in the page cache
+   * or is read from the disk. An empty batch means caught up.
    */
   read(from: SpoolPosition, maxRecords: number, maxBytes: number): SpoolBatch {
     const payloads: string[] = [];
@@ -343,26 +311,7 @@ export class Spool extends EventEmitter {
     if (pos.offset <= cur.offset) return; // stale: a drop already moved it past
     this.cursors.move(sink, pos);
     this.sync.cursorsMoved();
-    this.deleteConsumed();
-  }
-
-  /** Deletes the segments every sink is past (kept history too, with `evenKept`); returns how many. */
-  private deleteConsumed(evenKept = false): number {
-    const min = this.cursors.minOffset();
-    const keepAfter = this.keepMs > 0 && !evenKept ? this.now() - this.keepMs : Infinity;
-    let n = 0;
-    for (; this.segments.length > 1 && this.segments[0].base + this.segments[0].size <= min && this.segments[0].writtenAtMs < keepAfter; n++) this.removeOldest();
-    return n;
-  }
-
-  /**
-   * On a full disk, history kept for features (already delivered) makes room for new
-   * records: a reading not stored is worse than an old one no longer charted.
-   */
-  private dropKeptHistory(): void {
-    if (this.keepMs === 0) return;
-    const n = this.deleteConsumed(true);
-    if (n > 0) this.warn(`spool disk full: deleted ${n} delivered segment(s) kept as history, to make room for new records`);
+    this.retention.deleteConsumed();
   }
 
   /** All is written (at a trickle, synced too): the tick append() armed would wake for nothing. */
@@ -396,7 +345,8 @@ export class Spool extends EventEmitter {
     }
     const st = this.appender.stall;
     const writeFailing = st ? { reason: st.reason, error: st.error.message, sinceMs: st.sinceMs, heldRecords: this.appender.records, lostRecords: st.lost } : null;
-    return { bytes: this.totalBytes(), segments: this.segments.length, ...this.stat, writeFailing, sinks };
+    const reads = { fileReads: this.reader.fileReads, memoryReads: this.reader.memoryReads };
+    return { bytes: this.retention.totalBytes(), segments: this.segments.length, ...this.stat, ...reads, writeFailing, sinks };
   }
 
   /**
@@ -408,7 +358,7 @@ export class Spool extends EventEmitter {
     if (this.flushCheck) clearImmediate(this.flushCheck);
     let written = this.appender.write();
     if (!written) {
-      this.dropKeptHistory();
+      this.retention.dropKeptHistory();
       written = this.appender.write();
     }
     if (!written) {
@@ -419,7 +369,7 @@ export class Spool extends EventEmitter {
     }
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
-    if (this.ageTimer) clearTimeout(this.ageTimer);
+    this.retention.close();
     this.sync.closeSync();
     for (const s of this.segments) if (s.fd >= 0) { fs.closeSync(s.fd); s.fd = -1; }
     this.lock.release();
