@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 // The front door loads the heap policy before any other bridge module (see heap-policy.ts).
-import { Bridge, STARTUP_GC_DELAY_MS, collectStartupGarbage, createLogger, ENV_CONFIG_FILE, helpText, parseCliArgs, preflightConfig, redactConfig, requestBatteryAction, resolveConfig } from '../bridge/src';
+import { Bridge, STARTUP_GC_DELAY_MS, collectAfterBusySpells, collectStartupGarbage, createLogger, ENV_CONFIG_FILE, helpText, parseCliArgs, preflightConfig, redactConfig, requestBatteryAction, resolveConfig } from '../bridge/src';
 import type { BridgeConfig } from '../bridge/src';
 
 const BUNDLE_DEFAULT = path.join(__dirname, '..', 'bridge', 'dist', 'bridge.js');
@@ -115,7 +115,9 @@ async function main(): Promise<number> {
   }
   log.info(`bridge ${version()} running`, { device_id: config.device_id, source: config.source.url });
   setTimeout(collectStartupGarbage, STARTUP_GC_DELAY_MS).unref();
+  const stopCollecting = collectAfterBusySpells((ms) => log.debug(`full collection after a busy spell, ${ms.toFixed(1)} ms`));
   await bridge.replayDone();
+  stopCollecting();
   await stop('replay finished');
   return 0;
 }
