@@ -41,7 +41,9 @@ export const SERVICE_NODE_FLAGS: readonly string[] = ['--max-old-space-size=24',
  * stay resident in the main heap) saved about 4 MB resident at 50 readings/s, but in
  * npm run bench -- bridge it took the service's burst from 1.18x plain node's rate to
  * 0.84x and its steady stream from 0.74x to 0.45x (every large Buffer mapped and
- * unmapped on its own). bridge/README.md, "Performance and memory".
+ * unmapped on its own). Instead the bundle's loader (scripts/bridge.ts, loaderSource)
+ * avoids the one large block freed at start that raised them for the process's life.
+ * bridge/README.md, "Performance and memory".
  */
 export const SERVICE_ENV: Readonly<Record<string, string>> = {};
 
@@ -118,15 +120,19 @@ export const BUSY_SPELL_CHECK_MS = 10_000;
  * hears of collections from a PerformanceObserver, and its timer runs only during a spell.
  * Returns the stop.
  */
-export function collectAfterBusySpells(onCollected?: (ms: number) => void): () => void {
-  const gc = (globalThis as { gc?: () => void }).gc;
+export function collectAfterBusySpells(
+  onCollected?: (ms: number) => void,
+  options: { gc?: () => void; checkMs?: number; spell?: BusySpell } = {},
+): () => void {
+  const gc = options.gc ?? (globalThis as { gc?: () => void }).gc;
   if (typeof gc !== 'function') return () => undefined;
-  const spell = new BusySpell();
+  const checkMs = options.checkMs ?? BUSY_SPELL_CHECK_MS;
+  const spell = options.spell ?? new BusySpell();
   let timer: NodeJS.Timeout | null = null;
   const check = (): void => {
     timer = null;
     const state = spell.check();
-    if (state === 'busy') timer = setTimeout(check, BUSY_SPELL_CHECK_MS).unref();
+    if (state === 'busy') timer = setTimeout(check, checkMs).unref();
     else if (state === 'ended') {
       const t0 = performance.now();
       gc();
@@ -137,7 +143,7 @@ export function collectAfterBusySpells(onCollected?: (ms: number) => void): () =
     for (const e of list.getEntries()) {
       const kind = (e as unknown as { detail?: { kind?: number } }).detail?.kind;
       if (kind === constants.NODE_PERFORMANCE_GC_MINOR && spell.minor(performance.now()) && timer === null) {
-        timer = setTimeout(check, BUSY_SPELL_CHECK_MS).unref();
+        timer = setTimeout(check, checkMs).unref();
       }
     }
   });
