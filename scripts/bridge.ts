@@ -167,8 +167,8 @@ function bodyFileOf(outFile: string): string {
  * rest of the process. After that every Buffer under 2 MiB (the web page's week of
  * summaries, the spool's and sinks' buffers) comes from the main heap, and up to 4 MiB of
  * it stays resident when free. Read in small pieces, nothing large is freed and glibc
- * keeps its defaults (128 KiB): the malloc heap at one reading a second 7.2 -> 3.8 MB,
- * the whole process about 2.5 MB less at 1/s and 4.7 MB less after 50 readings/s
+ * keeps its defaults (128 KiB): the malloc heap at one reading a second 7.1-9.2 -> 3.8-5.5
+ * MB, the whole process about 2.5-3 MB smaller at 1/s and after 50 readings/s
  * (bridge/README.md, "Performance and memory").
  */
 function loaderSource(bodyName: string): string {
