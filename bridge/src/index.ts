@@ -4,7 +4,7 @@
  * exported here is the bridge's own business and may change freely.
  */
 // First: the heap policy must be in force before the other modules load (see the module).
-export { SERVICE_ENV, SERVICE_NODE_FLAGS, STARTUP_GC_DELAY_MS, V8_FLAGS, applyHeapPolicy, collectStartupGarbage } from './heap-policy';
+export { BUSY_SPELL_CHECK_MS, BusySpell, SERVICE_ENV, SERVICE_NODE_FLAGS, STARTUP_GC_DELAY_MS, V8_FLAGS, applyHeapPolicy, collectAfterBusySpells, collectStartupGarbage } from './heap-policy';
 
 // ---- running a bridge ----
 export { Bridge } from './bridge';
