@@ -1,10 +1,11 @@
 /**
  * The MQTT keepalive clock (bridge/src/sinks/mqtt/keepalive-timer.ts): the timer alone
- * (no empty half-way tick, the first two ticks together, then one per period, clear()
- * honoured from inside a tick), then mqtt.js driven by it against a real mosquitto
+ * (no empty half-way tick, the first two ticks together, the verdict one keepalive
+ * later, clear() honoured from inside a tick, a restarted count keeping the armed
+ * timer), then mqtt.js driven by it against a real mosquitto
  * through a loopback relay that counts PINGREQs and can swallow the broker's answers:
  * a ping once per keepalive, and a broker that stops answering declared dead at
- * 1.5 x keepalive, as mqtt.js's own timer does.
+ * 2 x keepalive after its last answer (mqtt.js's own clock: 1.5 x).
  */
 import assert from 'node:assert/strict';
 import net from 'node:net';
@@ -55,20 +56,26 @@ class Relay {
 describe('MQTT keepalive clock', function () {
   this.timeout(30000);
 
-  it('ticks twice at two periods, then once a period; clear() stops it, also from inside the first tick', async () => {
+  it('ticks twice at two periods (the ping), then once two periods later (the verdict); clear() stops it, also from inside a tick', async () => {
     const timer = keepaliveTimer();
     const t0 = performance.now();
     const ticks: number[] = [];
-    const id = timer.set(() => ticks.push(performance.now() - t0), 100);
-    await sleep(150);
-    assert.equal(ticks.length, 0, 'nothing at half the keepalive');
-    await sleep(300);
-    timer.clear(id);
-    assert.equal(ticks.length, 4, `ticks at ${ticks.map((t) => t.toFixed(0)).join(', ')} ms`);
-    assert.ok(ticks[0] >= 195 && ticks[1] - ticks[0] < 5, `first two together at two periods: ${ticks.join(', ')}`);
-    assert.ok(ticks[2] - ticks[1] >= 95 && ticks[3] - ticks[2] >= 95, `then one a period: ${ticks.join(', ')}`);
-    await sleep(250);
-    assert.equal(ticks.length, 4, 'cleared: no more ticks');
+    const id = timer.set(() => ticks.push(performance.now() - t0), 200);
+    try {
+      await sleep(250);
+      assert.equal(ticks.length, 0, 'nothing at half the keepalive');
+      await sleep(350);
+      assert.equal(ticks.length, 2, `ticks at ${ticks.map((t) => t.toFixed(0)).join(', ')} ms`);
+      assert.ok(ticks[0] >= 395 && ticks[1] - ticks[0] < 5, `the first two together at two periods: ${ticks.join(', ')}`);
+      await sleep(400);
+      assert.equal(ticks.length, 3, `the verdict two periods after the ping: ${ticks.join(', ')}`);
+      assert.ok(ticks[2] - ticks[1] >= 395, `the verdict two periods after the ping: ${ticks.join(', ')}`);
+    } finally {
+      timer.clear(id);
+    }
+    const n = ticks.length;
+    await sleep(900);
+    assert.equal(ticks.length, n, 'cleared: no more ticks');
 
     let calls = 0;
     const self: { id?: number } = {};
@@ -77,7 +84,30 @@ describe('MQTT keepalive clock', function () {
     assert.equal(calls, 1, 'a tick that clears its timer is the last one');
   });
 
-  it('drives mqtt.js: a PINGREQ once per keepalive, and a broker that stops answering is dead at 1.5 x keepalive', async () => {
+  it('an answer that restarts the count keeps the timer already armed: the next ping is one keepalive after the last, not after the answer', async () => {
+    const timer = keepaliveTimer();
+    const t0 = performance.now();
+    const first: number[] = [];
+    const id = timer.set(() => first.push(performance.now() - t0), 200);
+    const second: number[] = [];
+    let id2 = 0;
+    try {
+      await waitFor(() => first.length === 2, { timeoutMs: 3000, what: 'the first ping' });
+      // The PINGRESP comes 120 ms after the ping; mqtt.js clears and sets again at once.
+      await sleep(120);
+      timer.clear(id);
+      id2 = timer.set(() => second.push(performance.now() - t0), 200);
+      await waitFor(() => second.length === 2, { timeoutMs: 3000, what: 'the second ping' });
+    } finally {
+      timer.clear(id);
+      timer.clear(id2);
+    }
+    const gap = second[0] - first[0];
+    assert.equal(first.length, 2, 'the first count ended with its ping');
+    assert.ok(gap >= 395 && gap < 500, `second ping ${gap.toFixed(0)} ms after the first (one keepalive, 400 ms; 520 if the timer had been replaced)`);
+  });
+
+  it('drives mqtt.js: a PINGREQ once per keepalive, and a broker that stops answering is dead at 2 x keepalive', async () => {
     const broker = await MosquittoService.start();
     const relay = await Relay.start(broker.port);
     const client = mqtt.connect(`mqtt://127.0.0.1:${relay.port}`, { keepalive: 1, reconnectPeriod: 0, reschedulePings: false, timerVariant: keepaliveTimer() });
@@ -98,9 +128,9 @@ describe('MQTT keepalive clock', function () {
       await waitFor(() => errors.length > 0, { timeoutMs: 5000, what: 'mqtt.js to give up on a broker that stopped answering' });
       assert.equal(errors[0].message, 'Keepalive timeout');
       // The last answered ping restarted the count: the next goes 1 s later, and the
-      // broker is dead half a keepalive after that unanswered one.
+      // broker is dead when the one after that would be due, 2 x keepalive.
       const deadAfter = errors[0].at - lastAnswered;
-      assert.ok(deadAfter >= 1400 && deadAfter <= 1900, `declared dead ${deadAfter.toFixed(0)} ms after the last answered ping`);
+      assert.ok(deadAfter >= 1900 && deadAfter <= 2400, `declared dead ${deadAfter.toFixed(0)} ms after the last answered ping`);
       assert.equal(relay.pings.length, 4, 'exactly one unanswered PINGREQ before giving up');
     } finally {
       client.end(true);
