@@ -47,6 +47,7 @@ export { eventJson, readingState, readingValues } from './sinks/mqtt/state-paylo
 export type { StateJson } from './sinks/mqtt/state-payload';
 export { REASONS, discoveryMessages } from './sinks/mqtt/ha-discovery';
 export { DerivedPacer } from './sinks/mqtt/derived-pacer';
+export { keepaliveTimer } from './sinks/mqtt/keepalive-timer';
 export type { DiscoveryMessage } from './sinks/mqtt/ha-discovery';
 export { eventLine, payloadLines, readingLines } from './sinks/influx/line-protocol';
 export { classifyFailure, parseRetryAfter } from './sinks/influx/write-outcome';

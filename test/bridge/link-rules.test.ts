@@ -97,7 +97,7 @@ describe('link and command rules', function () {
         src.start({ data: () => undefined, up: () => undefined, down: (r) => downs.push(r), end: () => undefined });
         assert.equal(src.silenceLimitMs, 400);
         await waitFor(() => downs.length >= 1, { timeoutMs: 5000, what: 'a noisy but frameless link reopened' });
-        assert.match(downs[0], /^silent: no valid frame for 400 ms; retrying in \d+ ms$/);
+        assert.match(downs[0], /^silent: no valid frame for 400 ms; reopening now$/);
         // Valid frames (reported by the decoder) keep it open.
         await waitFor(() => src.isUp(), { timeoutMs: 5000, what: 'the link back' });
         const before = downs.length;
@@ -112,24 +112,26 @@ describe('link and command rules', function () {
         await mcu.close();
       }
     });
-    it('silence: a reopened link that stays silent gets twice the limit of the one before, up to 8x; a valid frame brings it back', async () => {
+    it('silence: a reopened link that stays silent gets 4x the limit of the one before, up to 64x, reopened at once; a valid frame brings it back', async () => {
       const mcu = await LineServer.start();
       const downs: string[] = [];
       const ups: boolean[] = [];
-      const src = new ReconnectingSource(mcu.url, tcpConnector({ host: '127.0.0.1', port: mcu.port, connectTimeoutMs: 2000 }), { initialMs: 10, maxMs: 20, idleTimeoutMs: 60 });
-      const limits = (): number[] => downs.map((d) => Number(/^silent: no valid frame for (\d+) ms;/.exec(d)?.[1]));
+      // A backoff of 20 s: a silent link that waited for it would not reopen within the test.
+      const src = new ReconnectingSource(mcu.url, tcpConnector({ host: '127.0.0.1', port: mcu.port, connectTimeoutMs: 2000 }), { initialMs: 20000, maxMs: 20000, idleTimeoutMs: 10 });
+      const limits = (): number[] => downs.map((d) => Number(/^silent: no valid frame for (\d+) ms; reopening now$/.exec(d)?.[1]));
       try {
         src.start({ data: () => undefined, up: (afterSilence) => ups.push(afterSilence === true), down: (r) => downs.push(r), end: () => undefined });
-        await waitFor(() => downs.length >= 6, { timeoutMs: 10000, what: 'six silent links in a row' });
-        assert.deepEqual(limits().slice(0, 6), [60, 120, 240, 480, 480, 480]);
-        assert.equal(src.silenceLimitMs, 60, 'the configured limit (what /healthz judges by) does not grow');
+        await waitFor(() => downs.length >= 5, { timeoutMs: 10000, what: 'five silent links in a row' });
+        assert.deepEqual(limits().slice(0, 5), [10, 40, 160, 640, 640]);
+        assert.equal(src.silenceLimitMs, 10, 'the configured limit (what /healthz judges by) does not grow');
         // Only the first link was opened for its own sake; the others were reopened after silence.
-        assert.deepEqual(ups.slice(0, 6), [false, true, true, true, true, true]);
+        assert.deepEqual(ups.slice(0, 5), [false, true, true, true, true]);
+        assert.ok(mcu.connectionCount >= 5, 'each silent link was closed and a new one opened');
         await waitFor(() => src.isUp(), { timeoutMs: 5000, what: 'the link back' });
         src.frameArrived();
         const n = downs.length;
         await waitFor(() => downs.length > n, { timeoutMs: 5000, what: 'silence after the frame' });
-        assert.equal(limits()[n], 60, 'after a valid frame the configured limit applies again');
+        assert.equal(limits()[n], 10, 'after a valid frame the configured limit applies again');
       } finally {
         await src.stop();
         await mcu.close();

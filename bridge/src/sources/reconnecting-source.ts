@@ -8,15 +8,19 @@
  *   `proven.frames` valid frames and stayed open at least `proven.ms`. Opening is not
  *   proof: a server that accepts and closes at once (a wedged ser2net, a port taken by
  *   another program) would otherwise be retried at the initial delay forever.
- * - A link with no valid frame for `silenceMs` is closed and reopened: a half-open TCP
- *   connection to a router that lost power looks "up" for hours, and keepalive takes
- *   minutes to notice. Only valid frames count (the owner reports them through
- *   frameArrived()), so a link that carries only noise is treated as silent too.
- *   Reopening answers a stale connection, not a quiet MCU: when the reopened link stays
- *   silent too, each further link gets twice the silence limit of the one before (up to
- *   SILENCE_LIMIT_MAX_FACTOR times the configured one), so a bridge whose MCU is off for
- *   the night reopens a few times an hour instead of every 10 to 40 s. The first valid
- *   frame brings the limit back to the configured one.
+ * - A link with no valid frame for `idleTimeoutMs` is closed and reopened at once (it
+ *   was open for the whole limit, so this cannot loop faster than the limit; no backoff
+ *   wait, which would be a second wake-up per reopen). Only valid frames count (the owner
+ *   reports them through frameArrived()), so a link that carries only noise is treated
+ *   as silent too. A TCP peer that is gone altogether (the router lost power, no FIN) is
+ *   found by the kernel's keepalive (tcp-link.ts) without waking this process; what the
+ *   reopen is for is a peer that still answers TCP while nothing comes through it (an
+ *   export whose serial side is wedged, a port that carries only a REPL prompt), and it
+ *   cannot tell those from a quiet MCU. So when the reopened link stays silent too, each
+ *   further link gets SILENCE_LIMIT_GROWTH times the limit of the one before, up to
+ *   SILENCE_LIMIT_MAX_FACTOR times the configured one: a bridge whose MCU is off for the
+ *   night reopens about six times an hour instead of every 10 s. The first valid frame
+ *   brings the limit back to the configured one.
  */
 import { performance } from 'node:perf_hooks';
 import { Backoff, BackoffOptions } from '../backoff';
@@ -50,11 +54,15 @@ export interface ProvenRule {
 export const DEFAULT_PROVEN: ProvenRule = { frames: 5, ms: 10000 };
 
 /**
- * How far the silence limit grows while links stay silent: 8 x 10 s by default. A link
- * that went stale during a long silence is then found within 80 s of the MCU speaking
- * again (TCP keepalive finds a peer that is gone altogether sooner).
+ * How the silence limit grows while reopened links stay silent: 10, 40, 160, 640 s by
+ * default (reopens at about 10 s, 50 s, 3.5 min, then every 10.7 min), so a silence
+ * costs two reopens in its first two minutes and about six an hour after; each is a
+ * connect, two log lines and a wake-up (about 3-5 ms of CPU on a small host). The price: a
+ * link that goes stale in a way TCP keepalive cannot see while the MCU is silent is
+ * found up to 64 x the limit (10.7 min) after the MCU speaks again.
  */
-export const SILENCE_LIMIT_MAX_FACTOR = 8;
+export const SILENCE_LIMIT_GROWTH = 4;
+export const SILENCE_LIMIT_MAX_FACTOR = 64;
 
 /** What a clean stop gives a paused link to hand over what waited in the kernel (a loopback or LAN read takes well under this). */
 const STOP_READ_MS = 50;
@@ -87,7 +95,7 @@ export class ReconnectingSource implements Source {
   private linkProven = false;
   /** When the current link last carried a valid frame (or opened). */
   private lastFrameAt = 0;
-  /** Links closed for silence in a row, with no valid frame since: each doubles the next limit. */
+  /** Links closed for silence in a row, with no valid frame since: each multiplies the next limit. */
   private silentCloses = 0;
   /** The current link's silence limit. */
   private linkSilenceMs = 0;
@@ -136,7 +144,7 @@ export class ReconnectingSource implements Source {
       this.lastFrameAt = this.openedAt;
       this.framesOnLink = 0;
       this.linkProven = false;
-      this.linkSilenceMs = this.options.idleTimeoutMs * Math.min(SILENCE_LIMIT_MAX_FACTOR, 2 ** this.silentCloses);
+      this.linkSilenceMs = this.options.idleTimeoutMs * Math.min(SILENCE_LIMIT_MAX_FACTOR, SILENCE_LIMIT_GROWTH ** this.silentCloses);
       this.armIdle(gen, this.linkSilenceMs);
       ev.up(this.silentCloses > 0);
     }, (err: Error) => {
@@ -214,17 +222,23 @@ export class ReconnectingSource implements Source {
     // Timers may fire a millisecond early; less than that left is silence.
     if (left >= 1) return this.armIdle(gen, Math.ceil(left));
     this.silentCloses = Math.min(this.silentCloses + 1, 30);
-    this.lost(`silent: no valid frame for ${this.linkSilenceMs} ms`);
+    this.closeLink();
+    this.events!.down(`silent: no valid frame for ${this.linkSilenceMs} ms; reopening now`);
+    this.attempt();
   }
 
   private lost(reason: string): void {
+    this.closeLink();
+    this.scheduleRetry(reason);
+  }
+
+  private closeLink(): void {
     const link = this.link;
     this.link = null;
     this.generation++;
     if (this.idleTimer) clearTimeout(this.idleTimer);
     this.dropResume();
     if (link) link.close();
-    this.scheduleRetry(reason);
   }
 
   private scheduleRetry(reason: string): void {

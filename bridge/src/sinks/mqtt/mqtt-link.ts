@@ -11,6 +11,7 @@ import type { BridgeConfig } from '../../config/schema';
 import type { Logger } from '../../log/logger';
 import { RateLimitedLog } from '../../log/rate-limited-log';
 import type { BridgeMetrics } from '../../metrics/bridge-metrics';
+import { keepaliveTimer } from './keepalive-timer';
 import { OFFLINE } from './topics';
 
 export const SINK_NAME = 'mqtt';
@@ -99,6 +100,8 @@ export class MqttLink {
       // even while publishing (one small round trip per 30 s), and a dead link is found
       // within the same 1.5 x keepalive_s.
       reschedulePings: false,
+      // Two wake-ups per keepalive instead of three on an idle link (keepalive-timer.ts).
+      timerVariant: keepaliveTimer(),
       will: { topic: this.availabilityTopic, payload: Buffer.from(OFFLINE), qos: 1, retain: true },
     };
     return { ...o, ...brokerCredentials(c) };
