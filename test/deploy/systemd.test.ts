@@ -148,7 +148,7 @@ describe('deploy: systemd units (bridge/systemd)', function () {
       const [bundle, ...args] = rest.slice(nodeFlags.length);
       // The unit runs what `npm run bridge -- --build` writes by default.
       const help = spawnSync(process.execPath, [bridgeBundle(), '--help'], { encoding: 'utf8', env: bundleEnv() }).stdout;
-      const defaultOut = /--build \[FILE\]\s+write the bridge as one JavaScript file \(default ([^)]+)\)/.exec(help);
+      const defaultOut = /--build \[FILE\]\s+write the bridge as a JavaScript file \(default ([^)]+)\)/.exec(help);
       assert.ok(defaultOut, 'the help text names the bundle\'s default path');
       assert.ok(bundle.endsWith('/' + defaultOut[1]), `${bundle} is not the --build output ${defaultOut[1]}`);
       const config = args[args.indexOf('--config') + 1];

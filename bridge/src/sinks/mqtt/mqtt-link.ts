@@ -97,10 +97,10 @@ export class MqttLink {
       writeCache: false,
       // By default every PUBACK replaces the keepalive timer (a clearInterval and a new
       // setInterval, twice a reading at 1/s). Without, a PINGREQ goes every keepalive_s
-      // even while publishing (one small round trip per 30 s), and a dead link is found
-      // within the same 1.5 x keepalive_s.
+      // even while publishing (one small round trip a minute at the default), and a dead
+      // broker is found 2 x keepalive_s after its last answer (keepalive-timer.ts).
       reschedulePings: false,
-      // Two wake-ups per keepalive instead of three on an idle link (keepalive-timer.ts).
+      // Two wake-ups per keepalive instead of four on an idle link (keepalive-timer.ts).
       timerVariant: keepaliveTimer(),
       will: { topic: this.availabilityTopic, payload: Buffer.from(OFFLINE), qos: 1, retain: true },
     };
