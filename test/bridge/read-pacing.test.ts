@@ -5,9 +5,12 @@
  * alone; the rest over a real TCP connection.
  */
 import assert from 'node:assert/strict';
-import { MIN_READ_PAUSE_MS, READ_BUDGET_BYTES, ReadPacer, ReconnectingSource, readPacing, resolveConfig, tcpConnector } from '../../bridge/src';
+import path from 'node:path';
+import { Bridge, MIN_READ_PAUSE_MS, READ_BUDGET_BYTES, ReadPacer, ReconnectingSource, readPacing, resolveConfig, tcpConnector } from '../../bridge/src';
 import type { ReadPacing, Source } from '../../bridge/src';
-import { LineServer, sleep, waitFor } from '../helpers/services';
+import { LineServer, makeTempDir, removeDir, sleep, waitFor } from '../helpers/services';
+import { startBridge } from './helpers/bridge-harness';
+import { readingLine } from './helpers/frames';
 
 const PACING: ReadPacing = { maxPauseMs: 5000, budgetBytes: READ_BUDGET_BYTES, minPauseMs: MIN_READ_PAUSE_MS };
 
@@ -155,5 +158,58 @@ describe('read pacing over TCP', function () {
     await mcu.send(line(10));
     await waitFor(() => paced.chunks.length === n + 1, { timeoutMs: 8000, what: 'line 10' });
     assert.ok(paced.chunks[n].at - t > 2000, 'released: a trickle waits for the pause again');
+  });
+});
+
+describe('read pacing in the bridge', function () {
+  this.timeout(60000);
+  let dir: string;
+  let mcu: LineServer;
+  let bridge: Bridge | null = null;
+  beforeEach(async () => { dir = makeTempDir('read-pacing'); mcu = await LineServer.start(); });
+  afterEach(async () => { await bridge?.stop(); bridge = null; await mcu.close(); removeDir(dir); });
+
+  /** How long after it was sent the bridge counted reading `seq`. */
+  const lagOf = async (seq: number): Promise<number> => {
+    const before = bridge!.metrics.framesIn.get({ type: 'R' });
+    const t0 = performance.now();
+    await mcu.send(readingLine(seq) + '\n');
+    await waitFor(() => bridge!.metrics.framesIn.get({ type: 'R' }) > before, { timeoutMs: 10000, intervalMs: 10, what: `reading ${seq}` });
+    return performance.now() - t0;
+  };
+
+  it('with the default interval a trickle waits for the pause; while a web page is open each reading is read at once; a clean stop reads what waited', async () => {
+    // The web page asks the MCU for its settings at the first reading: the link reads at
+    // once until that command's reply is due (300 ms here; this MCU never answers).
+    const r = await startBridge({ 'source.url': mcu.url, 'spool.dir': path.join(dir, 'spool'), 'http.listen': '127.0.0.1:0', 'mqtt.commands.timeout_ms': 300 });
+    bridge = r.bridge;
+    await waitFor(() => mcu.clientCount === 1, { timeoutMs: 10000, what: 'the bridge to connect' });
+    await lagOf(1);
+    await sleep(400);
+    await lagOf(2); // read at once, then the link pauses
+    const paused = await lagOf(3);
+    assert.ok(paused > 1000, `a trickle is read after the pause (3 s by default): ${paused.toFixed(0)} ms`);
+
+    const ctl = new AbortController();
+    const live = await fetch(`http://127.0.0.1:${bridge.healthPort()}/api/live`, { signal: ctl.signal });
+    assert.equal(live.status, 200);
+    const lags: number[] = [];
+    for (let seq = 4; seq <= 7; seq++) {
+      lags.push(await lagOf(seq));
+      await sleep(200);
+    }
+    assert.ok(Math.max(...lags) < 500, `page open: each reading read at once (${lags.map((l) => l.toFixed(0)).join(', ')} ms)`);
+    ctl.abort();
+    await sleep(200); // the page's connection closes on the server's side
+    await lagOf(8);
+    const again = await lagOf(9);
+    assert.ok(again > 1000, `page closed: a trickle waits for the pause again (${again.toFixed(0)} ms)`);
+
+    await mcu.send(readingLine(10) + '\n');
+    await sleep(100);
+    assert.equal(bridge.metrics.framesIn.get({ type: 'R' }), 9, 'reading 10 waits in the kernel while the link is paused');
+    await bridge.stop();
+    assert.equal(bridge.metrics.framesIn.get({ type: 'R' }), 10, 'a clean stop reads what the paused link held');
+    bridge = null;
   });
 });
