@@ -120,11 +120,6 @@ export interface BridgeCore {
    * comes instead of letting a trickle gather (source.read_interval_ms): a live view.
    */
   readPromptly(on: boolean): void;
-  /**
-   * While on (counted per caller's true/false pairs), the source reads each line as it
-   * comes instead of letting a trickle gather (source.read_interval_ms): a live view.
-   */
-  readPromptly(on: boolean): void;
   latestReading(): LatestReading | null;
   readonly spool: SpoolPort;
   readonly commands: CommandPort;

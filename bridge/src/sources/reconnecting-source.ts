@@ -275,12 +275,7 @@ export class ReconnectingSource implements Source {
       await new Promise((r) => setTimeout(r, STOP_READ_MS));
     }
     this.stopped = true;
-    this.generation++;
     if (this.retryTimer) clearTimeout(this.retryTimer);
-    if (this.idleTimer) clearTimeout(this.idleTimer);
-    this.dropResume();
-    const link = this.link;
-    this.link = null;
-    if (link) link.close();
+    this.closeLink();
   }
 }
